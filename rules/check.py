@@ -1,0 +1,101 @@
+"""A check: the answers the decision is made from, and which questions apply when."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["trip", "project", "activity"]
+Mode = Literal["flight", "train", "bus", "car", "ferry"]
+Presence = Literal["yes", "no", "unsure"]
+MODES: tuple[Mode, ...] = ("flight", "train", "bus", "car", "ferry")
+
+# The check's fields in the order the conversation asks them; also the batch file's keys.
+FIELDS: tuple[str, ...] = (
+    "kind",
+    "title",
+    "department",
+    "partner",
+    "destination",
+    "contributes_development",
+    "external_monitoring",
+    "influence",
+    "goals",
+    "physical_necessary",
+    "digital_alternative",
+    "travellers",
+    "travel_mode",
+    "equality_considered",
+    "eu_funding_checked",
+    "in_annual_plan",
+)
+CHECKLIST: tuple[str, ...] = ("contributes_development", "external_monitoring", "influence")
+
+
+class PartnerRef(BaseModel):
+    """The partner as understood: a partner of the plan (id) or an unlisted one (text only)."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str | None = None
+    text: str = ""
+
+
+class Destination(BaseModel):
+    """Where the trip goes; country and coordinates when the place is known."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class Check(BaseModel):
+    """A completed check. Fields that did not apply are None."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Kind
+    title: str = Field(min_length=1, max_length=200)
+    department: str = Field(min_length=1, max_length=200)
+    partner: PartnerRef | None = None
+    destination: Destination | None = None
+    contributes_development: bool
+    external_monitoring: bool
+    influence: bool
+    goals: tuple[int, ...] = ()
+    physical_necessary: Presence | None = None
+    digital_alternative: bool | None = None
+    travellers: int | None = Field(default=None, ge=1, le=500)
+    travel_mode: Mode | None = None
+    equality_considered: bool
+    eu_funding_checked: bool | None = None
+    in_annual_plan: bool
+
+    @property
+    def qualifies(self) -> bool:
+        """Adds value by the checklist and contributes to at least one goal (POLICY.md §8)."""
+        return qualifies(self.model_dump())
+
+
+def qualifies(answers: Mapping[str, Any]) -> bool:
+    """Whether the answers so far show added value: a checklist yes and at least one goal."""
+    return any(answers.get(field) is True for field in CHECKLIST) and bool(answers.get("goals"))
+
+
+def applies(field: str, answers: Mapping[str, Any]) -> bool:
+    """Whether `field` is asked, given the answers so far. Travel details only when they matter."""
+    if field in ("physical_necessary", "travellers", "travel_mode"):
+        return qualifies(answers)
+    if field == "digital_alternative":
+        return qualifies(answers) and answers.get("physical_necessary") in ("no", "unsure")
+    if field == "eu_funding_checked":
+        return answers.get("kind") == "project"
+    return True
+
+
+def check_from_answers(answers: Mapping[str, Any]) -> Check:
+    """Builds a Check from interpreted answers, keeping only the fields that apply."""
+    kept = {f: answers[f] for f in FIELDS if f in answers and applies(f, answers)}
+    return Check.model_validate(kept)

@@ -1,0 +1,175 @@
+"""Pure evaluation of a completed check against the plan (POLICY.md §8)."""
+
+from __future__ import annotations
+
+from rules.check import CHECKLIST, Check
+from rules.decision import Decision, Outcome, Reason
+from rules.matching import normalize
+from rules.models import FocusArea, Lang, Partner
+from rules.ruleset import RuleSet
+
+
+def _cite(
+    rules: RuleSet, lang: Lang, kind: str, code: str, section: str, **values: object
+) -> Reason:
+    """A reason, advisory or guideline: its text (id `kind.code`) and the section it cites."""
+    return Reason(
+        code=code,
+        text=rules.text(f"{kind}.{code}", lang, **values),
+        section=rules.section(section, lang),
+        section_id=section,
+    )
+
+
+def _reason(rules: RuleSet, lang: Lang, code: str, section: str, **values: object) -> Reason:
+    return _cite(rules, lang, "reason", code, section, **values)
+
+
+def effective_partner(check: Check, rules: RuleSet) -> Partner | None:
+    """The plan's partner the check concerns: the one named, else the town travelled to."""
+    if check.partner is not None and check.partner.id is not None:
+        return rules.partner_by_id[check.partner.id]
+    named_unlisted = check.partner is not None and check.partner.text
+    if check.destination is not None and not named_unlisted:
+        return rules.partner_by_home.get(normalize(check.destination.name))
+    return None
+
+
+def focus_area(check: Check, rules: RuleSet) -> FocusArea:
+    """The focus area: the partner's when it is known, otherwise the destination's."""
+    partner = effective_partner(check, rules)
+    if partner is not None:
+        return partner.focus_area
+    place = check.destination
+    if place is None:
+        return "other"
+    if rules.near_region_matcher.exact(place.name) is not None:
+        return "regional_arctic"
+    if place.country is not None and rules.is_eu_eea(place.country):
+        return "eu"
+    return "other"
+
+
+def _is_new_twin_city(check: Check, rules: RuleSet, partner: Partner | None) -> bool:
+    if partner is not None and partner.kind == "twin_city":
+        return False
+    words = normalize(" ".join([check.title, check.partner.text if check.partner else ""]))
+    return any(word in words for word in rules.twin_city_words)
+
+
+def _outcome(check: Check) -> Outcome:
+    if not check.qualifies:
+        return "not_qualified"
+    if check.physical_necessary != "yes" and check.digital_alternative is True:
+        return "digital"
+    return "travel"
+
+
+def _qualification_reasons(check: Check, rules: RuleSet, lang: Lang) -> list[Reason]:
+    yes = [field for field in CHECKLIST if getattr(check, field)]
+    reasons = []
+    if yes:
+        listed = ", ".join(rules.text(f"checklist.{field}.short", lang) for field in yes)
+        reasons.append(_reason(rules, lang, "adds_value", "inriktning", checklist=listed))
+    else:
+        reasons.append(_reason(rules, lang, "no_added_value", "inriktning"))
+    if check.goals:
+        goals = "; ".join(
+            f"{n} ({rules.goal_by_number[n].name(lang)})" for n in sorted(check.goals)
+        )
+        reasons.append(_reason(rules, lang, "contributes_to_goals", "hallbart", goals=goals))
+    else:
+        reasons.append(_reason(rules, lang, "no_goal", "hallbart"))
+    return reasons
+
+
+def _focus_reasons(
+    check: Check, rules: RuleSet, lang: Lang, area: FocusArea, partner: Partner | None
+) -> list[Reason]:
+    section = next(f.section for f in rules.plan.focus_areas if f.code == area)
+    area_name = rules.text(f"focus.{area}", lang)
+    if partner is None:
+        if area == "other":
+            return []
+        place = check.destination.name if check.destination else ""
+        return [_reason(rules, lang, "focus_by_destination", section, place=place, area=area_name)]
+    reasons = [
+        _reason(rules, lang, "focus_by_partner", section, partner=partner.name(lang), area=area_name)
+    ]
+    if partner.areas is not None:
+        areas = ", ".join(partner.areas(lang))
+        reasons.append(
+            _reason(
+                rules, lang, "cooperation_areas", section, partner=partner.name(lang), areas=areas
+            )
+        )
+    return reasons
+
+
+def _outcome_reason(check: Check, rules: RuleSet, lang: Lang, outcome: Outcome) -> list[Reason]:
+    if outcome == "digital":
+        code = "digital_first" if check.physical_necessary == "no" else "digital_first_unsure"
+        return [_reason(rules, lang, code, "hallbart")]
+    if outcome == "travel":
+        if check.physical_necessary == "yes":
+            return [_reason(rules, lang, "physical_necessary", "resor_i_tjansten")]
+        return [_reason(rules, lang, "no_digital_alternative", "resor_i_tjansten")]
+    return []
+
+
+def _advisories(
+    check: Check, rules: RuleSet, area: FocusArea, partner: Partner | None
+) -> list[str]:
+    codes = []
+    if area == "other":
+        codes.append("outside_focus_area")
+    if partner is not None and partner.dormant:
+        codes.append("dormant_twin_city")
+    if _is_new_twin_city(check, rules, partner):
+        codes.append("new_twin_city")
+    if not check.equality_considered:
+        codes.append("equality_not_considered")
+    if check.kind == "project" and check.eu_funding_checked is False:
+        codes.append("eu_funding_not_checked")
+    if not check.in_annual_plan:
+        codes.append("not_in_annual_plan")
+    if (
+        check.qualifies
+        and check.physical_necessary in ("no", "unsure")
+        and check.digital_alternative is False
+    ):
+        codes.append("ask_for_remote_participation")
+    return codes
+
+
+def evaluate(check: Check, rules: RuleSet, lang: Lang = "sv") -> Decision:
+    """Turns a completed check into a recommendation with its reasons, in `lang`."""
+    partner = effective_partner(check, rules)
+    area = focus_area(check, rules)
+    outcome = _outcome(check)
+    reasons = _qualification_reasons(check, rules, lang)
+    reasons += _focus_reasons(check, rules, lang, area, partner)
+    reasons += _outcome_reason(check, rules, lang, outcome)
+    sections = {a.code: a.section for a in rules.plan.advisories}
+    partner_name = partner.name(lang) if partner else ""
+    advisories = [
+        _cite(rules, lang, "advisory", code, sections[code], partner=partner_name)
+        for code in _advisories(check, rules, area, partner)
+    ]
+    guidelines = []
+    if outcome == "travel":
+        guidelines = [
+            _cite(rules, lang, "guideline", g.code, g.section)
+            for g in rules.plan.travel_guidelines
+        ]
+    return Decision(
+        outcome=outcome,
+        focus_area=area,
+        advisories=tuple(advisories),
+        reasons=tuple(reasons),
+        guidelines=tuple(guidelines),
+        rules_version=rules.version,
+        lang=lang,
+        partner=partner.id if partner else None,
+        destination=check.destination.name if check.destination else None,
+    )

@@ -1,0 +1,190 @@
+"""Pydantic models of the rule-set data files: the plan as validated data."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Lang = Literal["sv", "en"]
+LANGS: tuple[Lang, ...] = ("sv", "en")
+FocusArea = Literal["regional_arctic", "eu", "twin_city", "business_region", "other"]
+FOCUS_AREAS: tuple[FocusArea, ...] = ("regional_arctic", "eu", "twin_city", "business_region", "other")
+AdvisoryCode = Literal[
+    "outside_focus_area",
+    "dormant_twin_city",
+    "new_twin_city",
+    "equality_not_considered",
+    "eu_funding_not_checked",
+    "not_in_annual_plan",
+    "ask_for_remote_participation",
+    "lower_carbon_mode",
+]
+
+
+class Strict(BaseModel):
+    """A data model that refuses unknown keys, so a typo in a data file is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(Strict):
+    sv: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def __call__(self, lang: Lang) -> str:
+        return self.sv if lang == "sv" else self.en
+
+
+class BilingualList(Strict):
+    sv: tuple[str, ...]
+    en: tuple[str, ...]
+
+    def __call__(self, lang: Lang) -> tuple[str, ...]:
+        return self.sv if lang == "sv" else self.en
+
+    def all(self) -> tuple[str, ...]:
+        return self.sv + self.en
+
+
+class ChecklistItem(Strict):
+    field: Literal["contributes_development", "external_monitoring", "influence"]
+    section: str
+
+
+class Goal(Strict):
+    number: int = Field(ge=1, le=9)
+    sv: str
+    en: str
+    keywords: tuple[str, ...] = ()
+
+    def name(self, lang: Lang) -> str:
+        return self.sv if lang == "sv" else self.en
+
+
+class Coded(Strict):
+    code: str
+    section: str
+
+
+class FocusAreaEntry(Strict):
+    code: FocusArea
+    section: str
+
+
+class Plan(Strict):
+    version: str = Field(pattern=r"^[0-9A-Za-z.\-]+$")
+    plan: Bilingual
+    sections: dict[str, Bilingual]
+    checklist: tuple[ChecklistItem, ...]
+    goals: tuple[Goal, ...]
+    focus_areas: tuple[FocusAreaEntry, ...]
+    advisories: tuple[Coded, ...]
+    travel_guidelines: tuple[Coded, ...]
+    twin_city_words: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Plan:
+        numbers = sorted(goal.number for goal in self.goals)
+        if numbers != list(range(1, 10)):
+            raise ValueError(f"goals must be numbered 1 to 9 once each, got {numbers}")
+        if sorted(a.code for a in self.focus_areas) != sorted(FOCUS_AREAS):
+            raise ValueError(f"focus_areas must be exactly {list(FOCUS_AREAS)}")
+        codes = {a.code for a in self.advisories}
+        known = set(AdvisoryCode.__args__)  # type: ignore[attr-defined]
+        if codes != known:
+            raise ValueError(f"advisories must be exactly {sorted(known)}, got {sorted(codes)}")
+        referenced = [c.section for c in self.checklist]
+        referenced += [f.section for f in self.focus_areas]
+        referenced += [a.section for a in (*self.advisories, *self.travel_guidelines)]
+        for section in referenced:
+            if section not in self.sections:
+                raise ValueError(f"section {section!r} is not one of sections: {sorted(self.sections)}")
+        return self
+
+
+class HomeTown(Strict):
+    name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+class Partner(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: Bilingual
+    focus_area: FocusArea
+    kind: Literal["network", "city", "twin_city", "organisation", "project"]
+    dormant: bool = False
+    home: HomeTown | None = None
+    aliases: tuple[str, ...] = Field(min_length=1)
+    areas: BilingualList | None = None
+
+    @field_validator("focus_area")
+    @classmethod
+    def _not_other(cls, value: FocusArea) -> FocusArea:
+        if value == "other":
+            raise ValueError("a partner named in the plan belongs to one of its focus areas")
+        return value
+
+    @model_validator(mode="after")
+    def _twin_city_area(self) -> Partner:
+        if self.kind == "twin_city" and self.focus_area != "twin_city":
+            raise ValueError("a twin city's focus area is twin_city")
+        if self.dormant and self.kind != "twin_city":
+            raise ValueError("only twin cities can be dormant in the plan")
+        return self
+
+
+class Partners(Strict):
+    partners: tuple[Partner, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Partners:
+        seen: set[str] = set()
+        for partner in self.partners:
+            if partner.id in seen:
+                raise ValueError(f"partner id {partner.id!r} appears twice")
+            seen.add(partner.id)
+        return self
+
+
+class NearTown(Strict):
+    name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    aliases: tuple[str, ...] = ()
+
+
+class Places(Strict):
+    near_region: tuple[NearTown, ...]
+    eu_eea_countries: dict[str, tuple[str, ...]]
+
+    @field_validator("eu_eea_countries")
+    @classmethod
+    def _iso_codes(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for code in value:
+            if len(code) != 2 or not code.isupper():
+                raise ValueError(f"{code!r} is not an ISO 3166 two-letter country code")
+        return value
+
+
+class Department(Strict):
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+class Departments(Strict):
+    departments: tuple[Department, ...]
+
+
+class Vocabulary(Strict):
+    answers: dict[Literal["yes", "no", "unsure"], BilingualList]
+    kinds: dict[Literal["trip", "project", "activity"], BilingualList]
+    modes: dict[Literal["flight", "train", "bus", "car", "ferry"], BilingualList]
+    nothing: BilingualList
+    commands: dict[str, BilingualList]
+    numbers: dict[int, BilingualList]
+
+
+class Texts(Strict):
+    """Every text the bot says, by id, in one language."""
+
+    texts: dict[str, str]
