@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from rules.check import Destination, PartnerRef
 from rules.matching import normalize
 from rules.models import Lang
+from rules.places import Place, PlaceIndex
 from rules.ruleset import RuleSet
 
 MAX_TITLE = 200
@@ -50,27 +51,6 @@ class Rejected:
 Parsed = Accepted | Ambiguous | Rejected
 
 
-class ResolvedPlace(Protocol):
-    name: str
-    country_code: str
-    latitude: float
-    longitude: float
-
-
-class PlaceResolution(Protocol):
-    status: str
-    place: ResolvedPlace | None
-
-    @property
-    def candidates(self) -> tuple[ResolvedPlace, ...]: ...
-
-
-class PlaceResolver(Protocol):
-    """Resolves a place name to coordinates and a country (see rules.places)."""
-
-    def resolve(self, text: str) -> PlaceResolution: ...
-
-
 def _lookup(words: dict[str, Any], text: str) -> Any | None:
     """A vocabulary key for the text: the whole text, else the one key its words point to."""
     norm = normalize(text)
@@ -89,7 +69,7 @@ def _lookup(words: dict[str, Any], text: str) -> Any | None:
 class Interpreter:
     """Turns typed text into field values using the rule set's vocabulary and matchers."""
 
-    def __init__(self, rules: RuleSet, places: PlaceResolver | None = None) -> None:
+    def __init__(self, rules: RuleSet, places: PlaceIndex | None = None) -> None:
         self.rules = rules
         self.places = places
 
@@ -116,6 +96,9 @@ class Interpreter:
             return self._yes_no(text, lang)
         if field == "title":
             return self._title(text)
+        if field == "organisation":
+            title = self._title(text)
+            return Rejected("hint.organisation") if isinstance(title, Rejected) else title
         if field == "department":
             return self._department(text, lang)
         if field == "partner":
@@ -157,7 +140,9 @@ class Interpreter:
 
     # --- closed questions ----------------------------------------------------------------
 
-    def _choice(self, words: dict[str, Any], text: str, lang: Lang, prefix: str, hint: str) -> Parsed:
+    def _choice(
+        self, words: dict[str, Any], text: str, lang: Lang, prefix: str, hint: str
+    ) -> Parsed:
         key = _lookup(words, text)
         if key is None:
             return Rejected(hint)
@@ -239,20 +224,21 @@ class Interpreter:
                     Option(str(i), self._place_answer(p)) for i, p in enumerate(found.candidates)
                 )
                 return Ambiguous(options, typed)
-        country = self.rules.country_matcher.match(text)
-        if country.key is not None:
-            return Accepted(Destination(name=text, country=country.key).model_dump(), text)
+        country_match = self.rules.country_matcher.match(text)
+        if country_match.key is not None:
+            only_country = Destination(name=text, country=country_match.key)
+            return Accepted(only_country.model_dump(), text)
         return typed
 
     @staticmethod
-    def _place_answer(place: ResolvedPlace) -> Accepted:
+    def _place_answer(place: Place) -> Accepted:
         destination = Destination(
             name=place.name,
             country=place.country_code,
             latitude=place.latitude,
             longitude=place.longitude,
         )
-        return Accepted(destination.model_dump(), f"{place.name}, {place.country_code}")
+        return Accepted(destination.model_dump(), f"{place.name}, {place.country}")
 
     def _goals(self, text: str, lang: Lang) -> Parsed:
         norm = normalize(text)
@@ -271,8 +257,7 @@ class Interpreter:
         return Accepted(goals, ", ".join(str(n) for n in goals))
 
     def _travellers(self, text: str, lang: Lang) -> Parsed:
-        norm = normalize(text)
-        digits = re.fullmatch(r"(\d{1,4})(?: \w+)?", norm)
+        digits = re.fullmatch(r"(\d{1,4})(?:\s+\w+)?", text.strip())
         count = int(digits.group(1)) if digits else _lookup(self.rules.number_words, text)
         if not isinstance(count, int) or not 1 <= count <= MAX_TRAVELLERS:
             return Rejected("hint.travellers")

@@ -94,7 +94,9 @@ def _focus_reasons(
         place = check.destination.name if check.destination else ""
         return [_reason(rules, lang, "focus_by_destination", section, place=place, area=area_name)]
     reasons = [
-        _reason(rules, lang, "focus_by_partner", section, partner=partner.name(lang), area=area_name)
+        _reason(
+            rules, lang, "focus_by_partner", section, partner=partner.name(lang), area=area_name
+        )
     ]
     if partner.areas is not None:
         areas = ", ".join(partner.areas(lang))
@@ -159,8 +161,7 @@ def evaluate(check: Check, rules: RuleSet, lang: Lang = "sv") -> Decision:
     guidelines = []
     if outcome == "travel":
         guidelines = [
-            _cite(rules, lang, "guideline", g.code, g.section)
-            for g in rules.plan.travel_guidelines
+            _cite(rules, lang, "guideline", g.code, g.section) for g in rules.plan.travel_guidelines
         ]
     return Decision(
         outcome=outcome,

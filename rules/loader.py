@@ -111,7 +111,9 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
     if plan is not None and partners is not None:
         for index, partner in enumerate(partners.partners):
             if partner.focus_area not in {f.code for f in plan.focus_areas}:
-                problems.append(f"partners.yml: partners[{index}] ({partner.id}): unknown focus area")
+                problems.append(
+                    f"partners.yml: partners[{index}] ({partner.id}): unknown focus area"
+                )
     if problems:
         raise RuleSetError(problems)
     assert plan and partners and places and departments and vocabulary and sv and en

@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Lang = Literal["sv", "en"]
 LANGS: tuple[Lang, ...] = ("sv", "en")
 FocusArea = Literal["regional_arctic", "eu", "twin_city", "business_region", "other"]
-FOCUS_AREAS: tuple[FocusArea, ...] = ("regional_arctic", "eu", "twin_city", "business_region", "other")
+FOCUS_AREAS: tuple[FocusArea, ...] = (
+    "regional_arctic",
+    "eu",
+    "twin_city",
+    "business_region",
+    "other",
+)
 AdvisoryCode = Literal[
     "outside_focus_area",
     "dormant_twin_city",
@@ -99,7 +105,9 @@ class Plan(Strict):
         referenced += [a.section for a in (*self.advisories, *self.travel_guidelines)]
         for section in referenced:
             if section not in self.sections:
-                raise ValueError(f"section {section!r} is not one of sections: {sorted(self.sections)}")
+                raise ValueError(
+                    f"section {section!r} is not one of sections: {sorted(self.sections)}"
+                )
         return self
 
 

@@ -60,7 +60,9 @@ class RuleSet:
         self.twin_city_words = tuple(normalize(w) for w in plan.twin_city_words)
         # A partner that is a town: a destination there with no partner named implies it.
         self.partner_by_home = {
-            normalize(p.home.name): p for p in partners if p.kind in ("city", "twin_city") and p.home
+            normalize(p.home.name): p
+            for p in partners
+            if p.kind in ("city", "twin_city") and p.home
         }
 
     def text(self, text_id: str, lang: Lang, /, **values: object) -> str:

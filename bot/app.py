@@ -1,0 +1,28 @@
+"""Wires the parts together: settings → rule set, place index, storage → engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.sqlite_store import SQLiteStorage
+from rules.loader import load_ruleset
+from rules.places import PlaceIndex
+
+
+def place_cache_dir(settings: Settings) -> Path:
+    """Where the place index is cached: beside the database unless configured."""
+    if settings.places_cache is not None:
+        return settings.places_cache
+    return settings.db.parent if str(settings.db) != ":memory:" else Path("data")
+
+
+async def open_engine(settings: Settings) -> Engine:
+    """Loads the rules and places and opens storage; raises RuleSetError or StorageError."""
+    rules = load_ruleset(settings.rules_dir)
+    storage = await SQLiteStorage.open(settings.db)
+    places = PlaceIndex.load(place_cache_dir(settings))
+    return Engine(
+        rules, storage, places=places, idle_days=settings.idle_days, default_lang=settings.lang
+    )

@@ -1,0 +1,170 @@
+"""The `tripcheck` command: chat, evaluate a batch file, check a rule set."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.app import open_engine, place_cache_dir
+from bot.batch import BatchFileError, RowResult, evaluate_file
+from bot.messages import ConversationKey
+from bot.settings import Settings
+from bot.storage import StorageError
+from rules.answers import Interpreter
+from rules.loader import RuleSetError, load_ruleset
+from rules.models import Lang
+from rules.places import PlaceIndex
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tripcheck",
+        description="Checks trips against Luleå kommun's plan for international work 2024–2027.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    chat = commands.add_parser("chat", help="check a trip in the terminal")
+    chat.add_argument("--lang", choices=["sv", "en"], help="language of a new conversation")
+    chat.add_argument(
+        "--db", type=Path, help="database file (default: $TRIPCHECK_DB or data/tripcheck.db)"
+    )
+    chat.add_argument("--user", help="who is chatting (default: your login name)")
+    mode = chat.add_mutually_exclusive_group()
+    mode.add_argument("--jsonl", action="store_true", help="JSON lines in and out (for automation)")
+    mode.add_argument("--plain", action="store_true", help="plain lines even in a terminal")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a YAML or CSV file of checks")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--format", choices=["table", "jsonl"], default="table")
+    evaluate.add_argument("--lang", choices=["sv", "en"], default="en")
+
+    rules = commands.add_parser("rules", help="work with the rule set")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="validate a rule-set directory")
+    check.add_argument("dir", nargs="?", type=Path, help="default: the shipped rule set")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `tripcheck` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        print(f"tripcheck: invalid setting: {error}", file=sys.stderr)
+        return 2
+    if args.command == "chat":
+        return asyncio.run(_chat(args, settings))
+    if args.command == "evaluate":
+        return _evaluate(args, settings)
+    return _rules_check(args.dir)
+
+
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    if args.db is not None:
+        settings = settings.model_copy(update={"db": args.db})
+    lang: Lang | None = args.lang or None
+    try:
+        engine = await open_engine(settings)
+    except (StorageError, RuleSetError) as error:
+        print(f"tripcheck: {error}", file=sys.stderr)
+        if args.jsonl:
+            print(json.dumps({"type": "error", "text": str(error)}, ensure_ascii=False))
+        return 2
+    user = args.user or _login_name()
+    key = ConversationKey("terminal", user, user)
+    try:
+        if args.jsonl:
+            from adapters import jsonl
+
+            await jsonl.run(engine, key, lang)
+        elif args.plain or not sys.stdin.isatty():
+            from adapters import terminal
+
+            await terminal.run_plain(engine, key, lang)
+        else:
+            from adapters import terminal
+
+            await terminal.run_interactive(engine, key, lang)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        await engine.storage.close()
+    return 0
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rules = load_ruleset(settings.rules_dir)
+    except RuleSetError as error:
+        print(f"tripcheck: the rule set is invalid:\n{error}", file=sys.stderr)
+        return 2
+    interpreter = Interpreter(rules, PlaceIndex.load(place_cache_dir(settings)))
+    try:
+        results = list(evaluate_file(args.file, interpreter, args.lang))
+    except BatchFileError as error:
+        print(f"tripcheck: {error}", file=sys.stderr)
+        return 2
+    for result in results:
+        for problem in result.errors:
+            print(f"{args.file}: row {result.row} ({result.id}): {problem}", file=sys.stderr)
+        for note in result.notes:
+            print(f"{args.file}: row {result.row} ({result.id}): note: {note}", file=sys.stderr)
+    if args.format == "jsonl":
+        for result in results:
+            print(json.dumps(_row_json(result), ensure_ascii=False))
+    else:
+        _print_table(results)
+    return 1 if any(r.errors for r in results) else 0
+
+
+def _row_json(result: RowResult) -> dict[str, object]:
+    if result.decision is None:
+        return {"id": result.id, "row": result.row, "error": result.errors}
+    decision = result.decision.model_dump(mode="json", exclude={"id"})
+    return {"id": result.id, "row": result.row, **decision}
+
+
+def _print_table(results: list[RowResult]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("row", "id", "outcome", "focus area", "advisories")
+    for result in results:
+        if result.decision is None:
+            table.add_row(
+                str(result.row), result.id, "[red]invalid[/red]", "", "; ".join(result.errors)
+            )
+        else:
+            d = result.decision
+            table.add_row(
+                str(result.row), result.id, d.outcome, d.focus_area, ", ".join(d.advisory_codes)
+            )
+    Console().print(table)
+
+
+def _rules_check(directory: Path | None) -> int:
+    try:
+        rules = load_ruleset(directory)
+    except RuleSetError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(
+        f"rule set {rules.version}: {len(rules.partners)} partners, "
+        f"{len(rules.texts['sv'])} texts in sv and en: valid"
+    )
+    return 0

@@ -1,0 +1,607 @@
+"""The guided check as an explicit state machine: one incoming message in, replies out."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from bot.messages import Choice, Incoming, Outgoing
+from bot.render import Renderer
+from bot.state import Answer, ConversationState, Pending, PendingOption
+from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
+from rules.check import FIELDS, applies, check_from_answers
+from rules.decision import Decision
+from rules.evaluate import evaluate
+from rules.matching import normalize
+from rules.ruleset import RuleSet
+
+MAX_INPUT = 2000
+FAILURES_BEFORE_EXPLAINING = 3
+# Commands understood at any point; the phase-specific words (save, change, continue, new)
+# are only commands where they make sense, so they stay usable as answers elsewhere.
+GLOBAL_COMMANDS = frozenset(
+    {
+        "help",
+        "back",
+        "restart",
+        "cancel",
+        "language",
+        "swedish",
+        "english",
+        "summary",
+        "skip",
+        "status",
+    }
+)
+OPTIONAL_STEPS = frozenset({"change", "resume"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def clean(text: str) -> str:
+    """Removes control characters and over-long tails, so any input is safe to handle."""
+    text = unicodedata.normalize("NFC", text[: MAX_INPUT * 2])
+    text = _CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+    return " ".join(text.split())[: MAX_INPUT + 1]
+
+
+@dataclass
+class Turn:
+    """What one turn produced: replies, and work the engine does with storage."""
+
+    out: list[Outgoing] = field(default_factory=list)
+    decision: Decision | None = None
+    wants_status: bool = False
+
+
+Command = Literal[
+    "help",
+    "back",
+    "restart",
+    "cancel",
+    "language",
+    "swedish",
+    "english",
+    "summary",
+    "skip",
+    "status",
+    "new",
+    "save",
+    "change",
+    "continue",
+]
+
+
+class Dialogue:
+    """Runs the conversation for one state. No I/O: the engine loads and saves around it."""
+
+    def __init__(self, rules: RuleSet, interpreter: Interpreter, idle_after_seconds: float) -> None:
+        self.rules = rules
+        self.interpreter = interpreter
+        self.render = Renderer(rules, interpreter)
+        self.idle_after_seconds = idle_after_seconds
+
+    # --- entry --------------------------------------------------------------------------
+
+    def handle(
+        self,
+        state: ConversationState,
+        incoming: Incoming,
+        now: float,
+        last_department: str | None,
+    ) -> Turn:
+        """Advances `state` (in place) by one incoming message."""
+        turn = Turn()
+        text = clean(incoming.text) if incoming.text is not None else None
+        choice = clean(incoming.choice) if incoming.choice is not None else None
+        state.note(now, self.step_id(state), choice if choice is not None else text or "")
+        idle = state.updated_at and now - state.updated_at > self.idle_after_seconds
+        state.updated_at = now
+        if state.in_progress and state.phase != "resume" and idle:
+            state.resume_phase = state.phase
+            state.phase = "resume"
+            self._ask_resume(state, turn)
+            return turn
+        command = self._command(state, text, choice)
+        if command is not None:
+            self._command_turn(state, command, turn, now, last_department)
+        elif text is not None and text.startswith("/") and len(text) > 1:
+            turn.out.append(
+                self.render.error("error.unknown_command", state.lang, command=text.split()[0])
+            )
+            self._reask(state, turn)
+        elif state.phase == "idle":
+            self._start(state, turn, now, last_department, text)
+        elif not text and not choice:
+            turn.out.append(self.render.error("hint.empty", state.lang))
+            self._reask(state, turn)
+        elif state.phase == "asking":
+            self._answer(state, turn, text, choice)
+        elif state.phase == "did_you_mean":
+            self._did_you_mean(state, turn, text, choice)
+        elif state.phase == "confirm":
+            self._confirm(state, turn, text, choice)
+        elif state.phase == "change":
+            self._change(state, turn, text, choice)
+        elif state.phase == "resume":
+            self._resume(state, turn, text, choice)
+        return turn
+
+    def open(self, state: ConversationState, now: float, last_department: str | None) -> Turn:
+        """The bot speaks first (terminal): the open question again, or a new check."""
+        turn = Turn()
+        idle = state.updated_at and now - state.updated_at > self.idle_after_seconds
+        if state.in_progress and state.phase != "resume" and idle:
+            state.resume_phase = state.phase
+            state.phase = "resume"
+        if state.in_progress:
+            self._reask(state, turn)
+        else:
+            self._start(state, turn, now, last_department, None)
+        state.updated_at = now
+        return turn
+
+    @staticmethod
+    def step_id(state: ConversationState) -> str | None:
+        """The step id the user is answering (a field, `<field>.confirm`, confirm, ...)."""
+        if state.phase == "asking":
+            return state.step
+        if state.phase == "did_you_mean" and state.pending is not None:
+            return f"{state.pending.field}.confirm"
+        if state.phase in ("confirm", "change", "resume"):
+            return state.phase
+        return None
+
+    # --- commands -----------------------------------------------------------------------
+
+    def _command(
+        self, state: ConversationState, text: str | None, choice: str | None
+    ) -> Command | None:
+        word = choice if choice is not None else text
+        if not word:
+            return None
+        word = word[1:] if word.startswith("/") else word
+        norm = normalize(word)
+        command = self.rules.command_words.get(norm)
+        if norm in ("start", "check"):
+            command = "new"
+        if command in GLOBAL_COMMANDS:
+            return command  # type: ignore[no-any-return]
+        # Mid-check, a typed "ny"/"new" may be an answer; a slash command or a button is not.
+        explicit = choice is not None or (text or "").startswith("/")
+        if command == "new" and (state.phase == "idle" or explicit):
+            return "new"
+        if command in ("save", "change") and state.phase == "confirm":
+            return command  # type: ignore[no-any-return]
+        if command == "continue" and state.phase == "resume":
+            return "continue"
+        return None
+
+    def _command_turn(
+        self,
+        state: ConversationState,
+        command: Command,
+        turn: Turn,
+        now: float,
+        last_department: str | None,
+    ) -> None:
+        lang = state.lang
+        if command == "help":
+            turn.out.append(self.render.message("help.text", lang))
+            if state.in_progress:
+                step = self.step_id(state)
+                if step and not step.endswith(".confirm"):
+                    turn.out.append(Outgoing("message", self.render.explain(step, state)))
+                self._reask(state, turn)
+        elif command in ("language", "swedish", "english"):
+            if command == "language":
+                state.lang = "en" if lang == "sv" else "sv"
+            else:
+                state.lang = "sv" if command == "swedish" else "en"
+            turn.out.append(self.render.message("language.switched", state.lang))
+            self._reask(state, turn)
+        elif command == "summary":
+            if state.phase == "confirm":
+                turn.out.append(self.render.summary(state))
+            else:
+                turn.out.append(self.render.progress(state))
+                self._reask(state, turn)
+        elif command == "status":
+            turn.wants_status = True
+            self._reask(state, turn)
+        elif command == "cancel":
+            if state.in_progress:
+                self._reset(state)
+                turn.out.append(self.render.message("cancelled", lang))
+            else:
+                turn.out.append(self.render.message("nothing_to_cancel", lang))
+        elif command in ("restart", "new"):
+            self._reset(state)
+            if command == "restart":
+                turn.out.append(self.render.message("restarted", lang))
+            self._start(state, turn, now, last_department, None)
+        elif command == "back":
+            self._back(state, turn, now, last_department)
+        elif command == "skip":
+            self._skip(state, turn)
+        elif command == "save":
+            self._save(state, turn)
+        elif command == "change":
+            self._ask_change(state, turn)
+        elif command == "continue":
+            self._resume(state, turn, None, "continue")
+
+    def finish(self, state: ConversationState) -> None:
+        """Closes the check once its decision is recorded; the next message starts a new one."""
+        self._reset(state)
+
+    def _reset(self, state: ConversationState) -> None:
+        state.phase = "idle"
+        state.step = None
+        state.answers = {}
+        state.order = []
+        state.pending = None
+        state.failures = 0
+        state.resume_phase = None
+        state.transcript = state.transcript[-1:]
+
+    def _back(
+        self, state: ConversationState, turn: Turn, now: float, last_department: str | None
+    ) -> None:
+        if state.phase == "idle":
+            self._start(state, turn, now, last_department, None)
+            return
+        if state.phase in ("did_you_mean", "change", "resume"):
+            state.pending = None
+            if state.phase == "change":
+                self._show_summary(state, turn)
+                return
+            state.phase = "asking" if state.step else state.resume_phase or "asking"
+            self._reask(state, turn)
+            return
+        if not state.order:
+            turn.out.append(self.render.message("back.first", state.lang))
+            self._reask(state, turn)
+            return
+        previous = state.order.pop()
+        state.answers.pop(previous, None)
+        self._ask(state, turn, previous)
+
+    def _skip(self, state: ConversationState, turn: Turn) -> None:
+        if state.phase == "change":
+            self._show_summary(state, turn)
+        elif state.phase == "resume":
+            self._resume(state, turn, None, "continue")
+        else:
+            turn.out.append(self.render.error("hint.not_skippable", state.lang))
+            self._reask(state, turn)
+
+    # --- the check ----------------------------------------------------------------------
+
+    def _start(
+        self,
+        state: ConversationState,
+        turn: Turn,
+        now: float,
+        last_department: str | None,
+        text: str | None,
+    ) -> None:
+        state.phase = "asking"
+        state.started_at = now
+        state.last_department = last_department
+        turn.out.append(self.render.message("greeting", state.lang))
+        if text:
+            parsed = self.interpreter.parse("kind", text, state.lang)
+            if isinstance(parsed, Accepted):
+                self._accept(state, "kind", text, parsed)
+                self._next(state, turn)
+                return
+        self._ask(state, turn, "kind")
+
+    def _ask(
+        self, state: ConversationState, turn: Turn, step: str, *, typing: bool = False
+    ) -> None:
+        state.phase = "asking"
+        state.step = step
+        state.failures = 0
+        turn.out.append(self.render.question(step, state, typing=typing))
+
+    def _reask(self, state: ConversationState, turn: Turn) -> None:
+        """Shows the open question again, whatever the phase."""
+        if state.phase == "asking" and state.step:
+            turn.out.append(self.render.question(state.step, state))
+        elif state.phase == "did_you_mean":
+            self._ask_did_you_mean(state, turn)
+        elif state.phase == "confirm":
+            turn.out.append(self.render.summary(state))
+        elif state.phase == "change":
+            self._ask_change(state, turn)
+        elif state.phase == "resume":
+            self._ask_resume(state, turn)
+
+    def _next(self, state: ConversationState, turn: Turn) -> None:
+        values = state.values()
+        for step in FIELDS:
+            if step not in state.answers and applies(step, values):
+                self._ask(state, turn, step)
+                return
+        self._show_summary(state, turn)
+
+    def _show_summary(self, state: ConversationState, turn: Turn) -> None:
+        state.phase = "confirm"
+        state.step = None
+        state.failures = 0
+        turn.out.append(self.render.summary(state))
+
+    def _fail(self, state: ConversationState, turn: Turn, hint: str) -> None:
+        """A wrong answer: a hint; from the third in a row, an explanation and the choices."""
+        state.failures += 1
+        lang = state.lang
+        if state.failures >= FAILURES_BEFORE_EXPLAINING:
+            step = self.step_id(state) or ""
+            explanation = self.render.explain(step.removesuffix(".confirm"), state)
+            lead = f"{self.render.t(hint, lang)} {self.render.t('hint.third', lang)}"
+            turn.out.append(Outgoing("error", f"{lead} {explanation}"))
+        else:
+            turn.out.append(self.render.error(hint, lang))
+        failures = state.failures
+        self._reask(state, turn)
+        state.failures = failures
+
+    def _answer(
+        self, state: ConversationState, turn: Turn, text: str | None, choice: str | None
+    ) -> None:
+        step = state.step or "kind"
+        raw = choice if choice is not None else text or ""
+        if choice is not None and not self._valid_choice(state, step, choice):
+            turn.out.append(self.render.error("hint.choice", state.lang))
+            self._reask(state, turn)
+            return
+        if step == "department" and choice == "other":
+            self._ask(state, turn, "department", typing=True)
+            return
+        # A partner contact names their own organisation where an employee names a department.
+        partner_contact = step == "department" and state.role == "partner_contact"
+        parsed = self.interpreter.parse(
+            "organisation" if partner_contact else step, raw, state.lang
+        )
+        if isinstance(parsed, Rejected):
+            self._fail(state, turn, parsed.hint)
+        elif isinstance(parsed, Ambiguous):
+            state.pending = Pending(
+                field=step,
+                typed=Answer(raw=raw, value=parsed.typed.value, label=parsed.typed.label),
+                options=[
+                    PendingOption(
+                        value=o.value,
+                        answer=Answer(raw=raw, value=o.answer.value, label=o.answer.label),
+                    )
+                    for o in parsed.options
+                ],
+            )
+            state.phase = "did_you_mean"
+            state.failures = 0
+            self._ask_did_you_mean(state, turn)
+        else:
+            self._accept(state, step, raw, parsed)
+            self._echo(state, turn, step)
+            self._next(state, turn)
+
+    def _valid_choice(self, state: ConversationState, step: str, choice: str) -> bool:
+        values = {c.value for c in self.render.choices(step, state)}
+        if step == "department":
+            values.add("other")
+        if step == "goals":
+            return bool(re.fullmatch(r"none|[1-9](\s*,\s*[1-9])*", choice))
+        return choice in values
+
+    def _accept(self, state: ConversationState, step: str, raw: str, parsed: Accepted) -> None:
+        state.answers[step] = Answer(raw=raw, value=parsed.value, label=parsed.label)
+        if step in state.order:
+            state.order.remove(step)
+        state.order.append(step)
+        state.pending = None
+        state.failures = 0
+
+    def _echo(self, state: ConversationState, turn: Turn, step: str) -> None:
+        """Says back how a partner or place was understood, so a wrong match is caught early."""
+        lang = state.lang
+        answer = state.answers[step]
+        if step == "partner":
+            partner_id = answer.value.get("id")
+            if partner_id:
+                partner = self.rules.partner_by_id[partner_id]
+                area = self.render.t(f"focus.{partner.focus_area}", lang)
+                turn.out.append(
+                    self.render.message("echo.partner", lang, partner=answer.label, area=area)
+                )
+            elif answer.value.get("text"):
+                turn.out.append(
+                    self.render.message("echo.unlisted_partner", lang, partner=answer.label)
+                )
+        elif step == "destination":
+            if answer.value.get("country"):
+                turn.out.append(self.render.message("echo.place", lang, place=answer.label))
+            else:
+                turn.out.append(self.render.message("echo.unknown_place", lang, place=answer.label))
+
+    # --- did you mean ------------------------------------------------------------------
+
+    def _ask_did_you_mean(self, state: ConversationState, turn: Turn) -> None:
+        pending = state.pending
+        if pending is None:
+            self._next(state, turn)
+            return
+        lang = state.lang
+        keep = Choice(self.render.t("choice.keep_typed", lang, text=pending.typed.raw), "keep")
+        if len(pending.options) == 1:
+            option = pending.options[0]
+            text = self.render.t("confirm.one", lang, name=option.answer.label)
+            choices: tuple[Choice, ...] = (
+                Choice(self.render.t("choice.yes", lang), option.value),
+                keep,
+            )
+        else:
+            text = self.render.t("confirm.many", lang, text=pending.typed.raw)
+            choices = (*(Choice(o.answer.label, o.value) for o in pending.options), keep)
+        turn.out.append(
+            Outgoing("question", text, step=f"{pending.field}.confirm", choices=choices)
+        )
+
+    def _did_you_mean(
+        self, state: ConversationState, turn: Turn, text: str | None, choice: str | None
+    ) -> None:
+        pending = state.pending
+        if pending is None:
+            self._next(state, turn)
+            return
+        picked: Answer | None = None
+        if choice is not None:
+            options = {o.value: o.answer for o in pending.options}
+            if choice == "keep":
+                picked = pending.typed
+            elif choice in options:
+                picked = options[choice]
+            else:
+                turn.out.append(self.render.error("hint.choice", state.lang))
+                self._reask(state, turn)
+                return
+        else:
+            word = self.rules.answer_words.get(normalize(text or ""))
+            labels = {normalize(o.answer.label): o.answer for o in pending.options}
+            if word == "yes":
+                picked = pending.options[0].answer
+            elif word == "no":
+                picked = pending.typed
+            elif normalize(text or "") in labels:
+                picked = labels[normalize(text or "")]
+        if picked is None:
+            # Anything else is a fresh answer to the question itself.
+            state.phase = "asking"
+            state.step = pending.field
+            state.pending = None
+            self._answer(state, turn, text, None)
+            return
+        step = pending.field
+        self._accept(state, step, picked.raw, Accepted(picked.value, picked.label))
+        state.phase = "asking"
+        self._echo(state, turn, step)
+        self._next(state, turn)
+
+    # --- summary, change, save ---------------------------------------------------------
+
+    def _confirm(
+        self, state: ConversationState, turn: Turn, text: str | None, choice: str | None
+    ) -> None:
+        if choice is not None:
+            # Save, Change and Cancel are commands and never reach here: this is a stale button.
+            turn.out.append(self.render.error("hint.choice", state.lang))
+            self._reask(state, turn)
+            return
+        norm = normalize(text or "")
+        if self.rules.answer_words.get(norm) == "yes":
+            self._save(state, turn)
+            return
+        step = self._field_named(state, norm)
+        if step is not None:
+            self._change_field(state, turn, step)
+            return
+        self._fail(state, turn, "hint.confirm")
+
+    def _changeable(self, state: ConversationState) -> list[str]:
+        values = state.values()
+        return [f for f in FIELDS if f in state.answers and applies(f, values)]
+
+    def _field_named(self, state: ConversationState, norm: str) -> str | None:
+        for step in self._changeable(state):
+            names = {normalize(step), normalize(self.render.field_label(step, state))}
+            for lang in ("sv", "en"):
+                names.add(normalize(self.render.t(f"field.{step}", lang)))
+            if norm in names:
+                return step
+        return None
+
+    def _ask_change(self, state: ConversationState, turn: Turn) -> None:
+        if state.phase not in ("confirm", "change"):
+            self._reask(state, turn)
+            return
+        state.phase = "change"
+        choices = tuple(
+            Choice(self.render.field_label(f, state), f) for f in self._changeable(state)
+        )
+        turn.out.append(
+            Outgoing(
+                "question",
+                self.render.t("change.which", state.lang),
+                step="change",
+                choices=choices,
+            )
+        )
+
+    def _change(
+        self, state: ConversationState, turn: Turn, text: str | None, choice: str | None
+    ) -> None:
+        changeable = self._changeable(state)
+        step: str | None = None
+        if choice is not None:
+            step = choice if choice in changeable else None
+        else:
+            norm = normalize(text or "")
+            step = self._field_named(state, norm)
+            if step is None and norm.isdigit() and 1 <= int(norm) <= len(changeable):
+                step = changeable[int(norm) - 1]
+        if step is None:
+            self._fail(state, turn, "hint.change")
+            return
+        self._change_field(state, turn, step)
+
+    def _change_field(self, state: ConversationState, turn: Turn, step: str) -> None:
+        state.answers.pop(step, None)
+        if step in state.order:
+            state.order.remove(step)
+        self._ask(state, turn, step)
+
+    def _save(self, state: ConversationState, turn: Turn) -> None:
+        if state.phase != "confirm":
+            self._reask(state, turn)
+            return
+        check = check_from_answers(state.values())
+        turn.decision = evaluate(check, self.rules, state.lang)
+
+    # --- idle conversations -------------------------------------------------------------
+
+    def _ask_resume(self, state: ConversationState, turn: Turn) -> None:
+        lang = state.lang
+        title = (
+            state.answers["title"].label
+            if "title" in state.answers
+            else self.render.t("resume.untitled", lang)
+        )
+        date = datetime.fromtimestamp(state.started_at or state.updated_at, UTC).date().isoformat()
+        choices = (
+            Choice(self.render.t("choice.continue", lang), "continue"),
+            Choice(self.render.t("choice.restart", lang), "restart"),
+        )
+        turn.out.append(
+            Outgoing(
+                "question",
+                self.render.t("resume.ask", lang, title=title, date=date),
+                step="resume",
+                choices=choices,
+            )
+        )
+
+    def _resume(
+        self, state: ConversationState, turn: Turn, text: str | None, choice: str | None
+    ) -> None:
+        answer = (
+            choice if choice is not None else self.rules.answer_words.get(normalize(text or ""))
+        )
+        if answer in ("continue", "yes"):
+            state.phase = state.resume_phase or "asking"
+            state.resume_phase = None
+            self._reask(state, turn)
+        else:
+            self._fail(state, turn, "hint.resume")

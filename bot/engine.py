@@ -1,0 +1,164 @@
+"""The platform-neutral entry point: handle(key, incoming) -> outgoing messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from weakref import WeakValueDictionary
+
+from bot.dialogue import Dialogue, Turn
+from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.state import ConversationState, Role
+from bot.storage import DecisionRecord, Storage, StorageError
+from rules.answers import Interpreter
+from rules.decision import Decision
+from rules.models import Lang
+from rules.places import PlaceIndex
+from rules.ruleset import RuleSet
+
+log = logging.getLogger("tripcheck.engine")
+DEFAULT_IDLE_DAYS = 14.0
+
+
+class Engine:
+    """Runs checks for every channel. Turns of one conversation never interleave."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        storage: Storage,
+        *,
+        places: PlaceIndex | None = None,
+        idle_days: float = DEFAULT_IDLE_DAYS,
+        default_lang: str = "sv",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.rules = rules
+        self.storage = storage
+        self.interpreter = Interpreter(rules, places)
+        self.dialogue = Dialogue(rules, self.interpreter, idle_days * 86400)
+        self.default_lang = "en" if default_lang == "en" else "sv"
+        self.clock = clock
+        self._locks: WeakValueDictionary[ConversationKey, asyncio.Lock] = WeakValueDictionary()
+
+    def _lock(self, key: ConversationKey) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(
+        self,
+        key: ConversationKey,
+        incoming: Incoming,
+        *,
+        role: Role = "employee",
+        opening: bool = False,
+    ) -> list[Outgoing]:
+        """Handles one incoming message and returns the replies. Never raises for bad input."""
+        async with self._lock(key):
+            try:
+                return await self._handle(key, incoming, role, opening)
+            except StorageError as error:
+                log.error("storage unavailable: %s", error)
+                return [Outgoing("error", self.rules.text("error.storage", self._lang(incoming)))]
+            except Exception:
+                # A bug must not cost the user their answers: the saved state is untouched.
+                log.exception("turn failed for %s/%s", key.channel, key.user)
+                return [Outgoing("error", self.rules.text("error.internal", self._lang(incoming)))]
+
+    async def open(
+        self, key: ConversationKey, *, lang: str | None = None, role: Role = "employee"
+    ) -> list[Outgoing]:
+        """For channels where the bot speaks first: the open question, or a new check."""
+        hint: Lang | None = "en" if lang == "en" else "sv" if lang == "sv" else None
+        return await self.handle(key, Incoming(lang=hint), role=role, opening=True)
+
+    async def conversation_lang(self, key: ConversationKey) -> Lang:
+        """The language a conversation is held in (the default for a new one)."""
+        state = await self.storage.load_conversation(key)
+        return state.lang if state is not None else self._lang(Incoming())
+
+    def _lang(self, incoming: Incoming) -> Lang:
+        return "en" if (incoming.lang or self.default_lang) == "en" else "sv"
+
+    async def _handle(
+        self, key: ConversationKey, incoming: Incoming, role: Role, opening: bool
+    ) -> list[Outgoing]:
+        state = await self.storage.load_conversation(key)
+        if state is None:
+            state = ConversationState(lang=self._lang(incoming), role=role)
+        last_department = None
+        if not state.in_progress and role == "employee":
+            last_department = await self.storage.last_department(key)
+        now = self.clock()
+        if opening:
+            turn = self.dialogue.open(state, now, last_department)
+        else:
+            turn = self.dialogue.handle(state, incoming, now, last_department)
+        if turn.wants_status:
+            turn.out.insert(0, await self._status(key, state))
+        if turn.decision is not None:
+            turn.out.extend(await self._record(key, state, turn, now))
+        else:
+            await self.storage.save_conversation(key, state)
+        return turn.out
+
+    async def _record(
+        self, key: ConversationKey, state: ConversationState, turn: Turn, now: float
+    ) -> list[Outgoing]:
+        decision = turn.decision
+        assert decision is not None
+        record = self._record_of(key, state, decision, now)
+        self.dialogue.finish(state)
+        decision_id = await self.storage.record_decision(key, record, state)
+        recorded = decision.model_copy(update={"id": decision_id})
+        saved = self.rules.text("saved", state.lang, id=decision_id, version=decision.rules_version)
+        return [self.dialogue.render.decision(recorded), Outgoing("message", saved)]
+
+    def _record_of(
+        self, key: ConversationKey, state: ConversationState, decision: Decision, now: float
+    ) -> DecisionRecord:
+        answers = state.answers
+
+        def label(field: str) -> str:
+            return answers[field].label if field in answers else ""
+
+        return DecisionRecord(
+            channel=key.channel,
+            chat=key.chat,
+            user_id=key.user,
+            role=state.role,
+            created_at=now,
+            lang=state.lang,
+            kind=str(answers["kind"].value),
+            title=label("title"),
+            department=label("department"),
+            partner=label("partner"),
+            partner_id=decision.partner,
+            destination=label("destination"),
+            outcome=decision.outcome,
+            focus_area=decision.focus_area,
+            advisories=[a.model_dump() for a in decision.advisories],
+            reasons=[r.model_dump() for r in decision.reasons],
+            guidelines=[g.model_dump() for g in decision.guidelines],
+            answers={f: a.model_dump() for f, a in answers.items()},
+            rules_version=decision.rules_version,
+            transcript=list(state.transcript),
+            co2=decision.co2,
+        )
+
+    async def _status(self, key: ConversationKey, state: ConversationState) -> Outgoing:
+        last = await self.storage.last_decision(key)
+        if last is None:
+            return Outgoing("message", self.rules.text("status.none", state.lang))
+        date = datetime.fromtimestamp(last.created_at, UTC).date().isoformat()
+        outcome = self.rules.text(f"outcome.{last.outcome}", state.lang)
+        text = self.rules.text(
+            "status.last", state.lang, id=last.id, title=last.title, outcome=outcome, date=date
+        )
+        return Outgoing("message", text)

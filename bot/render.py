@@ -1,0 +1,136 @@
+"""Texts built from several parts: questions, summaries and the decision, in the user's language."""
+
+from __future__ import annotations
+
+from bot.messages import Choice, Outgoing
+from bot.state import ConversationState
+from rules.answers import Interpreter
+from rules.check import FIELDS, MODES, applies
+from rules.decision import Decision
+from rules.models import Lang
+from rules.ruleset import RuleSet
+
+YES_NO_FIELDS = frozenset(
+    {
+        "contributes_development",
+        "external_monitoring",
+        "influence",
+        "digital_alternative",
+        "equality_considered",
+        "eu_funding_checked",
+        "in_annual_plan",
+    }
+)
+
+
+class Renderer:
+    """Builds outgoing messages from the rule set's texts."""
+
+    def __init__(self, rules: RuleSet, interpreter: Interpreter) -> None:
+        self.rules = rules
+        self.interpreter = interpreter
+
+    def t(self, text_id: str, lang: Lang, **values: object) -> str:
+        return self.rules.text(text_id, lang, **values)
+
+    def message(self, text_id: str, lang: Lang, **values: object) -> Outgoing:
+        return Outgoing("message", self.t(text_id, lang, **values))
+
+    def error(self, text_id: str, lang: Lang, **values: object) -> Outgoing:
+        return Outgoing("error", self.t(text_id, lang, **values))
+
+    def choices(self, field: str, state: ConversationState) -> tuple[Choice, ...]:
+        """The buttons offered for a field's question."""
+        lang = state.lang
+        if field in YES_NO_FIELDS:
+            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in ("yes", "no"))
+        if field == "physical_necessary":
+            presence = ("yes", "no", "unsure")
+            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in presence)
+        if field == "kind":
+            return tuple(
+                Choice(self.t(f"kind.{v}", lang), v) for v in ("trip", "project", "activity")
+            )
+        if field == "travel_mode":
+            return tuple(Choice(self.t(f"mode.{v}", lang), v) for v in MODES)
+        if field == "goals":
+            goals = tuple(
+                Choice(f"{g.number} {g.name(lang)}", str(g.number)) for g in self.rules.plan.goals
+            )
+            return (*goals, Choice(self.t("choice.none", lang), "none"))
+        if field == "partner":
+            return (Choice(self.t("partner.none", lang).capitalize(), "none"),)
+        if field == "department" and state.last_department:
+            return (
+                Choice(state.last_department, state.last_department),
+                Choice(self.t("choice.other", lang), "other"),
+            )
+        return ()
+
+    def question(self, field: str, state: ConversationState, *, typing: bool = False) -> Outgoing:
+        """The question for `field`; `typing` drops the buttons (after "Other")."""
+        lang = state.lang
+        if field == "goals":
+            listing = "\n".join(f"{g.number}. {g.name(lang)}" for g in self.rules.plan.goals)
+            text = self.t("q.goals", lang, goals=listing)
+        elif field == "department" and state.role == "partner_contact":
+            text = self.t("q.organisation", lang)
+        elif field == "department" and state.last_department and not typing:
+            text = self.t("q.department.last", lang, department=state.last_department)
+        else:
+            text = self.t(f"q.{field}", lang)
+        choices = () if typing else self.choices(field, state)
+        return Outgoing("question", text, step=field, choices=choices, multi=field == "goals")
+
+    def explain(self, step: str, state: ConversationState) -> str:
+        if step == "department" and state.role == "partner_contact":
+            return self.t("explain.organisation", state.lang)
+        return self.t(f"explain.{step}", state.lang)
+
+    def summary_lines(self, state: ConversationState) -> list[str]:
+        """One line per applicable answer: label and the answer as understood."""
+        values = state.values()
+        lines = []
+        for field in FIELDS:
+            if field in state.answers and applies(field, values):
+                label = self.field_label(field, state)
+                lines.append(f"• {label}: {state.answers[field].label}")
+        return lines
+
+    def field_label(self, field: str, state: ConversationState) -> str:
+        return self.t(f"field.{field}", state.lang)
+
+    def summary(self, state: ConversationState) -> Outgoing:
+        """The summary before saving, with Save / Change an answer / Cancel."""
+        lang = state.lang
+        text = "\n".join([self.t("summary.confirm", lang), *self.summary_lines(state)])
+        choices = tuple(
+            Choice(self.t(f"choice.{v}", lang), v) for v in ("save", "change", "cancel")
+        )
+        return Outgoing("question", text, step="confirm", choices=choices)
+
+    def progress(self, state: ConversationState) -> Outgoing:
+        lines = self.summary_lines(state)
+        if not lines:
+            return self.message("summary.empty", state.lang)
+        return Outgoing("message", "\n".join([self.t("summary.progress", state.lang), *lines]))
+
+    def decision(self, decision: Decision) -> Outgoing:
+        """The recommendation: headline, reasons with sections, advisories and guidelines."""
+        lang = decision.lang
+        lines = [
+            self.t(f"decision.headline.{decision.outcome}", lang),
+            self.t("decision.reasons", lang),
+        ]
+        for reason in decision.reasons:
+            lines.append(f"• {reason.text} {self.t('decision.cite', lang, section=reason.section)}")
+        if decision.advisories:
+            lines.append(self.t("decision.advisories", lang))
+            for advisory in decision.advisories:
+                cite = self.t("decision.cite", lang, section=advisory.section)
+                lines.append(f"• {advisory.text} {cite}")
+        if decision.guidelines:
+            lines.append(self.t("decision.guidelines", lang))
+            lines.extend(f"• {g.text}" for g in decision.guidelines)
+        lines.append(self.t("decision.recommends", lang))
+        return Outgoing("decision", "\n".join(lines), decision=decision.model_dump(mode="json"))

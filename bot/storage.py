@@ -1,0 +1,82 @@
+"""The storage seam: conversations, the decision log and user profiles, behind one interface."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from bot.messages import ConversationKey
+from bot.state import ConversationState
+
+
+class StorageError(Exception):
+    """Storage cannot be used (corrupt, read-only, locked, missing); the message says why."""
+
+
+class DecisionRecord(BaseModel):
+    """One row of the decision log: who, where, when, every answer, and the decision."""
+
+    channel: str
+    chat: str
+    user_id: str
+    role: str
+    created_at: float
+    lang: str
+    kind: str
+    title: str
+    department: str
+    partner: str
+    partner_id: str | None
+    destination: str
+    outcome: str
+    focus_area: str
+    advisories: list[dict[str, Any]]
+    reasons: list[dict[str, Any]]
+    guidelines: list[dict[str, Any]]
+    answers: dict[str, dict[str, Any]]
+    rules_version: str
+    transcript: list[dict[str, Any]]
+    co2: dict[str, Any] | None = None
+
+
+class StoredDecision(DecisionRecord):
+    id: int
+
+
+class Storage(Protocol):
+    """What the engine needs from storage. SQLite is the default; PostgreSQL is planned."""
+
+    async def load_conversation(self, key: ConversationKey) -> ConversationState | None:
+        """The saved state of a conversation, or None for a new one."""
+        ...
+
+    async def save_conversation(self, key: ConversationKey, state: ConversationState) -> None:
+        """Saves a conversation's state."""
+        ...
+
+    async def record_decision(
+        self, key: ConversationKey, record: DecisionRecord, state: ConversationState
+    ) -> int:
+        """Records a decision, the conversation's new state and the user's department at once."""
+        ...
+
+    async def last_department(self, key: ConversationKey) -> str | None:
+        """The department this user gave last time, to offer it again."""
+        ...
+
+    async def last_decision(self, key: ConversationKey) -> StoredDecision | None:
+        """This user's most recent decision on this channel."""
+        ...
+
+    async def get_decision(self, decision_id: int) -> StoredDecision | None:
+        """One decision by id."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises StorageError when the database cannot be reached."""
+        ...
+
+    async def close(self) -> None:
+        """Releases the connection."""
+        ...

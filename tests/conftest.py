@@ -1,0 +1,121 @@
+"""Shared fixtures: the shipped rule set, an engine on a real in-memory SQLite database, and a
+chat driver that speaks the jsonl contract in-process."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from adapters import jsonl
+from bot.engine import Engine
+from bot.messages import ConversationKey
+from bot.sqlite_store import SQLiteStorage
+from rules.loader import load_ruleset
+from rules.ruleset import RuleSet
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any test that tries to reach beyond this machine fails (as PTB's OfflineRequest does)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if (
+            isinstance(host, str)
+            and host not in ("127.0.0.1", "::1", "localhost")
+            and not host.startswith("/")
+        ):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    yield
+
+
+@pytest.fixture(scope="session")
+def rules() -> RuleSet:
+    return load_ruleset()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_790_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, days: float) -> None:
+        self.now += days * 86400
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def storage() -> AsyncIterator[SQLiteStorage]:
+    store = await SQLiteStorage.open(":memory:")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def engine(rules: RuleSet, storage: SQLiteStorage, clock: Clock) -> Engine:
+    return Engine(rules, storage, clock=clock)
+
+
+class Chat:
+    """Drives one user's conversation through the jsonl adapter, line by line."""
+
+    def __init__(self, engine: Engine, user: str = "anna", lang: str | None = None) -> None:
+        self.engine = engine
+        self.key = ConversationKey("terminal", user, user)
+        self.lang = lang
+        self.replies: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any] | str) -> list[dict[str, Any]]:
+        line = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
+        self.replies = await jsonl.handle_line(self.engine, self.key, line, self.lang)  # type: ignore[arg-type]
+        return self.replies
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        return await self.send({"text": text})
+
+    async def choose(self, value: str) -> list[dict[str, Any]]:
+        return await self.send({"choice": value})
+
+    @property
+    def question(self) -> dict[str, Any]:
+        questions = [r for r in self.replies if r["type"] == "question"]
+        assert questions, f"no question in {self.replies}"
+        return questions[-1]
+
+    @property
+    def step(self) -> str | None:
+        questions = [r for r in self.replies if r["type"] == "question"]
+        return questions[-1]["step"] if questions else None
+
+    @property
+    def decision(self) -> dict[str, Any]:
+        found = [r for r in self.replies if r["type"] == "decision"]
+        assert found, f"no decision in {self.replies}"
+        return found[-1]["decision"]  # type: ignore[no-any-return]
+
+    def texts(self) -> str:
+        return "\n".join(r["text"] for r in self.replies)
+
+    def types(self) -> list[str]:
+        return [r["type"] for r in self.replies]
+
+
+@pytest.fixture
+def chat(engine: Engine) -> Chat:
+    return Chat(engine)

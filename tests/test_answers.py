@@ -1,0 +1,148 @@
+"""Typed answers in Swedish and English become field values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
+from rules.ruleset import RuleSet
+
+
+@pytest.fixture
+def interpreter(rules: RuleSet) -> Interpreter:
+    return Interpreter(rules)
+
+
+def value(interpreter: Interpreter, field: str, text: str) -> Any:
+    parsed = interpreter.parse(field, text, "sv")
+    assert isinstance(parsed, Accepted), parsed
+    return parsed.value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ja", True),
+        ("Ja!", True),
+        ("yes", True),
+        ("y", True),
+        ("nej", False),
+        ("No", False),
+        ("nope", False),
+        ("ja, det gör den", True),
+    ],
+)
+def test_yes_and_no_in_both_languages(interpreter: Interpreter, text: str, expected: bool) -> None:
+    assert value(interpreter, "influence", text) is expected
+
+
+def test_dont_know_is_only_an_answer_to_whether_presence_is_needed(
+    interpreter: Interpreter,
+) -> None:
+    assert value(interpreter, "physical_necessary", "vet inte") == "unsure"
+    assert value(interpreter, "physical_necessary", "not sure") == "unsure"
+    assert isinstance(interpreter.parse("influence", "vet inte", "sv"), Rejected)
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("flyg", "flight"),
+        ("flight", "flight"),
+        ("tåg", "train"),
+        ("vi tar nattåget", None),
+        ("nattåg", "train"),
+        ("train", "train"),
+        ("buss", "bus"),
+        ("coach", "bus"),
+        ("bil", "car"),
+        ("färja", "ferry"),
+        ("ferry", "ferry"),
+    ],
+)
+def test_travel_modes(interpreter: Interpreter, text: str, mode: str | None) -> None:
+    parsed = interpreter.parse("travel_mode", text, "en")
+    if mode is None:
+        assert isinstance(parsed, Rejected)
+    else:
+        assert isinstance(parsed, Accepted) and parsed.value == mode
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("resa", "trip"),
+        ("trip", "trip"),
+        ("projekt", "project"),
+        ("EU-projekt", "project"),
+        ("aktivitet", "activity"),
+        ("konferens", "activity"),
+        ("activity", "activity"),
+    ],
+)
+def test_kinds(interpreter: Interpreter, text: str, kind: str) -> None:
+    assert value(interpreter, "kind", text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "goals"),
+    [
+        ("5, 8", [5, 8]),
+        ("8", [8]),
+        ("5 och 8", [5, 8]),
+        ("klimat", [5]),
+        ("growth", [8]),
+        ("klimat och tillväxt", [5, 8]),
+        ("growth, jobs", [8, 9]),
+        ("2 9", [2, 9]),
+        ("inga", []),
+        ("none", []),
+    ],
+)
+def test_goals_take_numbers_words_or_none(
+    interpreter: Interpreter, text: str, goals: list[int]
+) -> None:
+    assert value(interpreter, "goals", text) == goals
+
+
+@pytest.mark.parametrize("text", ["10", "0", "blue", "5, 12"])
+def test_goals_outside_one_to_nine_are_rejected(interpreter: Interpreter, text: str) -> None:
+    assert interpreter.parse("goals", text, "sv") == Rejected("hint.goals")
+
+
+@pytest.mark.parametrize(("text", "count"), [("2", 2), ("två", 2), ("three", 3), ("3 personer", 3)])
+def test_travellers(interpreter: Interpreter, text: str, count: int) -> None:
+    assert value(interpreter, "travellers", text) == count
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "många", "100000"])
+def test_bad_traveller_counts_are_rejected(interpreter: Interpreter, text: str) -> None:
+    assert isinstance(interpreter.parse("travellers", text, "sv"), Rejected)
+
+
+@pytest.mark.parametrize("text", ["ingen", "none", "Inga", "-"])
+def test_no_partner(interpreter: Interpreter, text: str) -> None:
+    assert value(interpreter, "partner", text) == {"id": None, "text": ""}
+
+
+def test_an_unlisted_partner_is_kept_as_typed(interpreter: Interpreter) -> None:
+    assert value(interpreter, "partner", "Reykjavíkurborg") == {
+        "id": None,
+        "text": "Reykjavíkurborg",
+    }
+
+
+def test_an_uncertain_partner_offers_candidates_and_the_typed_text(
+    interpreter: Interpreter,
+) -> None:
+    parsed = interpreter.parse("partner", "Bothnian", "en")
+    assert isinstance(parsed, Ambiguous)
+    assert parsed.typed.value == {"id": None, "text": "Bothnian"}
+    assert {o.value for o in parsed.options} >= {"bothnian_arc", "bothnian_coastal_route"}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!!", "x" * 250])
+def test_titles_need_letters_and_a_sane_length(interpreter: Interpreter, text: str) -> None:
+    assert isinstance(interpreter.parse("title", text, "sv"), Rejected)
