@@ -99,12 +99,14 @@ class Dialogue:
         state.note(now, self.step_id(state), choice if choice is not None else text or "")
         idle = state.updated_at and now - state.updated_at > self.idle_after_seconds
         state.updated_at = now
-        if state.in_progress and state.phase != "resume" and idle:
+        command = self._command(state, text, choice)
+        # After a long pause an answer may be meant for something else: ask first. A command
+        # ("restart", "cancel", ...) says what the user wants, so it is simply obeyed.
+        if state.in_progress and state.phase != "resume" and idle and command is None:
             state.resume_phase = state.phase
             state.phase = "resume"
             self._ask_resume(state, turn)
             return turn
-        command = self._command(state, text, choice)
         if command is not None:
             self._command_turn(state, command, turn, now, last_department)
         elif text is not None and text.startswith("/") and len(text) > 1:
@@ -163,7 +165,7 @@ class Dialogue:
         if not word:
             return None
         word = word[1:] if word.startswith("/") else word
-        norm = normalize(word)
+        norm = normalize(word) or word.strip()
         command = self.rules.command_words.get(norm)
         if norm in ("start", "check"):
             command = "new"

@@ -14,7 +14,8 @@ def _word_map(groups: Mapping[Any, BilingualList]) -> dict[str, Any]:
     words: dict[str, Any] = {}
     for key, bilingual in groups.items():
         for word in bilingual.all():
-            words.setdefault(normalize(word), key)
+            # Punctuation-only words ("?") normalise to nothing and are matched as typed.
+            words.setdefault(normalize(word) or word.strip(), key)
     return words
 
 

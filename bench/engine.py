@@ -1,0 +1,126 @@
+"""Benchmark: whole checks through the engine with the SQLite store on disk.
+
+Prints turns per second, p50/p99/max latency of one turn (state write included) and peak
+memory. Run with `make bench` or `.venv/bin/python bench/engine.py [--checks N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.engine import Engine
+from bot.messages import ConversationKey, Incoming
+from bot.sqlite_store import SQLiteStorage
+from rules.loader import load_ruleset
+from rules.places import PlaceIndex
+
+SCRIPTS = [
+    [
+        "hej",
+        "resa",
+        "Styrelsemöte",
+        "Kommunstaben",
+        "bottenviksbagen",
+        "Uleåborg",
+        "ja",
+        "nej",
+        "ja",
+        "8",
+        "nej",
+        "ja",
+        "2",
+        "flyg",
+        "ja",
+        "ja",
+        "spara",
+    ],
+    [
+        "hello",
+        "trip",
+        "Study visit",
+        "Arbetsmarknadsförvaltningen",
+        "SERN",
+        "Bologna",
+        "yes",
+        "yes",
+        "no",
+        "9, 2",
+        "yes",
+        "3",
+        "flight",
+        "yes",
+        "yes",
+        "save",
+    ],
+    [
+        "hej",
+        "projekt",
+        "Interreg",
+        "LBR",
+        "Bothnian Coastal Route",
+        "Vasa",
+        "ja",
+        "ja",
+        "ja",
+        "klimat, tillväxt",
+        "vet inte",
+        "nej",
+        "1",
+        "bil",
+        "nej",
+        "nej",
+        "ja",
+        "spara",
+    ],
+]
+
+
+async def main(checks: int, places_cache: Path) -> None:
+    rules = load_ruleset()
+    started = time.perf_counter()
+    places = PlaceIndex.load(places_cache)
+    print(f"place index loaded in {time.perf_counter() - started:.2f} s")
+    with tempfile.TemporaryDirectory() as folder:
+        storage = await SQLiteStorage.open(Path(folder) / "bench.db")
+        engine = Engine(rules, storage, places=places)
+        latencies: list[float] = []
+        decisions = 0
+        gc.collect()
+        began = time.perf_counter()
+        for n in range(checks):
+            key = ConversationKey("bench", f"u{n % 500}", f"u{n % 500}")
+            for text in SCRIPTS[n % len(SCRIPTS)]:
+                t0 = time.perf_counter()
+                replies = await engine.handle(key, Incoming(text=text))
+                latencies.append(time.perf_counter() - t0)
+                decisions += any(r.type == "decision" for r in replies)
+        elapsed = time.perf_counter() - began
+        await storage.close()
+    latencies.sort()
+    ms = [x * 1000 for x in latencies]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"checks: {checks}, decisions recorded: {decisions}, turns: {len(ms)}")
+    print(f"turns per second: {len(ms) / elapsed:,.0f}")
+    print(
+        f"turn latency ms: p50 {statistics.median(ms):.3f}  p99 {ms[int(len(ms) * 0.99)]:.3f}"
+        f"  max {ms[-1]:.3f}"
+    )
+    print(f"peak memory (max RSS, place index included): {peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--checks", type=int, default=3000)
+    parser.add_argument("--places-cache", type=Path, default=Path("data"))
+    args = parser.parse_args()
+    asyncio.run(main(args.checks, args.places_cache))
