@@ -7,8 +7,8 @@ from typing import TextIO
 
 import questionary
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.panel import Panel
+from rich.text import Text
 
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming, Outgoing
@@ -82,12 +82,15 @@ def _show(console: Console, replies: list[Outgoing]) -> Outgoing | None:
     question = None
     for message in replies:
         if message.type == "decision":
-            console.print(Panel(Markdown(message.text.replace("\n", "\n\n")), border_style="green"))
+            headline, _, rest = message.text.partition("\n")
+            body = Text(headline + "\n", style="bold")
+            body.append(rest)
+            console.print(Panel(body, border_style="green"))
         elif message.type == "error":
             console.print(f"[yellow]{message.text}[/yellow]")
         elif message.type == "question":
             question = message
-            if not message.choices:
+            if not message.choices or message.free_text:
                 console.print(f"[bold cyan]{message.text}[/bold cyan]")
         else:
             console.print(message.text)
@@ -106,6 +109,15 @@ async def _ask(question: Outgoing | None, type_label: str) -> Incoming | None:
             return Incoming(choice=",".join(v for v in picked if v != "none") or "none")
         typed = await questionary.text(">").ask_async()
         return None if typed is None else Incoming(text=typed)
+    if question is not None and question.choices and question.free_text:
+        # Suggestions (e.g. "No partner") complete as you type; anything else is sent as typed.
+        by_label = {c.label: c.value for c in question.choices}
+        typed = await questionary.autocomplete(
+            ">", choices=list(by_label), match_middle=True
+        ).ask_async()
+        if typed is None:
+            return None
+        return Incoming(choice=by_label[typed]) if typed in by_label else Incoming(text=typed)
     if question is not None and question.choices:
         options = [questionary.Choice(c.label, c.value) for c in question.choices]
         options.append(questionary.Choice(type_label, TYPE_INSTEAD))

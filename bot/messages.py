@@ -38,13 +38,17 @@ class Choice:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to show: text, plus choices for a question or the decision for a decision."""
+    """One message to show: text, plus choices for a question or the decision for a decision.
+
+    `multi`: several choices may be picked (goals). `free_text`: the choices are only
+    suggestions and a typed answer is expected (partner, department)."""
 
     type: OutgoingType
     text: str
     step: str | None = None
     choices: tuple[Choice, ...] = ()
     multi: bool = False
+    free_text: bool = False
     decision: dict[str, Any] | None = field(default=None)
 
     def to_json(self) -> dict[str, Any]:
@@ -55,6 +59,8 @@ class Outgoing:
             data["choices"] = [{"label": c.label, "value": c.value} for c in self.choices]
             if self.multi:
                 data["multi"] = True
+            if self.free_text:
+                data["free_text"] = True
         if self.decision is not None:
             data["decision"] = self.decision
         return data

