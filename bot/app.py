@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 from bot.engine import Engine
@@ -12,17 +14,20 @@ from rules.places import PlaceIndex
 
 
 def place_cache_dir(settings: Settings) -> Path:
-    """Where the place index is cached: beside the database unless configured."""
+    """Where the place index is cached: the user's cache folder unless configured."""
     if settings.places_cache is not None:
         return settings.places_cache
-    return settings.db.parent if str(settings.db) != ":memory:" else Path("data")
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home) / "tripcheck"
 
 
 async def open_engine(settings: Settings) -> Engine:
     """Loads the rules and places and opens storage; raises RuleSetError or StorageError."""
     rules = load_ruleset(settings.rules_dir)
     storage = await SQLiteStorage.open(settings.db)
-    places = PlaceIndex.load(place_cache_dir(settings))
+    places = asyncio.get_running_loop().run_in_executor(
+        None, PlaceIndex.load, place_cache_dir(settings)
+    )
     return Engine(
         rules, storage, places=places, idle_days=settings.idle_days, default_lang=settings.lang
     )

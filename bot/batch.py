@@ -85,6 +85,8 @@ def evaluate_row(
         text = _as_text(row.get(name))
         if name == "partner" and not text:
             text = "none"
+        if name == "destination" and not text:
+            text = _partner_home(answers, interpreter)
         if name == "goals" and not text and name in row:
             text = "none"
         if not text:
@@ -111,6 +113,13 @@ def evaluate_row(
         return result
     result.decision = evaluate(check, interpreter.rules, lang)
     return result
+
+
+def _partner_home(answers: dict[str, Any], interpreter: Interpreter) -> str:
+    """With no destination given, a trip to a partner goes to the partner's home town."""
+    partner_id = (answers.get("partner") or {}).get("id")
+    partner = interpreter.rules.partner_by_id.get(partner_id) if partner_id else None
+    return partner.home.name if partner is not None and partner.home is not None else ""
 
 
 def evaluate_file(path: Path, interpreter: Interpreter, lang: Lang) -> Iterator[RowResult]:

@@ -61,7 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "chat":
         return asyncio.run(_chat(args, settings))
     if args.command == "evaluate":
-        return _evaluate(args, settings)
+        try:
+            return _evaluate(args, settings)
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) stopped early: not an error worth a traceback.
+            sys.stderr.close()
+            return 0
     return _rules_check(args.dir)
 
 

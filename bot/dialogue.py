@@ -12,9 +12,10 @@ from bot.messages import Choice, Incoming, Outgoing
 from bot.render import Renderer
 from bot.state import Answer, ConversationState, Pending, PendingOption
 from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
-from rules.check import FIELDS, applies, check_from_answers
+from rules.check import FIELDS, Destination, applies, check_from_answers
 from rules.decision import Decision
 from rules.evaluate import evaluate
+from rules.footprint import comparison, distance_km, estimate_for, whole_number_text
 from rules.matching import normalize
 from rules.ruleset import RuleSet
 
@@ -424,10 +425,29 @@ class Dialogue:
                     self.render.message("echo.unlisted_partner", lang, partner=answer.label)
                 )
         elif step == "destination":
-            if answer.value.get("country"):
+            km = distance_km(Destination.model_validate(answer.value), self.rules)
+            if km is not None:
+                shown = whole_number_text(km, lang)
+                turn.out.append(
+                    self.render.message("echo.place_distance", lang, place=answer.label, km=shown)
+                )
+            elif answer.value.get("country"):
                 turn.out.append(self.render.message("echo.place", lang, place=answer.label))
             else:
-                turn.out.append(self.render.message("echo.unknown_place", lang, place=answer.label))
+                unknown = self.render.t("echo.unknown_place", lang, place=answer.label)
+                no_figures = self.render.t("co2.unknown_place", lang)
+                turn.out.append(Outgoing("message", f"{unknown} {no_figures}"))
+        elif step == "travel_mode":
+            values = state.values()
+            destination = values.get("destination")
+            co2 = estimate_for(
+                Destination.model_validate(destination) if destination else None,
+                values.get("travellers"),
+                values.get("travel_mode"),
+                self.rules,
+            )
+            if co2 is not None:
+                turn.out.append(Outgoing("message", comparison(co2, self.rules, lang)))
 
     # --- did you mean ------------------------------------------------------------------
 

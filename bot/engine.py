@@ -31,14 +31,22 @@ class Engine:
         rules: RuleSet,
         storage: Storage,
         *,
-        places: PlaceIndex | None = None,
+        places: PlaceIndex | asyncio.Future[PlaceIndex] | None = None,
         idle_days: float = DEFAULT_IDLE_DAYS,
         default_lang: str = "sv",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.rules = rules
         self.storage = storage
-        self.interpreter = Interpreter(rules, places)
+        # The place index may still be loading (seconds on a first start): the questions before
+        # the destination do not need it, so the bot need not wait for it.
+        self._places_loading: asyncio.Future[PlaceIndex] | None = None
+        ready: PlaceIndex | None = None
+        if isinstance(places, asyncio.Future):
+            self._places_loading = places
+        else:
+            ready = places
+        self.interpreter = Interpreter(rules, ready)
         self.dialogue = Dialogue(rules, self.interpreter, idle_days * 86400)
         self.default_lang = "en" if default_lang == "en" else "sv"
         self.clock = clock
@@ -92,6 +100,7 @@ class Engine:
         state = await self.storage.load_conversation(key)
         if state is None:
             state = ConversationState(lang=self._lang(incoming), role=role)
+        await self._places_for(state)
         last_department = None
         if not state.in_progress and role == "employee":
             last_department = await self.storage.last_department(key)
@@ -107,6 +116,22 @@ class Engine:
         else:
             await self.storage.save_conversation(key, state)
         return turn.out
+
+    async def _places_for(self, state: ConversationState) -> None:
+        """Takes the place index once it has loaded, waiting only when this turn needs it."""
+        loading = self._places_loading
+        if loading is None:
+            return
+        needed = state.step == "destination" or (
+            state.pending is not None and state.pending.field == "destination"
+        )
+        if not (loading.done() or needed):
+            return
+        self._places_loading = None
+        try:
+            self.interpreter.places = await loading
+        except Exception:
+            log.exception("the place index could not be loaded; going on without places")
 
     async def _record(
         self, key: ConversationKey, state: ConversationState, turn: Turn, now: float

@@ -64,12 +64,22 @@ class Renderer:
             return (*goals, Choice(self.t("choice.none", lang), "none"))
         if field == "partner":
             return (Choice(self.t("partner.none", lang).capitalize(), "none"),)
+        if field == "destination":
+            home = self._partner_home(state)
+            return (Choice(home, home),) if home else ()
         if field == "department" and state.last_department:
             return (
                 Choice(state.last_department, state.last_department),
                 Choice(self.t("choice.other", lang), "other"),
             )
         return ()
+
+    def _partner_home(self, state: ConversationState) -> str | None:
+        """The partner's home town, offered as the likely destination."""
+        answer = state.answers.get("partner")
+        partner_id = answer.value.get("id") if answer is not None else None
+        partner = self.rules.partner_by_id.get(partner_id) if partner_id else None
+        return partner.home.name if partner is not None and partner.home is not None else None
 
     def question(self, field: str, state: ConversationState, *, typing: bool = False) -> Outgoing:
         """The question for `field`; `typing` drops the buttons (after "Other")."""

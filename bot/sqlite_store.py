@@ -18,6 +18,14 @@ from bot.storage import DecisionRecord, StorageError, StoredDecision
 
 T = TypeVar("T")
 JSON_COLUMNS = ("advisories", "reasons", "guidelines", "answers", "transcript", "co2")
+CO2_COLUMNS: dict[str, type] = {
+    "co2_distance_km": float,
+    "co2_planned_mode": str,
+    "co2_planned_kg": float,
+    "co2_lowest_mode": str,
+    "co2_lowest_kg": float,
+    "co2_avoided_kg": float,
+}
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -61,8 +69,19 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db.table("decisions").create_index(["channel", "user_id", "created_at"])
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Climate figures as columns, so admins can total the CO2e that digital meetings avoided."""
+    decisions = db.table("decisions")
+    for column, kind in CO2_COLUMNS.items():
+        decisions.add_column(column, kind)
+    for row_id, co2 in db.execute("SELECT id, co2 FROM decisions WHERE co2 IS NOT NULL").fetchall():
+        values = _co2_columns(json.loads(co2))
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        db.execute(f"UPDATE decisions SET {assignments} WHERE id = ?", [*values.values(), row_id])
+
+
 # Each migration runs once, in order, inside the transaction that bumps the schema version.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -238,8 +257,21 @@ def _upsert_conversation(
     )
 
 
+def _co2_columns(co2: dict[str, Any] | None) -> dict[str, Any]:
+    co2 = co2 or {}
+    return {
+        "co2_distance_km": co2.get("distance_km"),
+        "co2_planned_mode": co2.get("planned_mode"),
+        "co2_planned_kg": co2.get("planned_kg"),
+        "co2_lowest_mode": co2.get("lowest_reasonable_mode"),
+        "co2_lowest_kg": co2.get("lowest_reasonable_kg"),
+        "co2_avoided_kg": co2.get("avoided_kg"),
+    }
+
+
 def _to_row(record: DecisionRecord) -> dict[str, Any]:
     row = record.model_dump()
+    row.update(_co2_columns(record.co2))
     for column in JSON_COLUMNS:
         row[column] = None if row[column] is None else json.dumps(row[column], ensure_ascii=False)
     return row

@@ -235,8 +235,12 @@ class Interpreter:
         destination = Destination(
             name=place.name,
             country=place.country_code,
+            country_name=place.country,
             latitude=place.latitude,
             longitude=place.longitude,
+            geonameid=place.geonameid,
+            admin1=place.admin1,
+            continent=place.continent,
         )
         return Accepted(destination.model_dump(), f"{place.name}, {place.country}")
 

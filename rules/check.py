@@ -43,13 +43,17 @@ class PartnerRef(BaseModel):
 
 
 class Destination(BaseModel):
-    """Where the trip goes; country and coordinates when the place is known."""
+    """Where the trip goes; country, coordinates and GeoNames details when the place is known."""
 
     model_config = ConfigDict(frozen=True)
     name: str
     country: str | None = None
+    country_name: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    geonameid: int | None = None
+    admin1: str = ""
+    continent: str = ""
 
 
 class Check(BaseModel):

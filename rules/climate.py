@@ -94,6 +94,8 @@ class Origin(_Data):
     name: str = Field(min_length=1)
     country_code: str = Field(pattern=_COUNTRY_PATTERN)
     geonameid: int
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
 
 
 class FlightData(_Data):

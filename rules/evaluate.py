@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rules.check import CHECKLIST, Check
+from rules.climate import ClimateEstimate
 from rules.decision import Decision, Outcome, Reason
+from rules.footprint import co2_record, comparison, estimate_for, kg_text, mode_name
 from rules.matching import normalize
 from rules.models import FocusArea, Lang, Partner
 from rules.ruleset import RuleSet
@@ -119,8 +121,50 @@ def _outcome_reason(check: Check, rules: RuleSet, lang: Lang, outcome: Outcome) 
     return []
 
 
+def _climate_reasons(
+    check: Check, rules: RuleSet, lang: Lang, outcome: Outcome, co2: ClimateEstimate | None
+) -> list[Reason]:
+    if outcome == "not_qualified":
+        return []
+    if co2 is None:
+        return [_reason(rules, lang, "climate_unknown", "resor_i_tjansten")]
+    if outcome == "digital" and co2.planned_kg is not None:
+        return [
+            _reason(
+                rules,
+                lang,
+                "climate_digital",
+                "hallbart",
+                kg=kg_text(co2.planned_kg, lang),
+                planned=mode_name(co2.planned_mode, rules, lang),
+                travellers=co2.travellers,
+            )
+        ]
+    best = co2.lowest_reasonable_mode
+    best_kg = co2.alternatives[best] if best else None
+    if best is None or best_kg is None:
+        return []
+    told = comparison(co2, rules, lang)
+    return [
+        _reason(
+            rules,
+            lang,
+            "climate_travel",
+            "resor_i_tjansten",
+            comparison=told,
+            best=mode_name(best, rules, lang),
+            best_kg=kg_text(best_kg, lang),
+        )
+    ]
+
+
 def _advisories(
-    check: Check, rules: RuleSet, area: FocusArea, partner: Partner | None
+    check: Check,
+    rules: RuleSet,
+    area: FocusArea,
+    partner: Partner | None,
+    outcome: Outcome,
+    co2: ClimateEstimate | None,
 ) -> list[str]:
     codes = []
     if area == "other":
@@ -141,6 +185,9 @@ def _advisories(
         and check.digital_alternative is False
     ):
         codes.append("ask_for_remote_participation")
+    # Only a recommended trip has a mode worth changing.
+    if outcome == "travel" and co2 is not None and co2.saving_kg() is not None:
+        codes.append("lower_carbon_mode")
     return codes
 
 
@@ -152,11 +199,13 @@ def evaluate(check: Check, rules: RuleSet, lang: Lang = "sv") -> Decision:
     reasons = _qualification_reasons(check, rules, lang)
     reasons += _focus_reasons(check, rules, lang, area, partner)
     reasons += _outcome_reason(check, rules, lang, outcome)
+    co2 = estimate_for(check.destination, check.travellers, check.travel_mode, rules)
+    reasons += _climate_reasons(check, rules, lang, outcome, co2)
     sections = {a.code: a.section for a in rules.plan.advisories}
-    partner_name = partner.name(lang) if partner else ""
+    values = _advisory_values(rules, lang, partner, co2)
     advisories = [
-        _cite(rules, lang, "advisory", code, sections[code], partner=partner_name)
-        for code in _advisories(check, rules, area, partner)
+        _cite(rules, lang, "advisory", code, sections[code], **values)
+        for code in _advisories(check, rules, area, partner, outcome, co2)
     ]
     guidelines = []
     if outcome == "travel":
@@ -173,4 +222,18 @@ def evaluate(check: Check, rules: RuleSet, lang: Lang = "sv") -> Decision:
         lang=lang,
         partner=partner.id if partner else None,
         destination=check.destination.name if check.destination else None,
+        co2=co2_record(co2, check.destination, outcome, rules),
     )
+
+
+def _advisory_values(
+    rules: RuleSet, lang: Lang, partner: Partner | None, co2: ClimateEstimate | None
+) -> dict[str, str]:
+    """What advisory texts may name: the partner, and a lower-carbon mode and its saving."""
+    values = {"partner": partner.name(lang) if partner else ""}
+    saving = co2.saving_kg() if co2 is not None else None
+    if co2 is not None and saving is not None and co2.lowest_reasonable_mode is not None:
+        values["alternative"] = rules.text(f"mode.{co2.lowest_reasonable_mode}", lang)
+        values["planned"] = mode_name(co2.planned_mode, rules, lang)
+        values["saving"] = kg_text(saving, lang)
+    return values

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules.climate import ClimateData
 from rules.models import LANGS, Departments, Partners, Places, Plan, Texts, Vocabulary
 from rules.ruleset import RuleSet
 
@@ -104,6 +105,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
     places = _validate(Places, root / "places.yml", problems)
     departments = _validate(Departments, root / "departments.yml", problems)
     vocabulary = _validate(Vocabulary, root / "vocabulary.yml", problems)
+    climate = _validate(ClimateData, root / "climate.yml", problems)
     texts = {lang: _validate(Texts, root / "texts" / f"{lang}.yml", problems) for lang in LANGS}
     sv, en = texts["sv"], texts["en"]
     if sv is not None and en is not None:
@@ -116,7 +118,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
                 )
     if problems:
         raise RuleSetError(problems)
-    assert plan and partners and places and departments and vocabulary and sv and en
+    assert plan and partners and places and departments and vocabulary and climate and sv and en
     return RuleSet(
         version=_version(root, plan.version),
         plan=plan,
@@ -124,5 +126,6 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
         places=places,
         departments=departments.departments,
         vocabulary=vocabulary,
+        climate=climate,
         texts={"sv": sv.texts, "en": en.texts},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rules.climate import ClimateData
 from rules.matching import Matcher, normalize
 from rules.models import BilingualList, Department, Goal, Lang, Partner, Places, Plan, Vocabulary
 
@@ -31,6 +32,7 @@ class RuleSet:
         places: Places,
         departments: tuple[Department, ...],
         vocabulary: Vocabulary,
+        climate: ClimateData,
         texts: Mapping[Lang, Mapping[str, str]],
     ) -> None:
         self.version = version
@@ -39,6 +41,7 @@ class RuleSet:
         self.places = places
         self.departments = departments
         self.vocabulary = vocabulary
+        self.climate = climate
         self.texts = texts
         self.partner_by_id = {p.id: p for p in partners}
         self.goal_by_number: dict[int, Goal] = {g.number: g for g in plan.goals}

@@ -12,12 +12,14 @@ from typing import IO, Any
 TRIPCHECK = str(Path(sys.executable).parent / "tripcheck")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+# One place-index cache for the whole suite, in the git-ignored data folder.
+PLACES_CACHE = ROOT / "data" / "test-places-cache"
 
 
 def env(db: Path, **extra: str) -> dict[str, str]:
     """The environment for a subprocess: its own database, the shared place cache."""
     values = dict(os.environ)
-    values.update(TRIPCHECK_DB=str(db), TRIPCHECK_PLACES_CACHE=str(ROOT / "data"), **extra)
+    values.update(TRIPCHECK_DB=str(db), TRIPCHECK_PLACES_CACHE=str(PLACES_CACHE), **extra)
     return values
 
 

@@ -15,7 +15,9 @@ from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.sqlite_store import SQLiteStorage
 from rules.loader import load_ruleset
+from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from tests.cli_helpers import PLACES_CACHE
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +42,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
     return load_ruleset()
+
+
+@pytest.fixture(scope="session")
+def place_index() -> PlaceIndex:
+    """The real place index, built once and cached on disk for later runs (and subprocesses)."""
+    return PlaceIndex.load(PLACES_CACHE)
 
 
 class Clock:
@@ -119,3 +127,11 @@ class Chat:
 @pytest.fixture
 def chat(engine: Engine) -> Chat:
     return Chat(engine)
+
+
+@pytest.fixture
+def places_engine(
+    rules: RuleSet, storage: SQLiteStorage, clock: Clock, place_index: PlaceIndex
+) -> Engine:
+    """An engine that knows places, for distances and climate figures."""
+    return Engine(rules, storage, clock=clock, places=place_index)

@@ -23,14 +23,13 @@ from rules.climate import (
     load_climate_data,
 )
 from rules.places import Place, PlaceIndex
-from tests.test_places import cached_index
 
 HAND = 0.005  # relative tolerance for hand-computed figures on rounded distances
 
 
 @pytest.fixture(scope="module")
-def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PlaceIndex:
-    return cached_index(request, tmp_path_factory)
+def index(place_index: PlaceIndex) -> PlaceIndex:
+    return place_index
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,23 @@ from rules.check import Check, Destination, PartnerRef
 from rules.evaluate import evaluate
 from rules.ruleset import RuleSet
 
-OULU = Destination(name="Oulu", country="FI", latitude=65.01236, longitude=25.46816)
+OULU = Destination(
+    name="Oulu",
+    country="FI",
+    latitude=65.01236,
+    longitude=25.46816,
+    geonameid=643492,
+    continent="EU",
+)
+STOCKHOLM = Destination(
+    name="Stockholm",
+    country="SE",
+    latitude=59.32938,
+    longitude=18.06871,
+    geonameid=2673730,
+    continent="EU",
+    admin1="26",
+)
 BASE: dict[str, Any] = {
     "kind": "trip",
     "title": "Styrelsemöte",
@@ -155,6 +171,7 @@ ADVISORIES = [
     ("eu_funding_not_checked", {"kind": "project", "eu_funding_checked": False}),
     ("not_in_annual_plan", {"in_annual_plan": False}),
     ("ask_for_remote_participation", {"physical_necessary": "no", "digital_alternative": False}),
+    ("lower_carbon_mode", {"destination": STOCKHOLM, "travel_mode": "flight", "travellers": 1}),
 ]
 
 
@@ -168,6 +185,15 @@ def test_each_advisory_applies_when_its_condition_holds(
 
 
 def test_advisories_that_do_not_apply_are_absent(rules: RuleSet) -> None:
+    by_train = check(destination=STOCKHOLM, travel_mode="train", travellers=1)
+    assert "lower_carbon_mode" not in evaluate(by_train, rules).advisory_codes
+    digital = check(
+        destination=STOCKHOLM,
+        travel_mode="flight",
+        physical_necessary="no",
+        digital_alternative=True,
+    )
+    assert "lower_carbon_mode" not in evaluate(digital, rules).advisory_codes
     assert (
         "new_twin_city"
         not in evaluate(

@@ -10,19 +10,9 @@ import pytest
 from rules.places import PlaceIndex, normalize
 
 
-def cached_index(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> PlaceIndex:
-    """The process-wide index, cached on disk so later test runs skip the ~4 s build."""
-    cache = getattr(request.config, "cache", None)
-    # pytest's cache dir survives between runs; without the cache plugin, a session tmp dir.
-    cache_dir = cache.mkdir("tripcheck-places") if cache else tmp_path_factory.mktemp("places")
-    return PlaceIndex.load(cache_dir)
-
-
 @pytest.fixture(scope="module")
-def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> PlaceIndex:
-    return cached_index(request, tmp_path_factory)
+def index(place_index: PlaceIndex) -> PlaceIndex:
+    return place_index
 
 
 def test_normalize_folds_case_diacritics_and_punctuation() -> None:
