@@ -17,6 +17,7 @@ from rules.decision import Decision
 from rules.evaluate import evaluate
 from rules.footprint import comparison, distance_km, estimate_for, whole_number_text
 from rules.matching import normalize
+from rules.models import Lang
 from rules.ruleset import RuleSet
 
 MAX_INPUT = 2000
@@ -116,6 +117,9 @@ class Dialogue:
             )
             self._reask(state, turn)
         elif state.phase == "idle":
+            # A new check speaks the language of the greeting, else the channel's.
+            greeted = self.rules.greeting_lang.get(normalize(text or ""))
+            state.lang = greeted or incoming.lang or state.lang
             self._start(state, turn, now, last_department, text)
         elif not text and not choice:
             turn.out.append(self.render.error("hint.empty", state.lang))
@@ -132,9 +136,17 @@ class Dialogue:
             self._resume(state, turn, text, choice)
         return turn
 
-    def open(self, state: ConversationState, now: float, last_department: str | None) -> Turn:
-        """The bot speaks first (terminal): the open question again, or a new check."""
+    def open(
+        self,
+        state: ConversationState,
+        now: float,
+        last_department: str | None,
+        lang: Lang | None = None,
+    ) -> Turn:
+        """The bot speaks first (terminal): the open question again, or a new check in `lang`."""
         turn = Turn()
+        if not state.in_progress and lang is not None:
+            state.lang = lang
         idle = state.updated_at and now - state.updated_at > self.idle_after_seconds
         if state.in_progress and state.phase != "resume" and idle:
             state.resume_phase = state.phase
@@ -277,6 +289,8 @@ class Dialogue:
             self._show_summary(state, turn)
         elif state.phase == "resume":
             self._resume(state, turn, None, "continue")
+        elif state.phase == "did_you_mean":
+            self._did_you_mean(state, turn, None, "keep")
         else:
             turn.out.append(self.render.error("hint.not_skippable", state.lang))
             self._reask(state, turn)

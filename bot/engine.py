@@ -106,7 +106,7 @@ class Engine:
             last_department = await self.storage.last_department(key)
         now = self.clock()
         if opening:
-            turn = self.dialogue.open(state, now, last_department)
+            turn = self.dialogue.open(state, now, last_department, incoming.lang)
         else:
             turn = self.dialogue.handle(state, incoming, now, last_department)
         if turn.wants_status:

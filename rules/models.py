@@ -188,6 +188,7 @@ class Vocabulary(Strict):
     kinds: dict[Literal["trip", "project", "activity"], BilingualList]
     modes: dict[Literal["flight", "train", "bus", "car", "ferry"], BilingualList]
     nothing: BilingualList
+    greetings: BilingualList
     commands: dict[str, BilingualList]
     numbers: dict[int, BilingualList]
 

@@ -58,6 +58,8 @@ class RuleSet:
         self.number_words = _word_map(vocabulary.numbers)
         self.command_words = _word_map(vocabulary.commands)
         self.nothing_words = {normalize(w) for w in vocabulary.nothing.all()}
+        self.greeting_lang: dict[str, Lang] = {normalize(w): "sv" for w in vocabulary.greetings.sv}
+        self.greeting_lang.update({normalize(w): "en" for w in vocabulary.greetings.en})
         self.goal_keywords = {
             normalize(word): goal.number for goal in plan.goals for word in goal.keywords
         }

@@ -364,3 +364,34 @@ async def test_two_users_do_not_share_a_conversation(engine: Engine) -> None:
     await anna.say("resa")
     await kari.say("hej")
     assert anna.step == "title" and kari.step == "kind"
+
+
+async def test_a_greeting_sets_the_language_of_a_new_check(chat: Chat) -> None:
+    await chat.say("hello")
+    assert chat.question["text"] == "What is it about?"
+    await chat.say("cancel")
+    await chat.say("hej")
+    assert chat.question["text"] == "Vad gäller det?"
+
+
+async def test_skip_at_did_you_mean_keeps_the_text_as_typed(chat: Chat) -> None:
+    await chat.say("hej")
+    await answer_all(chat, SWEDISH_CHECK[:3])
+    await chat.say("Bothnian")
+    await chat.say("hoppa över")
+    assert chat.step == "destination"
+    assert "Bothnian är inte en av planens namngivna partner" in chat.texts()
+
+
+async def test_change_and_resume_steps_accept_skip(chat: Chat, clock: Clock) -> None:
+    await chat.say("hej")
+    await answer_all(chat, SWEDISH_CHECK)
+    await chat.say("ändra")
+    assert chat.step == "change"
+    await chat.say("skip")
+    assert chat.step == "confirm"
+    clock.advance(days=30)
+    await chat.say("ja")
+    assert chat.step == "resume"
+    await chat.say("hoppa över")
+    assert chat.step == "confirm"
