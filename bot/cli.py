@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--format", choices=["table", "jsonl"], default="table")
     evaluate.add_argument("--lang", choices=["sv", "en"], default="en")
 
+    serve = commands.add_parser("serve", help="run the HTTP server for every channel")
+    serve.add_argument("--host", help="address to listen on (default: $TRIPCHECK_HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
+    serve.add_argument("--db", type=Path, help="database file")
+
     rules = commands.add_parser("rules", help="work with the rule set")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate a rule-set directory")
@@ -60,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "chat":
         return asyncio.run(_chat(args, settings))
+    if args.command == "serve":
+        return asyncio.run(_serve(args, settings))
     if args.command == "evaluate":
         try:
             return _evaluate(args, settings)
@@ -100,6 +107,22 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         pass
     finally:
         await engine.storage.close()
+    return 0
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.server import serve
+    from bot import logs
+
+    updates = {k: v for k, v in {"host": args.host, "port": args.port, "db": args.db}.items() if v}
+    settings = settings.model_copy(update=updates)
+    logs.configure(settings.log_level)
+    try:
+        engine = await open_engine(settings)
+    except (StorageError, RuleSetError) as error:
+        print(f"tripcheck: {error}", file=sys.stderr)
+        return 2
+    await serve(settings, engine)
     return 0
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from weakref import WeakValueDictionary
 
 from bot.dialogue import Dialogue, Turn
+from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.state import ConversationState, Role
 from bot.storage import DecisionRecord, Storage, StorageError
@@ -51,6 +52,9 @@ class Engine:
         self.default_lang = "en" if default_lang == "en" else "sv"
         self.clock = clock
         self._locks: WeakValueDictionary[ConversationKey, asyncio.Lock] = WeakValueDictionary()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def _lock(self, key: ConversationKey) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -68,16 +72,49 @@ class Engine:
         opening: bool = False,
     ) -> list[Outgoing]:
         """Handles one incoming message and returns the replies. Never raises for bad input."""
-        async with self._lock(key):
-            try:
-                return await self._handle(key, incoming, role, opening)
-            except StorageError as error:
-                log.error("storage unavailable: %s", error)
-                return [Outgoing("error", self.rules.text("error.storage", self._lang(incoming)))]
-            except Exception:
-                # A bug must not cost the user their answers: the saved state is untouched.
-                log.exception("turn failed for %s/%s", key.channel, key.user)
-                return [Outgoing("error", self.rules.text("error.internal", self._lang(incoming)))]
+        self._in_flight += 1
+        self._idle.clear()
+        started = time.perf_counter()
+        replies: list[Outgoing] = []
+        try:
+            async with self._lock(key):
+                replies = await self._guarded(key, incoming, role, opening)
+                return replies
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+            # One line per handled message; never the message text, and no user id in clear.
+            log.info(
+                "turn",
+                extra={
+                    "channel": key.channel,
+                    "user": pseudonym(key.user),
+                    "kind": "choice" if incoming.choice is not None else "text",
+                    "replies": [r.type for r in replies],
+                    "step": next((r.step for r in reversed(replies) if r.step), None),
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+    async def drain(self) -> None:
+        """Waits until no turn is being handled (graceful shutdown)."""
+        await self._idle.wait()
+
+    async def _guarded(
+        self, key: ConversationKey, incoming: Incoming, role: Role, opening: bool
+    ) -> list[Outgoing]:
+        try:
+            return await self._handle(key, incoming, role, opening)
+        except StorageError as error:
+            log.error("storage unavailable: %s", error)
+            return [Outgoing("error", self.rules.text("error.storage", self._lang(incoming)))]
+        except Exception:
+            # A bug must not cost the user their answers: the saved state is untouched.
+            log.exception(
+                "turn failed", extra={"channel": key.channel, "user": pseudonym(key.user)}
+            )
+            return [Outgoing("error", self.rules.text("error.internal", self._lang(incoming)))]
 
     async def open(
         self, key: ConversationKey, *, lang: str | None = None, role: Role = "employee"

@@ -1,37 +1,55 @@
-"""Settings from the environment (documented in .env.example)."""
+"""Settings from the environment or a .env file (every one documented in .env.example)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = Path("data") / "tripcheck.db"
 
 
-class Settings(BaseModel):
-    """What an installation can set. Command-line options override the environment."""
+class Settings(BaseSettings):
+    """What an installation can set. Command-line options override the environment.
 
-    db: Path = DEFAULT_DB
-    lang: str = Field(default="sv", pattern="^(sv|en)$")
-    idle_days: float = Field(default=14.0, gt=0)
-    rules_dir: Path | None = None
-    places_cache: Path | None = None
+    A channel whose credentials are missing is off."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # The engine and its storage.
+    db: Path = Field(default=DEFAULT_DB, validation_alias="TRIPCHECK_DB")
+    lang: str = Field(default="sv", validation_alias="TRIPCHECK_LANG", pattern="^(sv|en)$")
+    idle_days: float = Field(default=14.0, validation_alias="TRIPCHECK_IDLE_DAYS", gt=0)
+    rules_dir: Path | None = Field(default=None, validation_alias="TRIPCHECK_RULES_DIR")
+    places_cache: Path | None = Field(default=None, validation_alias="TRIPCHECK_PLACES_CACHE")
+    # The server.
+    host: str = Field(default="0.0.0.0", validation_alias="TRIPCHECK_HOST")
+    port: int = Field(default=8000, validation_alias="PORT", ge=1, le=65535)
+    log_level: str = Field(default="info", validation_alias="TRIPCHECK_LOG_LEVEL")
+    rest_token: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_REST_TOKEN")
+    # Slack.
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str | None = Field(default=None, validation_alias="SLACK_API_URL")
+    # Telegram.
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_TOKEN"
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+    telegram_api_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_URL")
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Reads TRIPCHECK_* variables; unset ones keep their defaults."""
-        env = os.environ
-        values: dict[str, object] = {}
-        names = {
-            "db": "TRIPCHECK_DB",
-            "lang": "TRIPCHECK_LANG",
-            "idle_days": "TRIPCHECK_IDLE_DAYS",
-            "rules_dir": "TRIPCHECK_RULES_DIR",
-            "places_cache": "TRIPCHECK_PLACES_CACHE",
-        }
-        for field, name in names.items():
-            if env.get(name):
-                values[field] = env[name]
-        return cls.model_validate(values)
+        """Reads the environment (and .env); unset settings keep their defaults."""
+        return cls()
+
+    @classmethod
+    def env_names(cls) -> list[str]:
+        """Every environment variable a setting is read from."""
+        return [str(field.validation_alias) for field in cls.model_fields.values()]

@@ -80,8 +80,22 @@ def _migration_2(db: sqlite_utils.Database) -> None:
         db.execute(f"UPDATE decisions SET {assignments} WHERE id = ?", [*values.values(), row_id])
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Platform deliveries already handled, so a retried webhook changes nothing."""
+    db.table("deliveries").create(
+        {"source": str, "delivery_id": str, "received_at": float}, pk=("source", "delivery_id")
+    )
+    db.table("deliveries").create_index(["received_at"])
+
+
 # Each migration runs once, in order, inside the transaction that bumps the schema version.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
+# Platforms retry for minutes, not days: older delivery ids are forgotten.
+DELIVERY_MEMORY_SECONDS = 7 * 86400
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -132,6 +146,8 @@ class SQLiteStorage:
             return await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except sqlite3.Error as error:
             raise StorageError(_explain(self._name, error)) from error
+        except RuntimeError as error:  # the executor was shut down: storage is closed
+            raise StorageError(f"The database {self._name} is closed.") from error
 
     async def load_conversation(self, key: ConversationKey) -> ConversationState | None:
         def work() -> str | None:
@@ -204,19 +220,58 @@ class SQLiteStorage:
     async def get_decision(self, decision_id: int) -> StoredDecision | None:
         return await self._one("SELECT * FROM decisions WHERE id = ?", [decision_id])
 
-    async def _one(self, sql: str, params: list[Any]) -> StoredDecision | None:
-        def work() -> dict[str, Any] | None:
-            cursor = self._db.execute(sql, params)
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            return dict(zip([d[0] for d in cursor.description], row, strict=True))
+    async def recent_decisions(
+        self, channel: str, user_id: str, limit: int = 10
+    ) -> list[StoredDecision]:
+        return await self._many(
+            "SELECT * FROM decisions WHERE channel = ? AND user_id = ?"
+            " ORDER BY created_at DESC, id DESC LIMIT ?",
+            [channel, user_id, limit],
+        )
 
-        row = await self._run(work)
-        return None if row is None else _from_row(row)
+    async def claim_delivery(self, source: str, delivery_id: str, now: float) -> bool:
+        def work() -> bool:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO deliveries (source, delivery_id, received_at)"
+                " VALUES (?, ?, ?)",
+                [source, delivery_id, now],
+            )
+            claimed = cursor.rowcount == 1
+            if claimed and cursor.lastrowid and cursor.lastrowid % 1000 == 0:
+                self._db.execute(
+                    "DELETE FROM deliveries WHERE received_at < ?",
+                    [now - DELIVERY_MEMORY_SECONDS],
+                )
+            return claimed
+
+        return await self._run(work)
+
+    async def _one(self, sql: str, params: list[Any]) -> StoredDecision | None:
+        found = await self._many(sql, params)
+        return found[0] if found else None
+
+    async def _many(self, sql: str, params: list[Any]) -> list[StoredDecision]:
+        def work() -> list[dict[str, Any]]:
+            cursor = self._db.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+        return [_from_row(row) for row in await self._run(work)]
 
     async def ping(self) -> None:
-        await self._run(lambda: self._db.execute("SELECT 1").fetchone())
+        def work() -> None:
+            if self._name == ":memory:":
+                self._db.execute("SELECT version FROM schema_version").fetchone()
+                return
+            # A fresh read-only connection reads the file itself, not this connection's page
+            # cache, so a damaged, replaced or vanished file is noticed.
+            probe = sqlite3.connect(f"{Path(self._name).resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                probe.execute("SELECT version FROM schema_version").fetchone()
+            finally:
+                probe.close()
+
+        await self._run(work)
 
     async def close(self) -> None:
         await self._run(self._db.conn.close)

@@ -73,6 +73,17 @@ class Storage(Protocol):
         """One decision by id."""
         ...
 
+    async def recent_decisions(
+        self, channel: str, user_id: str, limit: int = 10
+    ) -> list[StoredDecision]:
+        """A user's latest decisions on a channel, newest first."""
+        ...
+
+    async def claim_delivery(self, source: str, delivery_id: str, now: float) -> bool:
+        """Records a platform delivery (event or update id); False if it was seen before, so a
+        redelivered event is handled once."""
+        ...
+
     async def ping(self) -> None:
         """Raises StorageError when the database cannot be reached."""
         ...

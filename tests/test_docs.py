@@ -20,14 +20,17 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one() -> None:
 
 
 def test_every_setting_is_documented() -> None:
-    source = (ROOT / "bot" / "settings.py").read_text(encoding="utf-8")
-    names = set(re.findall(r'"(TRIPCHECK_[A-Z_]+)"', source))
-    assert len(names) == len(Settings.model_fields)
+    names = Settings.env_names()
+    assert len(set(names)) == len(Settings.model_fields)
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in names:
-        assert f"{name}=" in example, name
+        assert re.search(rf"^{name}=", example, re.M), name
         assert name in readme, name
+
+
+def test_the_procfile_runs_the_server() -> None:
+    assert (ROOT / "Procfile").read_text(encoding="utf-8").strip() == "web: tripcheck serve"
 
 
 def test_the_commands_the_readme_names_exist() -> None:

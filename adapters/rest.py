@@ -1,0 +1,89 @@
+"""The REST channel, for a web chat and automation: POST a message, get the replies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.engine import Engine
+from bot.messages import ConversationKey, Incoming
+from bot.settings import Settings
+
+log = logging.getLogger("tripcheck.rest")
+MAX_BODY = 64 * 1024
+MAX_SENDER = 200
+
+
+class RestChannel:
+    """`POST /webhooks/rest` with a bearer token; the reply is the list of outgoing messages."""
+
+    name = "rest"
+
+    def __init__(self, engine: Engine, token: str) -> None:
+        self.engine = engine
+        self._token = token.encode()
+
+    @property
+    def routes(self) -> Sequence[BaseRoute]:
+        return [Route("/webhooks/rest", self.receive, methods=["POST"])]
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def _authorised(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self._token)
+
+    async def receive(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "the message is too large"}, status_code=413)
+        parsed = _parse(body)
+        if isinstance(parsed, str):
+            return JSONResponse({"error": parsed}, status_code=400)
+        sender, incoming = parsed
+        key = ConversationKey("rest", sender, sender)
+        replies = await self.engine.handle(key, incoming)
+        return JSONResponse([reply.to_json() for reply in replies])
+
+
+def _parse(body: bytes) -> tuple[str, Incoming] | str:
+    """The sender and message of a request body, or what is wrong with it."""
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return 'the body must be JSON: {"sender": "...", "message": "..."}'
+    if not isinstance(data, dict):
+        return "the body must be a JSON object"
+    sender = data.get("sender")
+    if not isinstance(sender, str | int) or isinstance(sender, bool) or not str(sender).strip():
+        return '"sender" must be a non-empty string'
+    sender = str(sender).strip()
+    if len(sender) > MAX_SENDER:
+        return f'"sender" must be at most {MAX_SENDER} characters'
+    lang = data.get("lang") if data.get("lang") in ("sv", "en") else None
+    if isinstance(data.get("choice"), str):
+        return sender, Incoming(choice=data["choice"], lang=lang)
+    if isinstance(data.get("message"), str):
+        return sender, Incoming(text=data["message"], lang=lang)
+    return 'give "message" (typed text) or "choice" (a button value)'
+
+
+def channel(settings: Settings, engine: Engine) -> RestChannel | None:
+    """The REST channel, on when TRIPCHECK_REST_TOKEN is set."""
+    if settings.rest_token is None or not settings.rest_token.get_secret_value():
+        log.info("channel off: set TRIPCHECK_REST_TOKEN to enable it", extra={"channel": "rest"})
+        return None
+    return RestChannel(engine, settings.rest_token.get_secret_value())

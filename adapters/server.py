@@ -1,0 +1,88 @@
+"""One HTTP app for every channel's webhooks, plus health and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from adapters.channel import Channel, enabled_channels
+from bot.engine import Engine
+from bot.settings import Settings
+from bot.storage import StorageError
+
+log = logging.getLogger("tripcheck.server")
+# How long shutdown waits for turns still being handled after the last request.
+DRAIN_SECONDS = 20.0
+
+
+def create_app(
+    settings: Settings, engine: Engine, channels: list[Channel] | None = None
+) -> Starlette:
+    """The ASGI app: /healthz, /readyz and the routes of every enabled channel."""
+    active = enabled_channels(settings, engine) if channels is None else channels
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            await engine.storage.ping()
+        except StorageError as error:
+            return JSONResponse({"status": "unavailable", "database": str(error)}, status_code=503)
+        return JSONResponse(
+            {
+                "status": "ready",
+                "rules_version": engine.rules.version,
+                "channels": [c.name for c in active],
+            }
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for started in active:
+            await started.start()
+        log.info("serving", extra={"channels": [c.name for c in active]})
+        try:
+            yield
+        finally:
+            for stopping in active:
+                await stopping.stop()
+            # Turns acknowledged to a platform may still be running: let them finish.
+            try:
+                await asyncio.wait_for(engine.drain(), DRAIN_SECONDS)
+            except TimeoutError:
+                log.warning("shutdown: turns still running after %s s", DRAIN_SECONDS)
+            await engine.storage.close()
+            log.info("stopped")
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    for channel in active:
+        routes.extend(channel.routes)
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def serve(settings: Settings, engine: Engine) -> None:
+    """Runs the app on settings.host:settings.port until SIGTERM or SIGINT."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        create_app(settings, engine),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=int(DRAIN_SECONDS),
+    )
+    # uvicorn re-raises SIGTERM/SIGINT once it has shut down gracefully, which would end the
+    # process as "killed"; after a clean drain the right exit status is 0.
+    for handled in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(handled, lambda number, frame: None)
+    await uvicorn.Server(config).serve()

@@ -1,0 +1,154 @@
+"""`tripcheck serve`: health, readiness and the REST channel, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.server import create_app
+from bot.engine import Engine
+from bot.messages import ConversationKey
+from bot.settings import Settings
+from bot.sqlite_store import SQLiteStorage
+from rules.ruleset import RuleSet
+from tests.cli_helpers import TRIPCHECK, env
+from tests.servers import free_port, running
+from tests.test_conversation import ENGLISH_CHECK
+
+TOKEN = "rest-token-for-tests"
+
+
+def settings(**values: str) -> Settings:
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+async def server(rules: RuleSet) -> AsyncIterator[tuple[str, Engine]]:
+    storage = await SQLiteStorage.open(":memory:")
+    engine = Engine(rules, storage)
+    async with running(create_app(settings(TRIPCHECK_REST_TOKEN=TOKEN), engine)) as url:
+        yield url, engine
+
+
+async def post(url: str, body: object, token: str | None = TOKEN) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient() as client:
+        return await client.post(f"{url}/webhooks/rest", json=body, headers=headers)
+
+
+async def test_health_and_readiness(server: tuple[str, Engine]) -> None:
+    url, engine = server
+    async with httpx.AsyncClient() as client:
+        health = await client.get(f"{url}/healthz")
+        ready = await client.get(f"{url}/readyz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert ready.status_code == 200
+    assert ready.json()["rules_version"] == engine.rules.version
+    assert ready.json()["channels"] == ["rest"]
+
+
+async def test_readiness_fails_when_the_database_is_damaged(rules: RuleSet, tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    storage = await SQLiteStorage.open(db)
+    app = create_app(settings(), Engine(rules, storage))
+    async with running(app) as url, httpx.AsyncClient() as client:
+        assert (await client.get(f"{url}/readyz")).status_code == 200
+        with db.open("r+b") as damaged:
+            damaged.write(b"\xff" * 4096 * 4)
+        ready = await client.get(f"{url}/readyz")
+        health = await client.get(f"{url}/healthz")
+    assert ready.status_code == 503 and "corrupt" in ready.json()["database"]
+    assert health.status_code == 200
+
+
+async def test_a_whole_check_over_the_rest_channel(server: tuple[str, Engine]) -> None:
+    url, engine = server
+    replies = (await post(url, {"sender": "web-42", "message": "hello"})).json()
+    assert [r["type"] for r in replies] == ["message", "question"]
+    assert replies[-1]["step"] == "kind"
+    replies = (await post(url, {"sender": "web-42", "choice": "trip"})).json()
+    for step, text in ENGLISH_CHECK[1:]:
+        assert replies[-1]["step"] == step
+        replies = (await post(url, {"sender": "web-42", "message": text})).json()
+    assert replies[-1]["step"] == "confirm"
+    replies = (await post(url, {"sender": "web-42", "choice": "save"})).json()
+    decision = next(r["decision"] for r in replies if r["type"] == "decision")
+    assert decision["outcome"] == "travel" and decision["focus_area"] == "eu"
+    stored = await engine.storage.get_decision(decision["id"])
+    assert stored is not None and stored.channel == "rest" and stored.user_id == "web-42"
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", ""])
+async def test_a_missing_or_wrong_token_is_refused(
+    server: tuple[str, Engine], token: str | None
+) -> None:
+    url, engine = server
+    response = await post(url, {"sender": "intruder", "message": "hello"}, token=token)
+    assert response.status_code == 401
+    assert (
+        await engine.storage.load_conversation(ConversationKey("rest", "intruder", "intruder"))
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "hi"},
+        {"sender": "", "message": "hi"},
+        {"sender": "x"},
+        ["sender"],
+        {"sender": "x" * 300, "message": "hi"},
+    ],
+)
+async def test_bad_bodies_get_a_clear_400(server: tuple[str, Engine], body: object) -> None:
+    url, _ = server
+    response = await post(url, body)
+    assert response.status_code == 400 and "error" in response.json()
+
+
+async def test_the_rest_channel_is_off_without_a_token(rules: RuleSet) -> None:
+    storage = await SQLiteStorage.open(":memory:")
+    async with running(create_app(settings(), Engine(rules, storage))) as url:
+        response = await post(url, {"sender": "a", "message": "hi"})
+    assert response.status_code == 404
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [TRIPCHECK, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env(tmp_path / "t.db", TRIPCHECK_REST_TOKEN=TOKEN),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/webhooks/rest",
+            json={"sender": "s", "message": "hej"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert reply.status_code == 200
+        os.kill(process.pid, signal.SIGTERM)
+        _, logs = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    lines = logs.splitlines()
+    assert any('"msg": "turn"' in line and '"channel": "rest"' in line for line in lines)
+    assert any('"msg": "stopped"' in line for line in lines)
+    # Logs never carry what the user typed.
+    assert not any("hej" in line for line in lines)
