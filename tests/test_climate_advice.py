@@ -200,6 +200,7 @@ async def test_migration_two_fills_the_columns_of_older_decisions(tmp_path: Path
         "co2_avoided_kg",
     ):
         conn.execute(f"ALTER TABLE decisions DROP COLUMN {column}")
+    conn.execute("DROP TABLE deliveries")  # added by migration 3
     conn.execute("UPDATE schema_version SET version = 1")
     conn.commit()
     conn.close()
