@@ -16,7 +16,12 @@ log = logging.getLogger("tripcheck.server")
 
 # Every channel module has `channel(settings, engine) -> Channel | None`: None when its
 # credentials are not set, so the channel is off.
-CHANNEL_MODULES: tuple[str, ...] = ("adapters.rest", "adapters.slack", "adapters.telegram")
+CHANNEL_MODULES: tuple[str, ...] = (
+    "adapters.rest",
+    "adapters.slack",
+    "adapters.telegram",
+    "adapters.teams",
+)
 
 
 class Channel(Protocol):

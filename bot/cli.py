@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
     serve.add_argument("--db", type=Path, help="database file")
 
+    telegram = commands.add_parser("telegram", help="the Telegram bot outside the server")
+    telegram.add_argument("--polling", action="store_true", help="run by long polling")
+    telegram.add_argument("--db", type=Path, help="database file")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command")
+    webhook = telegram_commands.add_parser("set-webhook", help="register the webhook URL")
+    webhook.add_argument("url", help="public https URL ending in /telegram/webhook")
+
+    teams = commands.add_parser("teams-package", help="write the Teams app package (zip)")
+    teams.add_argument("--output", type=Path, default=Path("tripcheck-teams.zip"))
+
     rules = commands.add_parser("rules", help="work with the rule set")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate a rule-set directory")
@@ -67,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_chat(args, settings))
     if args.command == "serve":
         return asyncio.run(_serve(args, settings))
+    if args.command == "telegram":
+        telegram_channel = importlib.import_module("adapters.telegram")
+        return int(asyncio.run(telegram_channel.run_command(args, settings)))
+    if args.command == "teams-package":
+        teams_channel = importlib.import_module("adapters.teams")
+        return int(teams_channel.write_package(args.output, settings))
     if args.command == "evaluate":
         try:
             return _evaluate(args, settings)

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
     telegram_api_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_URL")
+    # Microsoft Teams.
+    teams_client_id: str | None = Field(default=None, validation_alias="TEAMS_CLIENT_ID")
+    teams_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="TEAMS_CLIENT_SECRET"
+    )
+    teams_tenant_id: str | None = Field(default=None, validation_alias="TEAMS_TENANT_ID")
+    teams_allow_unauthenticated: bool = Field(
+        default=False, validation_alias="TEAMS_ALLOW_UNAUTHENTICATED"
+    )
 
     @classmethod
     def from_env(cls) -> Settings:
