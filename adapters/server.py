@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.channel import Channel, enabled_channels
 from bot.engine import Engine
+from bot.retention import purge_daily
 from bot.settings import Settings
 from bot.storage import StorageError
 
@@ -49,10 +50,16 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for started in active:
             await started.start()
+        retention = None
+        if engine.admin is not None:
+            job = purge_daily(engine.admin.log, settings.retention_months)
+            retention = asyncio.create_task(job)
         log.info("serving", extra={"channels": [c.name for c in active]})
         try:
             yield
         finally:
+            if retention is not None:
+                retention.cancel()
             for stopping in active:
                 await stopping.stop()
             # Turns acknowledged to a platform may still be running: let them finish.

@@ -29,5 +29,11 @@ async def open_engine(settings: Settings) -> Engine:
         None, PlaceIndex.load, place_cache_dir(settings)
     )
     return Engine(
-        rules, storage, places=places, idle_days=settings.idle_days, default_lang=settings.lang
+        rules,
+        storage,
+        places=places,
+        idle_days=settings.idle_days,
+        default_lang=settings.lang,
+        decision_log=storage.decision_log,
+        admins=settings.admins(),
     )

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import admin_cli
 from bot.app import open_engine, place_cache_dir
 from bot.batch import BatchFileError, RowResult, evaluate_file
 from bot.messages import ConversationKey
@@ -59,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     teams = commands.add_parser("teams-package", help="write the Teams app package (zip)")
     teams.add_argument("--output", type=Path, default=Path("tripcheck-teams.zip"))
 
+    admin_cli.add_parsers(commands)
+
     rules = commands.add_parser("rules", help="work with the rule set")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate a rule-set directory")
@@ -78,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_chat(args, settings))
     if args.command == "serve":
         return asyncio.run(_serve(args, settings))
+    if args.command in ("decisions", "stats", "admin"):
+        return asyncio.run(admin_cli.run(args, settings))
     if args.command == "telegram":
         telegram_channel = importlib.import_module("adapters.telegram")
         return int(asyncio.run(telegram_channel.run_command(args, settings)))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from weakref import WeakValueDictionary
 
+from bot.admin_chat import AdminCommands
+from bot.decision_log import DecisionLog
 from bot.dialogue import Dialogue, Turn
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing
@@ -36,6 +38,8 @@ class Engine:
         idle_days: float = DEFAULT_IDLE_DAYS,
         default_lang: str = "sv",
         clock: Callable[[], float] = time.time,
+        decision_log: DecisionLog | None = None,
+        admins: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.rules = rules
         self.storage = storage
@@ -51,6 +55,9 @@ class Engine:
         self.dialogue = Dialogue(rules, self.interpreter, idle_days * 86400)
         self.default_lang = "en" if default_lang == "en" else "sv"
         self.clock = clock
+        self.admin = (
+            AdminCommands(rules, decision_log, admins or {}) if decision_log is not None else None
+        )
         self._locks: WeakValueDictionary[ConversationKey, asyncio.Lock] = WeakValueDictionary()
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -137,6 +144,11 @@ class Engine:
         state = await self.storage.load_conversation(key)
         if state is None:
             state = ConversationState(lang=self._lang(incoming), role=role)
+        if self.admin is not None and not opening:
+            # Admin commands leave the user's check as it is.
+            answer = await self.admin.answer(key, incoming.text, state.lang, self.clock())
+            if answer is not None:
+                return answer
         await self._places_for(state)
         last_department = None
         if not state.in_progress and role == "employee":

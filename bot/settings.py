@@ -23,11 +23,16 @@ class Settings(BaseSettings):
     idle_days: float = Field(default=14.0, validation_alias="TRIPCHECK_IDLE_DAYS", gt=0)
     rules_dir: Path | None = Field(default=None, validation_alias="TRIPCHECK_RULES_DIR")
     places_cache: Path | None = Field(default=None, validation_alias="TRIPCHECK_PLACES_CACHE")
+    retention_months: int = Field(default=24, validation_alias="TRIPCHECK_RETENTION_MONTHS", ge=1)
     # The server.
     host: str = Field(default="0.0.0.0", validation_alias="TRIPCHECK_HOST")
     port: int = Field(default=8000, validation_alias="PORT", ge=1, le=65535)
     log_level: str = Field(default="info", validation_alias="TRIPCHECK_LOG_LEVEL")
     rest_token: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_REST_TOKEN")
+    # Admins by platform user id, comma-separated: they may use stats, recent and show in chat.
+    slack_admins: str = Field(default="", validation_alias="SLACK_ADMINS")
+    telegram_admins: str = Field(default="", validation_alias="TELEGRAM_ADMINS")
+    teams_admins: str = Field(default="", validation_alias="TEAMS_ADMINS")
     # Slack.
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
@@ -57,6 +62,15 @@ class Settings(BaseSettings):
     def from_env(cls) -> Settings:
         """Reads the environment (and .env); unset settings keep their defaults."""
         return cls()
+
+    def admins(self) -> dict[str, frozenset[str]]:
+        """Admin user ids by channel name."""
+        lists = {"slack": self.slack_admins, "telegram": self.telegram_admins}
+        lists["teams"] = self.teams_admins
+        return {
+            channel: frozenset(part.strip() for part in ids.split(",") if part.strip())
+            for channel, ids in lists.items()
+        }
 
     @classmethod
     def env_names(cls) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from bot.messages import ConversationKey
+from bot.sqlite_log import SQLiteDecisionLog
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError, StoredDecision
 
@@ -88,11 +89,63 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db.table("deliveries").create_index(["received_at"])
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Admin review: full-text search, reviews, web admin accounts, an audit trail, purging."""
+    db.execute(
+        "CREATE VIRTUAL TABLE decisions_fts USING fts5("
+        "title, department, partner, destination, answers,"
+        " tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    fts_row = "new.id, new.title, new.department, new.partner, new.destination, new.answers"
+    db.execute(
+        "CREATE TRIGGER decisions_fts_insert AFTER INSERT ON decisions BEGIN"
+        " INSERT INTO decisions_fts (rowid, title, department, partner, destination, answers)"
+        f" VALUES ({fts_row}); END"
+    )
+    db.execute(
+        "CREATE TRIGGER decisions_fts_update AFTER UPDATE ON decisions BEGIN"
+        " DELETE FROM decisions_fts WHERE rowid = old.id;"
+        " INSERT INTO decisions_fts (rowid, title, department, partner, destination, answers)"
+        f" VALUES ({fts_row}); END"
+    )
+    db.execute(
+        "CREATE TRIGGER decisions_fts_delete AFTER DELETE ON decisions BEGIN"
+        " DELETE FROM decisions_fts WHERE rowid = old.id; END"
+    )
+    db.execute(
+        "INSERT INTO decisions_fts (rowid, title, department, partner, destination, answers)"
+        " SELECT id, title, department, partner, destination, answers FROM decisions"
+    )
+    db.table("decisions").add_column("purged_at", float)
+    db.table("decisions").create_index(["outcome", "created_at"])
+    db.table("reviews").create(
+        {
+            "id": int,
+            "decision_id": int,
+            "reviewer": str,
+            "verdict": str,
+            "comment": str,
+            "created_at": float,
+        },
+        pk="id",
+        foreign_keys=[("decision_id", "decisions", "id")],
+        not_null={"decision_id", "reviewer", "verdict", "created_at"},
+    )
+    db.table("reviews").create_index(["decision_id"])
+    db.table("admins").create(
+        {"username": str, "password_hash": str, "created_at": float}, pk="username"
+    )
+    db.table("audit").create(
+        {"id": int, "at": float, "actor": str, "action": str, "details": str}, pk="id"
+    )
+
+
 # Each migration runs once, in order, inside the transaction that bumps the schema version.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 # Platforms retry for minutes, not days: older delivery ids are forgotten.
 DELIVERY_MEMORY_SECONDS = 7 * 86400
@@ -257,6 +310,11 @@ class SQLiteStorage:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
         return [_from_row(row) for row in await self._run(work)]
+
+    @property
+    def decision_log(self) -> SQLiteDecisionLog:
+        """The admin side of the same database."""
+        return SQLiteDecisionLog(self._db, self._run, _from_row)
 
     async def ping(self) -> None:
         def work() -> None:

@@ -41,7 +41,10 @@ class DecisionRecord(BaseModel):
 
 
 class StoredDecision(DecisionRecord):
+    """A recorded decision; `purged_at` is set once its personal identifiers were removed."""
+
     id: int
+    purged_at: float | None = None
 
 
 class Storage(Protocol):

@@ -7,11 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot.batch import evaluate_row
 from bot.engine import Engine
 from bot.messages import ConversationKey
-from bot.sqlite_store import SCHEMA_VERSION, SQLiteStorage
+from bot.sqlite_store import MIGRATIONS, SCHEMA_VERSION, SQLiteStorage
 from bot.state import ConversationState
 from rules.answers import Interpreter
 from rules.places import PlaceIndex
@@ -181,29 +182,25 @@ async def test_the_log_keeps_the_figures_as_columns(tmp_path: Path) -> None:
 
 
 async def test_migration_two_fills_the_columns_of_older_decisions(tmp_path: Path) -> None:
+    # A database as version 1 wrote it: only the first migration, a decision with its figures
+    # in the JSON column.
     db = tmp_path / "old.db"
-    store = await SQLiteStorage.open(db)
-    key = ConversationKey("terminal", "anna", "anna")
+    old = sqlite_utils.Database(db)
+    MIGRATIONS[0](old)
+    old.table("schema_version").insert({"version": 1})
     co2 = {"distance_km": 726.0, "planned_mode": "flight", "planned_kg": 395.8, "avoided_kg": 395.8}
-    await store.record_decision(
-        key, record(1.0).model_copy(update={"co2": co2}), ConversationState(lang="sv")
+    old.table("decisions").insert(
+        {
+            "created_at": 1.0,
+            "channel": "terminal",
+            "user_id": "anna",
+            "outcome": "digital",
+            "focus_area": "eu",
+            "rules_version": "2024.1+old",
+            "co2": json.dumps(co2),
+        }
     )
-    await store.close()
-    # Make it look like a database written before the climate columns existed.
-    conn = sqlite3.connect(db)
-    for column in (
-        "co2_distance_km",
-        "co2_planned_mode",
-        "co2_planned_kg",
-        "co2_lowest_mode",
-        "co2_lowest_kg",
-        "co2_avoided_kg",
-    ):
-        conn.execute(f"ALTER TABLE decisions DROP COLUMN {column}")
-    conn.execute("DROP TABLE deliveries")  # added by migration 3
-    conn.execute("UPDATE schema_version SET version = 1")
-    conn.commit()
-    conn.close()
+    old.close()
     await (await SQLiteStorage.open(db)).close()
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
@@ -212,4 +209,4 @@ async def test_migration_two_fills_the_columns_of_older_decisions(tmp_path: Path
         "flight",
     )
     total = conn.execute("SELECT sum(co2_avoided_kg) FROM decisions").fetchone()[0]
-    assert json.dumps(total) == "395.8"
+    assert total == 395.8
