@@ -21,6 +21,7 @@ CHANNEL_MODULES: tuple[str, ...] = (
     "adapters.slack",
     "adapters.telegram",
     "adapters.teams",
+    "adapters.admin_web",
 )
 
 

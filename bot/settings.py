@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, validation_alias="PORT", ge=1, le=65535)
     log_level: str = Field(default="info", validation_alias="TRIPCHECK_LOG_LEVEL")
     rest_token: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_REST_TOKEN")
+    # Signs web admin session cookies; empty: a random key per process (sessions end on restart).
+    admin_secret: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_ADMIN_SECRET")
     # Admins by platform user id, comma-separated: they may use stats, recent and show in chat.
     slack_admins: str = Field(default="", validation_alias="SLACK_ADMINS")
     telegram_admins: str = Field(default="", validation_alias="TELEGRAM_ADMINS")
