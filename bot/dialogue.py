@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.messages import Choice, Incoming, Outgoing
 from bot.render import Renderer
@@ -22,23 +22,26 @@ from rules.ruleset import RuleSet
 
 MAX_INPUT = 2000
 FAILURES_BEFORE_EXPLAINING = 3
-# Commands understood at any point; the phase-specific words (save, change, continue, new)
-# are only commands where they make sense, so they stay usable as answers elsewhere.
-GLOBAL_COMMANDS = frozenset(
-    {
-        "help",
-        "back",
-        "restart",
-        "cancel",
-        "language",
-        "swedish",
-        "english",
-        "summary",
-        "skip",
-        "status",
-    }
-)
-OPTIONAL_STEPS = frozenset({"change", "resume"})
+Command = Literal[
+    "help",
+    "back",
+    "restart",
+    "cancel",
+    "language",
+    "swedish",
+    "english",
+    "summary",
+    "skip",
+    "status",
+    "new",
+    "save",
+    "change",
+    "continue",
+]
+# Commands understood at any point; the phase-specific ones (new, save, change, continue)
+# are commands only where they make sense, so the words stay usable as answers elsewhere.
+COMMANDS: frozenset[Command] = frozenset(get_args(Command))
+GLOBAL_COMMANDS = COMMANDS - {"new", "save", "change", "continue"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
@@ -56,24 +59,6 @@ class Turn:
     out: list[Outgoing] = field(default_factory=list)
     decision: Decision | None = None
     wants_status: bool = False
-
-
-Command = Literal[
-    "help",
-    "back",
-    "restart",
-    "cancel",
-    "language",
-    "swedish",
-    "english",
-    "summary",
-    "skip",
-    "status",
-    "new",
-    "save",
-    "change",
-    "continue",
-]
 
 
 class Dialogue:
@@ -179,17 +164,16 @@ class Dialogue:
             return None
         word = word[1:] if word.startswith("/") else word
         norm = normalize(word) or word.strip()
-        command = self.rules.command_words.get(norm)
-        if norm in ("start", "check"):
-            command = "new"
+        found = "new" if norm in ("start", "check") else self.rules.command_words.get(norm)
+        command: Command | None = found if found in COMMANDS else None
         if command in GLOBAL_COMMANDS:
-            return command  # type: ignore[no-any-return]
+            return command
         # Mid-check, a typed "ny"/"new" may be an answer; a slash command or a button is not.
         explicit = choice is not None or (text or "").startswith("/")
         if command == "new" and (state.phase == "idle" or explicit):
             return "new"
         if command in ("save", "change") and state.phase == "confirm":
-            return command  # type: ignore[no-any-return]
+            return command
         if command == "continue" and state.phase == "resume":
             return "continue"
         return None

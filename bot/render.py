@@ -5,23 +5,10 @@ from __future__ import annotations
 from bot.messages import Choice, Outgoing
 from bot.state import ConversationState
 from rules.answers import Interpreter
-from rules.check import FIELDS, MODES, applies
+from rules.check import FIELDS, MODES, YES_NO_FIELDS, applies
 from rules.decision import Decision
 from rules.models import Lang
 from rules.ruleset import RuleSet
-
-YES_NO_FIELDS = frozenset(
-    {
-        "contributes_development",
-        "external_monitoring",
-        "influence",
-        "digital_alternative",
-        "equality_considered",
-        "eu_funding_checked",
-        "in_annual_plan",
-    }
-)
-
 
 # Questions answered by typing; their buttons (e.g. "no partner") are shortcuts.
 FREE_TEXT_FIELDS = frozenset({"title", "department", "partner", "destination", "travellers"})

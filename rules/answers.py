@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rules.check import Destination, PartnerRef
+from rules.check import YES_NO_FIELDS, Destination, PartnerRef
 from rules.matching import normalize
 from rules.models import Lang
 from rules.places import Place, PlaceIndex
@@ -84,15 +84,7 @@ class Interpreter:
             return self._choice(self.rules.mode_words, text, lang, "mode", "hint.travel_mode")
         if field == "physical_necessary":
             return self._presence(text, lang)
-        if field in (
-            "contributes_development",
-            "external_monitoring",
-            "influence",
-            "digital_alternative",
-            "equality_considered",
-            "eu_funding_checked",
-            "in_annual_plan",
-        ):
+        if field in YES_NO_FIELDS:
             return self._yes_no(text, lang)
         if field == "title":
             return self._title(text)

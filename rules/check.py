@@ -32,6 +32,16 @@ FIELDS: tuple[str, ...] = (
     "in_annual_plan",
 )
 CHECKLIST: tuple[str, ...] = ("contributes_development", "external_monitoring", "influence")
+# Questions answered yes or no.
+YES_NO_FIELDS = frozenset(
+    {
+        *CHECKLIST,
+        "digital_alternative",
+        "equality_considered",
+        "eu_funding_checked",
+        "in_annual_plan",
+    }
+)
 
 
 class PartnerRef(BaseModel):
