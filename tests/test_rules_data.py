@@ -178,3 +178,12 @@ def test_rules_check_command_reports_problems_and_exits_non_zero(tmp_path: Path)
         [sys.executable, "-m", "bot", "rules", "check"], capture_output=True, text=True
     )
     assert good.returncode == 0 and "valid" in good.stdout
+
+
+def test_climate_figures_are_checked_with_their_sources(tmp_path: Path) -> None:
+    def unsourced(data: dict) -> None:  # type: ignore[type-arg]
+        del data["flight"]["short_haul"]["source"]
+
+    with pytest.raises(RuleSetError) as error:
+        load_ruleset(broken_copy(tmp_path, "climate.yml", unsourced))
+    assert error.value.problems == ["climate.yml: flight → short_haul → source: Field required"]
