@@ -41,6 +41,8 @@ def configure(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request URL at info level; Telegram's Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 def pseudonym(user: str) -> str:

@@ -79,7 +79,7 @@ class Renderer:
         elif field == "department" and state.last_department and not typing:
             text = self.t("q.department.last", lang, department=state.last_department)
         else:
-            text = self.t(f"q.{field}", lang)
+            text = self.t(self._for_role(f"q.{field}", state), lang)
         choices = () if typing else self.choices(field, state)
         return Outgoing(
             "question",
@@ -93,7 +93,7 @@ class Renderer:
     def explain(self, step: str, state: ConversationState) -> str:
         if step == "department" and state.role == "partner_contact":
             return self.t("explain.organisation", state.lang)
-        return self.t(f"explain.{step}", state.lang)
+        return self.t(self._for_role(f"explain.{step}", state), state.lang)
 
     def summary_lines(self, state: ConversationState) -> list[str]:
         """One line per applicable answer: label and the answer as understood."""
@@ -106,7 +106,12 @@ class Renderer:
         return lines
 
     def field_label(self, field: str, state: ConversationState) -> str:
-        return self.t(f"field.{field}", state.lang)
+        return self.t(self._for_role(f"field.{field}", state), state.lang)
+
+    def _for_role(self, text_id: str, state: ConversationState) -> str:
+        """A partner contact's wording where it differs (their organisation, Luleå's plan)."""
+        variant = f"{text_id}.{state.role}"
+        return variant if variant in self.rules.texts[state.lang] else text_id
 
     def summary(self, state: ConversationState) -> Outgoing:
         """The summary before saving, with Save / Change an answer / Cancel."""

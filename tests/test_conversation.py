@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine import Engine
+from bot.messages import ConversationKey, Incoming, Outgoing
 from tests.conftest import Chat, Clock
 
 SWEDISH_CHECK = [
@@ -395,3 +396,25 @@ async def test_change_and_resume_steps_accept_skip(chat: Chat, clock: Clock) -> 
     assert chat.step == "resume"
     await chat.say("hoppa över")
     assert chat.step == "confirm"
+
+
+async def test_a_partner_contact_is_asked_about_their_organisation_and_lulea_s_plan(
+    engine: Engine,
+) -> None:
+    key = ConversationKey("telegram", "c1", "kari")
+
+    async def say(text: str) -> list[Outgoing]:
+        return await engine.handle(key, Incoming(text=text, lang="en"), role="partner_contact")
+
+    await say("hi")
+    await say("trip")
+    replies = await say("Joint workshop")
+    assert replies[-1].text == "Which organisation (and city) are you from?"
+    for _, text in ENGLISH_CHECK[2:-1]:
+        replies = await say(text if text != "Arbetsmarknadsförvaltningen" else "City of Tromsø")
+    assert "Luleå municipality's annual activity plan" in replies[-1].text
+    replies = await say("no")
+    assert "• Organisation: " in replies[-1].text and "Department" not in replies[-1].text
+    replies = await say("save")
+    stored = await engine.storage.last_decision(key)
+    assert stored is not None and stored.role == "partner_contact"

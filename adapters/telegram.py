@@ -1,0 +1,506 @@
+"""The Telegram channel for partner contacts: by webhook inside `tripcheck serve`, or by long
+polling with `tripcheck telegram --polling` where there is no public URL."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import hmac
+import json
+import logging
+import re
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from datetime import timedelta
+from typing import TypeVar
+
+from pydantic import SecretStr
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from telegram import Bot, BotCommand, CallbackQuery, Message, Update, User
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from adapters.telegram_render import (
+    Done,
+    Keyboards,
+    Toggle,
+    answered_html,
+    done_label,
+    message_parts,
+    pressed_label,
+    toggled,
+)
+from bot import logs
+from bot.app import open_engine
+from bot.engine import Engine
+from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.settings import Settings
+from bot.state import Role
+from bot.storage import StorageError
+from rules.loader import RuleSetError
+from rules.models import Lang
+
+log = logging.getLogger("tripcheck.telegram")
+T = TypeVar("T")
+
+TELEGRAM_API = "https://api.telegram.org"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ("message", "callback_query")
+# The bot's command menu, in this order; each description is the text telegram.command.<name>.
+COMMANDS = ("start", "check", "help", "language", "cancel", "status")
+# Everyone who writes to the bot on Telegram is a partner contact, never a municipal employee.
+ROLE: Role = "partner_contact"
+# What Telegram accepts as a webhook secret_token.
+SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
+POLL_SECONDS = 30
+MAX_BODY = 1024 * 1024
+# Shutdown waits this long for updates already acknowledged to Telegram.
+STOP_SECONDS = 15.0
+# Flood control: how often a call is tried, and the longest wait Telegram may ask for.
+ATTEMPTS = 3
+MAX_RETRY_WAIT = 30.0
+MAX_POLL_BACKOFF = 60.0
+
+
+def make_bot(settings: Settings) -> Bot:
+    """A Bot for settings.telegram_api_url (Telegram itself when unset, a fake in tests)."""
+    token = _secret(settings.telegram_bot_token)
+    if token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    api = (settings.telegram_api_url or TELEGRAM_API).rstrip("/")
+    return Bot(
+        token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        # Updates of different chats are handled at once, so sends must not queue for one
+        # connection (PTB's default pool timeout is one second).
+        request=HTTPXRequest(connection_pool_size=64, pool_timeout=10.0),
+    )
+
+
+class TelegramChannel:
+    """Telegram updates in, engine turns, HTML messages with inline keyboards out.
+
+    An update is handled in the background (Telegram resends to a slow webhook), after the
+    earlier updates of its chat, so a user's quick answers keep their order."""
+
+    name = "telegram"
+
+    def __init__(self, engine: Engine, bot: Bot, webhook_secret: str | None = None) -> None:
+        self.engine = engine
+        self.bot = bot
+        self.keyboards = Keyboards()
+        self._secret = webhook_secret.encode() if webhook_secret else None
+        self._username: str | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._latest_in_chat: dict[int, asyncio.Task[None]] = {}
+
+    @property
+    def routes(self) -> Sequence[BaseRoute]:
+        if self._secret is None:
+            return []
+        return [Route(WEBHOOK_PATH, self.receive, methods=["POST"])]
+
+    async def start(self) -> None:
+        """Connects to the Bot API and sets the command menu in Swedish and English."""
+        try:
+            await self.bot.initialize()
+            self._username = self.bot.username
+            # Swedish for apps set to Swedish; English for everyone else (no language code).
+            await self.bot.set_my_commands(self._commands("sv"), language_code="sv")
+            await self.bot.set_my_commands(self._commands("en"))
+        except TelegramError as error:
+            # The other channels must not go down with Telegram; each send is tried again.
+            log.warning("telegram start-up incomplete: %s", self._describe(error))
+
+    async def stop(self) -> None:
+        """Waits for the updates still being handled, then closes the Bot API connections."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=STOP_SECONDS)
+        await self.bot.shutdown()
+
+    def _commands(self, lang: Lang) -> list[BotCommand]:
+        text = self.engine.rules.text
+        return [BotCommand(name, text(f"telegram.command.{name}", lang)) for name in COMMANDS]
+
+    # --- receiving ----------------------------------------------------------------------
+
+    async def receive(self, request: Request) -> Response:
+        """POST /telegram/webhook: checks the secret, answers at once, handles the update after."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if self._secret is None or not hmac.compare_digest(given, self._secret):
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response(status_code=413)
+        update = self._parse(body)
+        if update is None:
+            return Response(status_code=400)
+        self.submit(update)
+        return Response(status_code=200)
+
+    def _parse(self, body: bytes) -> Update | None:
+        try:
+            data = json.loads(body)
+            if isinstance(data, dict):
+                return Update.de_json(data, self.bot)
+        except Exception:
+            # Whatever the payload, a malformed one is refused, never a server error.
+            pass
+        log.warning("webhook: the body is not a Telegram update")
+        return None
+
+    async def poll(self, stop: asyncio.Event, *, wait_seconds: int = POLL_SECONDS) -> None:
+        """Long polling until `stop` is set. The webhook is deleted first (Telegram serves one
+        or the other); the offset confirms every update received, so each comes once."""
+        offset: int | None = None
+        backoff = 1.0
+        webhook_deleted = False
+        while not stop.is_set():
+            try:
+                if not webhook_deleted:
+                    webhook_deleted = bool(await self.bot.delete_webhook())
+                updates = await _until(
+                    stop,
+                    self.bot.get_updates(
+                        offset=offset, timeout=wait_seconds, allowed_updates=ALLOWED_UPDATES
+                    ),
+                )
+            except InvalidToken:
+                raise
+            except TelegramError as error:
+                log.warning("telegram polling: %s; again in %s s", self._describe(error), backoff)
+                await _until(stop, asyncio.sleep(backoff))
+                backoff = min(backoff * 2, MAX_POLL_BACKOFF)
+                continue
+            backoff = 1.0
+            for update in updates or ():
+                offset = update.update_id + 1
+                self.submit(update)
+
+    def submit(self, update: Update) -> None:
+        """Handles an update in the background, after the earlier updates of its chat."""
+        chat = update.effective_chat
+        chat_id = chat.id if chat is not None else 0
+        previous = self._latest_in_chat.get(chat_id)
+        task = asyncio.create_task(self._handle_after(previous, update))
+        self._latest_in_chat[chat_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._finished, chat_id))
+
+    def _finished(self, chat_id: int, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._latest_in_chat.get(chat_id) is task:
+            del self._latest_in_chat[chat_id]
+
+    async def _handle_after(self, previous: asyncio.Task[None] | None, update: Update) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        await self.handle_update(update)
+
+    async def handle_update(self, update: Update) -> None:
+        """One update, once: a message or a button press (other kinds are ignored)."""
+        try:
+            if not await self._first_delivery(update.update_id):
+                return
+            if update.callback_query is not None:
+                await self._on_button(update.callback_query)
+            elif update.message is not None:
+                await self._on_message(update.message)
+        except Exception:
+            log.exception("telegram update failed", extra={"update_id": update.update_id})
+
+    async def _first_delivery(self, update_id: int) -> bool:
+        try:
+            return await self.engine.storage.claim_delivery("telegram", str(update_id), time.time())
+        except StorageError as error:
+            # Handle it anyway: the engine then tells the user that storage is unavailable.
+            log.warning("telegram delivery not recorded: %s", error)
+            return True
+
+    # --- turns --------------------------------------------------------------------------
+
+    async def _on_message(self, message: Message) -> None:
+        user = message.from_user
+        if user is None or user.is_bot:
+            return
+        text = self._command_text(message.text or "")
+        if text is None:
+            return
+        key = conversation_key(message.chat.id, user)
+        incoming = Incoming(text=text, lang=language_hint(user))
+        replies = await self.engine.handle(key, incoming, role=ROLE)
+        await self._send(message.chat.id, key, replies)
+
+    def _command_text(self, text: str) -> str | None:
+        """A command as the engine knows it ("/start@TripcheckBot go" → "/start"), other text
+        as it is; None for a command addressed to another bot in a group."""
+        if not text.startswith("/"):
+            return text
+        command, _, addressee = text.split(maxsplit=1)[0].partition("@")
+        if addressee and self._username and addressee.lower() != self._username.lower():
+            return None
+        return command
+
+    async def _on_button(self, query: CallbackQuery) -> None:
+        await self._call("answerCallbackQuery", lambda: self.bot.answer_callback_query(query.id))
+        pressed = self.keyboards.pressed(query.data or "")
+        if query.message is None or pressed is None or query.from_user.is_bot:
+            return
+        chat_id = query.message.chat.id
+        # A message older than 48 hours is "inaccessible": its buttons still count.
+        message = query.message if isinstance(query.message, Message) else None
+        markup = message.reply_markup if message is not None else None
+        if isinstance(pressed, Toggle):
+            if message is not None and markup is not None:
+                ticked = toggled(markup, pressed)
+                edit = functools.partial(
+                    self.bot.edit_message_reply_markup,
+                    chat_id,
+                    message.message_id,
+                    reply_markup=ticked,
+                )
+                await self._call("editMessageReplyMarkup", edit)
+            return
+        lang = language_hint(query.from_user)
+        if isinstance(pressed, Done):
+            label = done_label(markup, pressed)
+            incoming = Incoming(choice=pressed.choice, lang=lang)
+        else:
+            label = pressed_label(markup, query.data or "") or ""
+            # A long value forgotten since a restart: the label, typed, means the same.
+            incoming = (
+                Incoming(choice=pressed.value, lang=lang)
+                if pressed.value is not None
+                else Incoming(text=label, lang=lang)
+            )
+        key = conversation_key(chat_id, query.from_user)
+        replies = await self.engine.handle(key, incoming, role=ROLE)
+        # An error first means the press was not taken (a stale button, storage down): the
+        # question then stays as it was.
+        if message is not None and label and not (replies and replies[0].type == "error"):
+            await self._mark_answered(message, label)
+        await self._send(chat_id, key, replies)
+
+    async def _mark_answered(self, message: Message, label: str) -> None:
+        """Shows the question with the chosen answer, and without its buttons."""
+        text = message.text
+        html = answered_html(message.text_html, text, label) if text else None
+        if html is None:
+            edit = functools.partial(
+                self.bot.edit_message_reply_markup, message.chat.id, message.message_id
+            )
+            await self._call("editMessageReplyMarkup", edit)
+            return
+        edit_text = functools.partial(
+            self.bot.edit_message_text,
+            html,
+            message.chat.id,
+            message.message_id,
+            parse_mode=ParseMode.HTML,
+        )
+        await self._call("editMessageText", edit_text)
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def _send(self, chat_id: int, key: ConversationKey, replies: Sequence[Outgoing]) -> None:
+        """The replies in order, as HTML; a question carries its keyboard."""
+        for reply in replies:
+            keyboard = None
+            if reply.choices:
+                done = ""
+                if reply.multi:
+                    lang = await self.engine.conversation_lang(key)
+                    done = self.engine.rules.text("telegram.done", lang)
+                keyboard = self.keyboards.for_question(reply, done)
+            for part in message_parts(reply, keyboard):
+                send = functools.partial(
+                    self.bot.send_message,
+                    chat_id,
+                    part.html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=part.keyboard,
+                )
+                await self._call("sendMessage", send)
+
+    async def _call(self, method: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        """A Bot API call that waits out flood control. Other failures are logged, not raised:
+        one lost message must not stop the rest of the turn."""
+        for _ in range(ATTEMPTS):
+            try:
+                return await call()
+            except RetryAfter as error:
+                wait = min(_retry_seconds(error), MAX_RETRY_WAIT)
+                log.warning("telegram flood control", extra={"method": method, "wait": wait})
+                await asyncio.sleep(wait)
+            except BadRequest as error:
+                # "Message is not modified": a button pressed twice; the message already shows it.
+                if "not modified" not in error.message:
+                    log.warning("telegram %s refused: %s", method, self._describe(error))
+                return None
+            except TelegramError as error:
+                log.warning("telegram %s failed: %s", method, self._describe(error))
+                return None
+        log.warning("telegram %s given up after flood control", method)
+        return None
+
+    def _describe(self, error: TelegramError) -> str:
+        """The error's message without the bot token (some messages and URLs include it)."""
+        return str(error).replace(self.bot.token, "<token>")
+
+
+def conversation_key(chat_id: int, user: User) -> ConversationKey:
+    """The engine's key for a Telegram user in a chat."""
+    return ConversationKey("telegram", str(chat_id), str(user.id))
+
+
+def language_hint(user: User) -> Lang:
+    """Swedish for a Telegram app set to Swedish, else English (for a new conversation)."""
+    return "sv" if (user.language_code or "").lower().startswith("sv") else "en"
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    # PTB warns that retry_after becomes a timedelta; both forms are handled here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """The result of `work`, or None when `stop` is set first (the work is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+    return task.result() if task in done else None
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    """A secret setting's value, None when unset or empty."""
+    return value.get_secret_value() or None if value is not None else None
+
+
+def _quiet_http_logs() -> None:
+    # httpx logs every request's URL at info level, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def channel(settings: Settings, engine: Engine) -> TelegramChannel | None:
+    """The Telegram webhook, on when TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET are set."""
+    if _secret(settings.telegram_bot_token) is None:
+        log.info("channel off: set TELEGRAM_BOT_TOKEN to enable it", extra={"channel": "telegram"})
+        return None
+    secret = _secret(settings.telegram_webhook_secret)
+    if secret is None or not SECRET_FORMAT.fullmatch(secret):
+        log.warning(
+            "channel off: the webhook needs TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -),"
+            " or anyone could post updates to it; without a public URL use"
+            " `tripcheck telegram --polling`",
+            extra={"channel": "telegram"},
+        )
+        return None
+    _quiet_http_logs()
+    return TelegramChannel(engine, make_bot(settings), webhook_secret=secret)
+
+
+# --- `tripcheck telegram` --------------------------------------------------------------
+
+
+async def run_command(
+    args: argparse.Namespace, settings: Settings, *, stop: asyncio.Event | None = None
+) -> int:
+    """`tripcheck telegram set-webhook URL` or `tripcheck telegram --polling`: the exit status.
+
+    Polling runs until SIGINT or SIGTERM (or until `stop` is set)."""
+    if _secret(settings.telegram_bot_token) is None:
+        print("tripcheck: set TELEGRAM_BOT_TOKEN (from @BotFather) first", file=sys.stderr)
+        return 2
+    _quiet_http_logs()
+    if args.telegram_command == "set-webhook":
+        return await _set_webhook(args.url, settings)
+    if args.polling:
+        return await _run_polling(args, settings, stop or asyncio.Event())
+    print("tripcheck telegram: give --polling, or set-webhook URL", file=sys.stderr)
+    return 2
+
+
+async def _set_webhook(url: str, settings: Settings) -> int:
+    secret = _secret(settings.telegram_webhook_secret)
+    if secret is None or not SECRET_FORMAT.fullmatch(secret):
+        print(
+            "tripcheck: set TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -) first: the server"
+            " accepts webhook calls only with it",
+            file=sys.stderr,
+        )
+        return 2
+    if not url.rstrip("/").endswith(WEBHOOK_PATH):
+        print(f"tripcheck: note: the server receives updates at {WEBHOOK_PATH}", file=sys.stderr)
+    bot = make_bot(settings)
+    try:
+        async with bot:
+            accepted = await bot.set_webhook(
+                url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+    except TelegramError as error:
+        reason = str(error).replace(bot.token, "<token>")
+        print(f"tripcheck: Telegram refused: {reason}", file=sys.stderr)
+        return 1
+    print(f"webhook set: {url} (updates: {', '.join(ALLOWED_UPDATES)}; Telegram said {accepted})")
+    return 0
+
+
+async def _run_polling(args: argparse.Namespace, settings: Settings, stop: asyncio.Event) -> int:
+    if args.db is not None:
+        settings = settings.model_copy(update={"db": args.db})
+    logs.configure(settings.log_level)
+    _quiet_http_logs()
+    try:
+        engine = await open_engine(settings)
+    except (StorageError, RuleSetError) as error:
+        print(f"tripcheck: {error}", file=sys.stderr)
+        return 2
+    telegram = TelegramChannel(engine, make_bot(settings))
+    status = 0
+    with _stopped_by_signals(stop):
+        try:
+            await telegram.start()
+            log.info("polling", extra={"channel": "telegram"})
+            await telegram.poll(stop)
+        except InvalidToken:
+            print("tripcheck: Telegram rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
+            status = 1
+        finally:
+            await telegram.stop()
+            await engine.drain()
+            await engine.storage.close()
+    log.info("stopped", extra={"channel": "telegram"})
+    return status
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set `stop`, so polling ends after the turns in progress."""
+    loop = asyncio.get_running_loop()
+    handled = (signal.SIGINT, signal.SIGTERM)
+    for number in handled:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        yield
+    finally:
+        for number in handled:
+            loop.remove_signal_handler(number)
