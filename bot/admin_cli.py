@@ -177,7 +177,16 @@ def csv_row(decision: StoredDecision) -> list[Any]:
         "co2_lowest_mode": co2.get("lowest_reasonable_mode"),
         "co2_avoided_kg": co2.get("avoided_kg"),
     }
-    return ["" if values[c] is None else values[c] for c in CSV_COLUMNS]
+    return [_cell(values[c]) for c in CSV_COLUMNS]
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a quote."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def summary(decision: StoredDecision) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 
 from bot.cli import main
 from bot.passwords import verify_password
-from tests.decision_factory import build_log
+from tests.decision_factory import build_log, generated_rows
 
 COUNT = 10_000
 
@@ -234,3 +234,25 @@ def test_admin_add_stores_a_memory_hard_hash(tmp_path: Path, monkeypatch, capsys
     assert not verify_password("wrong horse battery", stored)
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["admin", "add", "kerstin", "--password-stdin", "--db", str(db)]) == 1
+
+
+def test_exported_text_never_runs_as_a_spreadsheet_formula() -> None:
+    from bot.admin_cli import CSV_COLUMNS, csv_row
+    from bot.storage import StoredDecision
+
+    decision = StoredDecision.model_validate(
+        {
+            **generated_rows(1)[0],
+            "id": 1,
+            "title": '=HYPERLINK("http://x")',
+            "department": "+46 stab",
+            "advisories": [],
+            "reasons": [],
+            "guidelines": [],
+            "answers": {},
+            "transcript": [],
+            "co2": None,
+        }
+    )
+    row = dict(zip(CSV_COLUMNS, csv_row(decision), strict=True))
+    assert row["title"] == '\'=HYPERLINK("http://x")' and row["department"] == "'+46 stab"
