@@ -1,0 +1,769 @@
+"""The Microsoft Teams channel: Bot Framework activities at POST /api/messages, replies and card
+updates through the Bot Connector, and the app package to upload to Teams (docs/teams.md).
+
+Built from pieces of the Teams SDK for Python (microsoft-teams-apps 2.1): its activity models,
+its Bot Framework token validator and its Bot Connector API client. Its `App` is not mounted,
+because our server owns the HTTP app, the background work and the shutdown (docs/teams.md says
+more). The SDK takes a second to import and loads `.env` into the environment, so it is
+imported only once Teams is switched on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import html
+import importlib
+import importlib.metadata
+import json
+import logging
+import sys
+import threading
+import time
+import uuid
+import warnings
+import zipfile
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+
+import httpx
+from pydantic import SecretStr
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapters import teams_icons
+from adapters.teams_cards import (
+    CARD_CONTENT_TYPE,
+    CardLabels,
+    Submitted,
+    TeamsMessage,
+    answered_card,
+    read_submit,
+    render,
+)
+from bot.engine import Engine
+from bot.logs import pseudonym
+from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.settings import Settings
+from bot.storage import StorageError
+from rules.loader import RuleSetError, load_ruleset
+from rules.models import Lang
+from rules.ruleset import RuleSet
+
+if TYPE_CHECKING:
+    from microsoft_teams.api import ApiClient, ConversationUpdateActivity
+    from microsoft_teams.api.activities.message import MessageActivity, MessageActivityInput
+    from microsoft_teams.common import Client
+
+    Activity: TypeAlias = MessageActivity | ConversationUpdateActivity
+
+log = logging.getLogger("tripcheck.teams")
+T = TypeVar("T")
+
+MESSAGES_PATH = "/api/messages"
+# Bot Framework's OpenID metadata; the signing keys are published next to it (…/keys).
+BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+LOGIN = "https://login.microsoftonline.com"
+# The token authority of a multi-tenant bot; a single-tenant bot uses its tenant id instead.
+MULTI_TENANT = "botframework.com"
+MAX_BODY = 256 * 1024
+# Shutdown waits this long for activities already acknowledged to Teams.
+STOP_SECONDS = 15.0
+# Bot Connector calls: the timeout, how often a throttled call (429) is tried, and the longest
+# wait for a Retry-After.
+SEND_TIMEOUT = 15.0
+ATTEMPTS = 3
+MAX_RETRY_WAIT = 10.0
+# API clients kept, one per serviceUrl (Teams uses a handful of regional ones).
+KEPT_CLIENTS = 16
+
+
+# --- receiving: who may post activities ---------------------------------------------------
+
+
+class AuthUnavailable(Exception):
+    """A token cannot be checked now (Bot Framework's signing keys cannot be fetched)."""
+
+
+class ActivityAuth(Protocol):
+    """Decides whether a request to /api/messages comes from Bot Framework."""
+
+    async def verify(self, authorization: str, service_url: str | None) -> bool: ...
+
+
+class AllowUnauthenticated:
+    """Accepts every request: for local development and tests only."""
+
+    async def verify(self, authorization: str, service_url: str | None) -> bool:
+        return True
+
+
+class BotFrameworkAuth:
+    """Checks the Bot Framework token of an activity with the SDK's validator: RS256, signed by a
+    key from Bot Framework's OpenID metadata, issued by Bot Framework, for this bot (audience),
+    not expired, and for the activity's serviceUrl (so a token cannot send replies elsewhere)."""
+
+    def __init__(self, client_id: str, openid_metadata_url: str = BOT_FRAMEWORK_OPENID) -> None:
+        with warnings.catch_warnings():
+            # The SDK warns at import about preview features we do not use.
+            warnings.simplefilter("ignore")
+            from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+            from microsoft_teams.apps.auth.token_validator import TokenValidator
+        cloud = with_overrides(PUBLIC, openid_metadata_url=openid_metadata_url)
+        self._validator = TokenValidator.for_service(client_id, cloud=cloud)
+        # The validator logs every refused token at error level, which would page whoever
+        # watches the errors for each stray request; verify() logs a warning instead.
+        logging.getLogger("microsoft_teams.apps.auth.token_validator").setLevel(logging.CRITICAL)
+
+    async def verify(self, authorization: str, service_url: str | None) -> bool:
+        """True for a valid token; AuthUnavailable when the signing keys cannot be fetched."""
+        import jwt
+
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False
+
+        def validate() -> None:
+            asyncio.run(self._validator.validate_token(token, service_url))
+
+        try:
+            # The validator is async in name only: it fetches the signing keys with blocking
+            # urllib (then caches them), which must not stall the server.
+            await asyncio.to_thread(validate)
+        except jwt.PyJWKClientConnectionError as error:
+            log.warning("teams: Bot Framework's signing keys are unavailable: %s", error)
+            raise AuthUnavailable(str(error)) from error
+        except Exception as error:
+            log.warning("teams: refused an activity: %s", error)
+            return False
+        return True
+
+
+# --- sending: the Bot Connector -------------------------------------------------------------
+
+
+class ConnectorAuthError(Exception):
+    """No token for the Bot Connector (a wrong client id, secret or tenant)."""
+
+
+class ConnectorTokens:
+    """App-only tokens for the Bot Connector (OAuth client credentials) from MSAL, which caches
+    a token and renews it before it expires. MSAL blocks on HTTP (authority discovery, the token
+    request), so it runs in a worker thread. Satisfies the SDK's token provider protocol."""
+
+    def __init__(self, client_id: str, client_secret: str, tenant_id: str | None) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._authority = f"{LOGIN}/{tenant_id or MULTI_TENANT}"
+        self._lock = threading.Lock()
+        self._msal: Any = None
+
+    async def get_app_token(self, scope: str, tenant_id: str | None = None) -> str:
+        """A token for `scope` (the SDK asks for Bot Framework's)."""
+        return await asyncio.to_thread(self._acquire, scope)
+
+    def _acquire(self, scope: str) -> str:
+        import msal  # type: ignore[import-untyped]
+
+        with self._lock:
+            if self._msal is None:
+                self._msal = msal.ConfidentialClientApplication(
+                    self._client_id,
+                    client_credential=self._client_secret,
+                    authority=self._authority,
+                    timeout=SEND_TIMEOUT,
+                )
+            result = self._msal.acquire_token_for_client(scopes=[scope])
+        token = result.get("access_token")
+        if not token:
+            reason = result.get("error_description") or result.get("error") or "no token"
+            raise ConnectorAuthError(str(reason))
+        return str(token)
+
+
+class TokenSource(Protocol):
+    """Where the Bot Connector's bearer tokens come from (the SDK's token provider protocol)."""
+
+    def get_app_token(self, scope: str, tenant_id: str | None) -> Awaitable[str]: ...
+
+
+class Connector:
+    """Sends and updates activities through the Bot Connector at an activity's serviceUrl, with
+    the SDK's API client: with a token from `tokens`, or with none (unauthenticated mode).
+
+    A failed call is logged and not raised: one lost message must not stop the rest of a turn."""
+
+    def __init__(self, tokens: TokenSource | None) -> None:
+        self._tokens = tokens
+        self._http: Client | None = None
+        self._clients: OrderedDict[str, ApiClient] = OrderedDict()
+
+    async def send(self, service_url: str, conversation_id: str, message: TeamsMessage) -> None:
+        """Posts a message to a conversation (a channel thread when the id has ;messageid=)."""
+        conversations = self._client(service_url).conversations
+        send = functools.partial(conversations.create_activity, conversation_id, _activity(message))
+        await self._call("send", send)
+
+    async def update(
+        self, service_url: str, conversation_id: str, activity_id: str, message: TeamsMessage
+    ) -> None:
+        """Replaces a message we sent (a card once it is answered)."""
+        conversations = self._client(service_url).conversations
+        update = functools.partial(
+            conversations.update_activity, conversation_id, activity_id, _activity(message)
+        )
+        await self._call("update", update)
+
+    async def close(self) -> None:
+        """Closes the HTTP connections."""
+        if self._http is not None:
+            await self._http.http.aclose()
+
+    def _client(self, service_url: str) -> ApiClient:
+        client = self._clients.get(service_url)
+        if client is not None:
+            self._clients.move_to_end(service_url)
+            return client
+        from microsoft_teams.api import ApiClient
+        from microsoft_teams.common import Client, ClientOptions
+
+        with _httpx_log_level_kept(), warnings.catch_warnings():
+            # The API client still makes the SDK's deprecated bot client, which warns.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if self._http is None:
+                self._http = Client(ClientOptions(timeout=SEND_TIMEOUT))
+            client = ApiClient(service_url, self._http, token_provider=self._tokens)
+        self._clients[service_url] = client
+        while len(self._clients) > KEPT_CLIENTS:
+            self._clients.popitem(last=False)
+        return client
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await call()
+            except httpx.HTTPStatusError as error:
+                status = error.response.status_code
+                if status == 429 and attempt < ATTEMPTS:
+                    wait = _retry_after(error.response)
+                    log.warning("teams connector throttled", extra={"call": what, "wait": wait})
+                    await asyncio.sleep(wait)
+                    continue
+                log.warning("teams %s refused: HTTP %s", what, status)
+            except Exception as error:
+                log.warning("teams %s failed: %s: %s", what, type(error).__name__, error)
+            return None
+        return None
+
+
+def _activity(message: TeamsMessage) -> MessageActivityInput:
+    from microsoft_teams.api.activities.message import MessageActivityInput
+    from microsoft_teams.api.models.attachment import Attachment
+
+    if message.card is not None:
+        card = Attachment(content_type=CARD_CONTENT_TYPE, content=message.card)
+        return MessageActivityInput().add_attachments(card)
+    return MessageActivityInput(text=message.text or "", text_format="xml")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_WAIT)
+
+
+@contextlib.contextmanager
+def _httpx_log_level_kept() -> Iterator[None]:
+    # Every SDK HTTP client resets the "httpx" logger's level when it is made; the server keeps
+    # that logger quiet, because request URLs hold tokens (Telegram) and conversation ids.
+    httpx_log = logging.getLogger("httpx")
+    level = httpx_log.level
+    try:
+        yield
+    finally:
+        httpx_log.setLevel(level)
+
+
+# --- the channel ----------------------------------------------------------------------------
+
+
+class TeamsChannel:
+    """Teams activities in, engine turns, Adaptive Cards and messages out.
+
+    The request is answered at once (Bot Framework resends to a slow bot); the activity is
+    handled in the background, after the earlier activities of the same user in the same
+    conversation, so quick answers keep their order."""
+
+    name = "teams"
+
+    def __init__(
+        self,
+        engine: Engine,
+        connector: Connector,
+        auth: ActivityAuth,
+        *,
+        tenant_id: str | None = None,
+        unauthenticated: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.connector = connector
+        self.auth = auth
+        self._tenant_id = tenant_id.strip().lower() if tenant_id and tenant_id.strip() else None
+        self._unauthenticated = unauthenticated
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._latest: dict[tuple[str, str], asyncio.Task[None]] = {}
+        _load_sdk()
+
+    @property
+    def routes(self) -> Sequence[BaseRoute]:
+        return [Route(MESSAGES_PATH, self.receive, methods=["POST"])]
+
+    async def start(self) -> None:
+        if self._unauthenticated:
+            log.warning(
+                "TEAMS_ALLOW_UNAUTHENTICATED is on: %s accepts activities WITHOUT a Bot Framework"
+                " token and replies to any serviceUrl they name. For local development and tests"
+                " only, never in production.",
+                MESSAGES_PATH,
+                extra={"channel": self.name},
+            )
+
+    async def stop(self) -> None:
+        """Waits for the activities still being handled, then closes the connections."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=STOP_SECONDS)
+        await self.connector.close()
+
+    # --- receiving ----------------------------------------------------------------------
+
+    async def receive(self, request: Request) -> Response:
+        """POST /api/messages: checks the token, answers at once, handles the activity after."""
+        body = await _body(request)
+        if body is None:
+            return JSONResponse({"error": "the activity is too large"}, status_code=413)
+        data = _json_object(body)
+        service_url = data.get("serviceUrl") if data is not None else None
+        authorization = request.headers.get("authorization", "")
+        try:
+            allowed = await self.auth.verify(
+                authorization, service_url if isinstance(service_url, str) else None
+            )
+        except AuthUnavailable:
+            # Bot Framework tries again later; a valid activity must not be lost.
+            return JSONResponse({"error": "the token cannot be checked now"}, status_code=503)
+        if not allowed:
+            return JSONResponse(
+                {"error": "a valid Bot Framework token is required"}, status_code=401
+            )
+        if data is None:
+            return JSONResponse({"error": "the body must be a JSON activity"}, status_code=400)
+        activity = parse_activity(data)
+        if activity is not None and self._from_our_tenant(activity):
+            self.submit(activity)
+        return Response(status_code=200)
+
+    def _from_our_tenant(self, activity: Activity) -> bool:
+        tenant = activity_tenant(activity)
+        if self._tenant_id is None or tenant is None or tenant.lower() == self._tenant_id:
+            return True
+        log.warning("teams: ignored an activity from another tenant", extra={"tenant": tenant})
+        return False
+
+    def submit(self, activity: Activity) -> None:
+        """Handles an activity in the background, after the earlier ones of its user there."""
+        order = (base_conversation_id(activity.conversation.id), user_id(activity))
+        previous = self._latest.get(order)
+        task = asyncio.create_task(self._handle_after(previous, activity))
+        self._latest[order] = task
+        self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._finished, order))
+
+    def _finished(self, order: tuple[str, str], task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._latest.get(order) is task:
+            del self._latest[order]
+
+    async def _handle_after(self, previous: asyncio.Task[None] | None, activity: Activity) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        await self.handle_activity(activity)
+
+    async def handle_activity(self, activity: Activity) -> None:
+        """One activity, once: a message or card click, or the bot being added to a chat."""
+        try:
+            if not await self._first_delivery(activity):
+                return
+            if activity.type == "message":
+                await self._on_message(activity)
+            else:
+                await self._on_conversation_update(activity)
+        except Exception:
+            log.exception("teams activity failed", extra={"user": pseudonym(user_id(activity))})
+
+    async def _first_delivery(self, activity: Activity) -> bool:
+        # Activity ids are unique within a conversation only (channel posts are numbered by
+        # the millisecond), so the conversation is part of the delivery id.
+        delivery = f"{base_conversation_id(activity.conversation.id)}|{activity.id}"
+        try:
+            return await self.engine.storage.claim_delivery("teams", delivery, time.time())
+        except StorageError as error:
+            # Handle it anyway: the engine then tells the user that storage is unavailable.
+            log.warning("teams delivery not recorded: %s", error)
+            return True
+
+    # --- turns --------------------------------------------------------------------------
+
+    async def _on_message(self, activity: MessageActivity) -> None:
+        key = conversation_key(activity)
+        lang = language_hint(activity.locale)
+        submitted = read_submit(activity.value)
+        if submitted is not None:
+            await self._on_click(activity, key, lang, submitted)
+            return
+        text = typed_text(activity)
+        if not text:
+            # A click on some other card, a file or an image: nothing the engine can answer.
+            return
+        replies = await self.engine.handle(key, Incoming(text=text, lang=lang))
+        await self._send(activity, key, replies)
+
+    async def _on_click(
+        self, activity: MessageActivity, key: ConversationKey, lang: Lang | None, click: Submitted
+    ) -> None:
+        if click.user is not None and click.user != key.user:
+            # In a channel everyone sees the card; only the person it asks may answer it.
+            return
+        replies = await self.engine.handle(key, Incoming(choice=click.choice, lang=lang))
+        # An error first means the click was not taken (a stale card, storage down): the card
+        # then stays as it was.
+        if activity.reply_to_id and not (replies and replies[0].type == "error"):
+            said = self.engine.rules.text(
+                "teams.answered", await self._lang(key, lang), answer=click.answer
+            )
+            answered = TeamsMessage(card=answered_card(click, said))
+            await self.connector.update(
+                _service_url(activity), activity.conversation.id, activity.reply_to_id, answered
+            )
+        await self._send(activity, key, replies)
+
+    async def _on_conversation_update(self, activity: ConversationUpdateActivity) -> None:
+        """A welcome and the first question when someone adds the bot as a personal app."""
+        added = activity.members_added or []
+        if activity.conversation.conversation_type != "personal" or not any(
+            member.id == activity.recipient.id for member in added
+        ):
+            return
+        key = conversation_key(activity)
+        replies = await self.engine.open(key, lang=language_hint(activity.locale))
+        await self._send(activity, key, replies)
+
+    async def _send(
+        self, activity: Activity, key: ConversationKey, replies: list[Outgoing]
+    ) -> None:
+        """The replies in order, into the activity's conversation (in a channel, its thread)."""
+        if not replies:
+            return
+        rules = self.engine.rules
+        labels = card_labels(rules, await self._lang(key, language_hint(activity.locale)))
+        target = reply_conversation_id(activity)
+        for reply in replies:
+            message = render(reply, rules, labels, key.user)
+            await self.connector.send(_service_url(activity), target, message)
+
+    async def _lang(self, key: ConversationKey, hint: Lang | None) -> Lang:
+        try:
+            return await self.engine.conversation_lang(key)
+        except StorageError:
+            return hint or ("en" if self.engine.default_lang == "en" else "sv")
+
+
+def _load_sdk() -> None:
+    # The SDK takes about a second to import: at start-up, not while Teams waits for an answer.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        importlib.import_module("microsoft_teams.api")
+        importlib.import_module("microsoft_teams.common")
+
+
+def parse_activity(data: dict[str, Any]) -> Activity | None:
+    """The activity in a request body, if it is one the bot handles (a message or a
+    conversation update, with a serviceUrl to answer at); None for anything else."""
+    if data.get("type") not in ("message", "conversationUpdate"):
+        return None
+    from microsoft_teams.api import ActivityTypeAdapter, ConversationUpdateActivity
+    from microsoft_teams.api.activities.message import MessageActivity
+
+    try:
+        activity = ActivityTypeAdapter.validate_python(data)
+    except ValueError as error:
+        log.warning("teams: the body is not a valid activity: %s", error.__class__.__name__)
+        return None
+    if isinstance(activity, MessageActivity | ConversationUpdateActivity) and activity.service_url:
+        return activity
+    return None
+
+
+def conversation_key(activity: Activity) -> ConversationKey:
+    """The engine's key: the conversation without its thread, and the user's Entra object id."""
+    return ConversationKey(
+        "teams", base_conversation_id(activity.conversation.id), user_id(activity)
+    )
+
+
+def base_conversation_id(conversation_id: str) -> str:
+    """A channel's conversation id without the thread ("19:x@thread.tacv2;messageid=1" →
+    "19:x@thread.tacv2")."""
+    return conversation_id.split(";", 1)[0]
+
+
+def user_id(activity: Activity) -> str:
+    """The user's Entra (AAD) object id, the same in every chat; their Teams id if none."""
+    sender = activity.from_
+    return sender.aad_object_id or sender.id
+
+
+def reply_conversation_id(activity: Activity) -> str:
+    """Where replies go: the activity's conversation, which in a channel is the thread
+    ("…;messageid=<root>"); a new channel post without one starts its own thread."""
+    conversation = activity.conversation
+    root = activity.id or ""
+    new_post = conversation.conversation_type == "channel" and ";messageid=" not in conversation.id
+    if new_post and root.isdigit() and root != "0":
+        return f"{conversation.id};messageid={root}"
+    return conversation.id
+
+
+def activity_tenant(activity: Activity) -> str | None:
+    """The Microsoft 365 tenant an activity comes from, when it says."""
+    if activity.conversation.tenant_id:
+        return activity.conversation.tenant_id
+    channel_data = activity.channel_data
+    tenant = channel_data.tenant if channel_data is not None else None
+    return tenant.id if tenant is not None else None
+
+
+def typed_text(activity: MessageActivity) -> str:
+    """What the user typed: the bot's @mention removed (other people's mentions keep their
+    names), HTML entities decoded, spaces tidied."""
+    from microsoft_teams.api.activities.utils import StripMentionsTextOptions, strip_mentions_text
+
+    only_the_bot = StripMentionsTextOptions(account_id=activity.recipient.id)
+    text = strip_mentions_text(activity, only_the_bot) or ""
+    text = text.replace("<at>", "").replace("</at>", "")
+    return " ".join(html.unescape(text).split())
+
+
+def language_hint(locale: str | None) -> Lang | None:
+    """Swedish for a Teams client in Swedish (sv-SE, sv-FI), else English; None when the
+    activity has no locale (the engine's default then applies)."""
+    if not locale:
+        return None
+    return "sv" if locale.lower().startswith("sv") else "en"
+
+
+def card_labels(rules: RuleSet, lang: Lang) -> CardLabels:
+    """The texts of a question card's own controls, in `lang`."""
+    return CardLabels(
+        done=rules.text("teams.done", lang),
+        choose=rules.text("teams.choose", lang),
+        placeholder=rules.text("teams.choose.placeholder", lang),
+    )
+
+
+def _service_url(activity: Activity) -> str:
+    # parse_activity lets no activity without a serviceUrl through.
+    return activity.service_url or ""
+
+
+async def _body(request: Request) -> bytes | None:
+    """The request body, or None when it is larger than MAX_BODY (not read any further)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    """A secret setting's value, None when unset or empty."""
+    return value.get_secret_value() or None if value is not None else None
+
+
+def _setting(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:
+    """The Teams channel: on when TEAMS_CLIENT_ID and TEAMS_CLIENT_SECRET are set, or when
+    TEAMS_ALLOW_UNAUTHENTICATED is (local development and tests)."""
+    client_id = _setting(settings.teams_client_id)
+    tenant_id = _setting(settings.teams_tenant_id)
+    if settings.teams_allow_unauthenticated:
+        return TeamsChannel(
+            engine,
+            Connector(None),
+            AllowUnauthenticated(),
+            tenant_id=tenant_id,
+            unauthenticated=True,
+        )
+    if client_id is None:
+        log.info("channel off: set TEAMS_CLIENT_ID to enable it", extra={"channel": "teams"})
+        return None
+    secret = _secret(settings.teams_client_secret)
+    if secret is None:
+        log.warning(
+            "channel off: set TEAMS_CLIENT_SECRET too; without it the bot cannot answer",
+            extra={"channel": "teams"},
+        )
+        return None
+    tokens = ConnectorTokens(client_id, secret, tenant_id)
+    return TeamsChannel(engine, Connector(tokens), BotFrameworkAuth(client_id), tenant_id=tenant_id)
+
+
+# --- `tripcheck teams-package` --------------------------------------------------------------
+
+MANIFEST_VERSION = "1.17"
+MANIFEST_SCHEMA = (
+    f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}"
+    "/MicrosoftTeams.schema.json"
+)
+LOCALIZATION_SCHEMA = (
+    f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}"
+    "/MicrosoftTeams.Localization.schema.json"
+)
+APP_NAME = "Tripcheck"
+DEVELOPER = {
+    "name": "Luleå kommun",
+    "websiteUrl": "https://www.lulea.se",
+    "privacyUrl": "https://www.lulea.se",
+    "termsOfUseUrl": "https://www.lulea.se",
+}
+ACCENT_COLOR = "#00529B"
+COLOR_ICON = "color.png"
+OUTLINE_ICON = "outline.png"
+# The manifest is in English (Teams' default); Swedish clients read the translation.
+DEFAULT_LANGUAGE: Lang = "en"
+TRANSLATIONS: tuple[Lang, ...] = ("sv",)
+
+
+def manifest(client_id: str, rules: RuleSet, version: str) -> dict[str, Any]:
+    """The app manifest: the bot (personal chats and team channels) and the app's texts."""
+    texts = app_texts(rules, DEFAULT_LANGUAGE)
+    return {
+        "$schema": MANIFEST_SCHEMA,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        # Teams asks a bot's app to use the bot's app id as its own.
+        "id": client_id,
+        "developer": DEVELOPER,
+        "name": {"short": texts["name.short"], "full": texts["name.full"]},
+        "description": {"short": texts["description.short"], "full": texts["description.full"]},
+        "icons": {"outline": OUTLINE_ICON, "color": COLOR_ICON},
+        "accentColor": ACCENT_COLOR,
+        "bots": [
+            {
+                "botId": client_id,
+                "scopes": ["personal", "team"],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+            }
+        ],
+        # The bot opens no web pages, so no domain is needed.
+        "validDomains": [],
+        "localizationInfo": {
+            "defaultLanguageTag": DEFAULT_LANGUAGE,
+            "additionalLanguages": [
+                {"languageTag": lang, "file": f"{lang}.json"} for lang in TRANSLATIONS
+            ],
+        },
+    }
+
+
+def app_texts(rules: RuleSet, lang: Lang) -> dict[str, str]:
+    """The app's name and descriptions in `lang`, keyed as in a localization file."""
+    return {
+        "name.short": APP_NAME,
+        "name.full": rules.text("teams.app.name", lang),
+        "description.short": rules.text("teams.app.short", lang),
+        "description.full": rules.text("teams.app.full", lang),
+    }
+
+
+def package_files(client_id: str, rules: RuleSet, version: str) -> dict[str, bytes]:
+    """Every file of the app package by name: manifest, translations, icons."""
+
+    def dumped(data: dict[str, Any]) -> bytes:
+        return json.dumps(data, ensure_ascii=False, indent=2).encode()
+
+    files = {"manifest.json": dumped(manifest(client_id, rules, version))}
+    for lang in TRANSLATIONS:
+        files[f"{lang}.json"] = dumped({"$schema": LOCALIZATION_SCHEMA, **app_texts(rules, lang)})
+    files[COLOR_ICON] = teams_icons.color_icon(ACCENT_COLOR)
+    files[OUTLINE_ICON] = teams_icons.outline_icon()
+    return files
+
+
+def write_package(output: Path, settings: Settings) -> int:
+    """`tripcheck teams-package`: writes the app package (a zip to upload to Teams) to
+    `output` and says where; the exit status (2 without a valid TEAMS_CLIENT_ID)."""
+    client_id = _setting(settings.teams_client_id)
+    if client_id is None:
+        print(
+            "tripcheck: set TEAMS_CLIENT_ID (the Azure bot's Microsoft App ID) first:"
+            " the package names the bot by it",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        uuid.UUID(client_id)
+    except ValueError:
+        print(
+            f"tripcheck: TEAMS_CLIENT_ID must be the bot's Microsoft App ID, a GUID such as"
+            f" 00000000-0000-0000-0000-000000000000; it is {client_id!r}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        rules = load_ruleset(settings.rules_dir)
+    except RuleSetError as error:
+        print(f"tripcheck: {error}", file=sys.stderr)
+        return 2
+    files = package_files(client_id, rules, _app_version())
+    try:
+        with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as package:
+            for name, content in files.items():
+                package.writestr(name, content)
+    except OSError as error:
+        print(f"tripcheck: cannot write {output}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote the Teams app package to {output} (bot {client_id}); upload it in the Teams"
+        " admin center (Teams apps → Manage apps → Upload new app) or in Teams (Apps → Manage"
+        " your apps → Upload an app)"
+    )
+    return 0
+
+
+def _app_version() -> str:
+    # Teams takes an updated package only with a higher version: Tripcheck's own.
+    try:
+        return importlib.metadata.version("tripcheck")
+    except importlib.metadata.PackageNotFoundError:
+        return "1.0.0"

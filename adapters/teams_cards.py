@@ -1,0 +1,254 @@
+"""Engine replies as Teams messages: Adaptive Cards for questions and the decision, plain
+messages for the rest; and reading back what a user clicked or ticked on a card.
+
+A card's Action.Submit data carries everything needed afterwards (the question, the labels, whose
+question it is), because Teams does not send the card back with a click: that is how the card
+can then be replaced by "question — your answer" without storing every card we send."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.messages import Choice, Outgoing
+from rules.footprint import COMPARISON_ORDER, hours_text, kg_text
+from rules.models import Lang
+from rules.ruleset import RuleSet
+
+Card = dict[str, Any]
+Element = dict[str, Any]
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+# Teams renders Adaptive Cards up to 1.5 on desktop, web and mobile.
+CARD_VERSION = "1.5"
+# Keys in a submit's data (and input ids): the chosen value; the multi-select input and its
+# Done button; and what the answered card shows.
+CHOICE = "tripcheck_choice"
+PICKED = "tripcheck_picked"
+DONE = "tripcheck_done"
+ANSWERED = "tripcheck_card"
+# The engine's value for "no goals"; Done sends it when nothing is ticked.
+NONE_VALUE = "none"
+# Teams shows at most this many buttons in a row; a question with more gets a drop-down list.
+MAX_BUTTONS = 6
+
+
+@dataclass(frozen=True)
+class TeamsMessage:
+    """One activity to send: a plain text (HTML-escaped, as textFormat "xml") or a card."""
+
+    text: str | None = None
+    card: Card | None = None
+
+
+@dataclass(frozen=True)
+class CardLabels:
+    """The button and list texts a question card needs, in the conversation's language."""
+
+    done: str
+    choose: str
+    placeholder: str
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A click on one of our cards: the engine's choice, and what the answered card shows."""
+
+    choice: str
+    user: str | None
+    question: str
+    answer: str
+
+
+def xml_text(text: str) -> str:
+    """Text shown as it is in a Teams message with textFormat "xml": escaped, line breaks kept."""
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def render(reply: Outgoing, rules: RuleSet, labels: CardLabels, user: str) -> TeamsMessage:
+    """An engine reply as a Teams message; a question's card is tagged with `user`, whose
+    clicks alone count."""
+    if reply.type == "decision" and reply.decision is not None:
+        return TeamsMessage(card=decision_card(reply.decision, rules))
+    if reply.type == "question" and reply.choices:
+        return TeamsMessage(card=question_card(reply, labels, user))
+    text = f"⚠️ {reply.text}" if reply.type == "error" else reply.text
+    return TeamsMessage(text=xml_text(text))
+
+
+def question_card(reply: Outgoing, labels: CardLabels, user: str) -> Card:
+    """The question's text, then its choices: buttons; a drop-down list and a Choose button
+    when there are many; for several answers (goals) checkboxes and Done."""
+    body = _text_blocks(reply.text)
+    actions: list[Element] = []
+    tickable = [c for c in reply.choices if c.value != NONE_VALUE] if reply.multi else []
+    answers = [c for c in reply.choices if c not in tickable]
+    if tickable:
+        body.append(_choice_set(PICKED, tickable, multi=True))
+    if len(answers) > MAX_BUTTONS:
+        body.append(_choice_set(CHOICE, answers, placeholder=labels.placeholder))
+        actions.append(_submit(labels.choose, {}, _answered(user, reply.text, answers)))
+    else:
+        for choice in answers:
+            data = {CHOICE: choice.value}
+            actions.append(_submit(choice.label, data, _answered(user, reply.text, [choice])))
+    if tickable:
+        done = _submit(labels.done, {DONE: True}, _answered(user, reply.text, reply.choices))
+        actions.append({**done, "style": "positive"})
+    return _card(body, actions)
+
+
+def read_submit(value: object) -> Submitted | None:
+    """The choice in a card click's `value`, or None when the value is not from our cards.
+
+    Done sends the ticked values joined by commas ("5,8"), or "none" when nothing is ticked."""
+    if not isinstance(value, dict):
+        return None
+    answered = value.get(ANSWERED)
+    shown = answered if isinstance(answered, dict) else {}
+    if value.get(DONE) is True:
+        picked = value.get(PICKED)
+        ticked = [v.strip() for v in picked.split(",")] if isinstance(picked, str) else []
+        ticked = [v for v in ticked if v]
+        choice = ",".join(ticked) or NONE_VALUE
+        values = ticked or [NONE_VALUE]
+    else:
+        chosen = value.get(CHOICE)
+        if not isinstance(chosen, str) or not chosen:
+            return None
+        choice = chosen
+        values = [chosen]
+    names = shown.get("labels")
+    names = names if isinstance(names, dict) else {}
+    answer = ", ".join(str(names.get(v, v)) for v in values)
+    user = shown.get("user")
+    question = shown.get("question")
+    return Submitted(
+        choice=choice,
+        user=user if isinstance(user, str) else None,
+        question=question if isinstance(question, str) else "",
+        answer=answer,
+    )
+
+
+def answered_card(submitted: Submitted, answer_text: str) -> Card:
+    """A question after it was answered: its text and the answer, and no buttons left."""
+    body = _text_blocks(submitted.question)
+    body.append(_text(answer_text, weight="Bolder", color="Good"))
+    return _card(body, [])
+
+
+def decision_card(decision: dict[str, Any], rules: RuleSet) -> Card:
+    """The recommendation: the outcome, the reasons and advisories with their plan sections,
+    the guidelines, the climate comparison, and the reminder that it is only a recommendation."""
+    lang: Lang = "en" if decision.get("lang") == "en" else "sv"
+
+    def text(text_id: str, **values: object) -> str:
+        return rules.text(text_id, lang, **values)
+
+    headline = text(f"decision.headline.{decision['outcome']}")
+    body: list[Element] = [_text(headline, size="Large", weight="Bolder")]
+    for heading, items, cited, color in (
+        (text("decision.reasons"), decision.get("reasons") or [], True, None),
+        (text("decision.advisories"), decision.get("advisories") or [], True, "Attention"),
+        (text("decision.guidelines"), decision.get("guidelines") or [], False, None),
+    ):
+        if not items:
+            continue
+        body.append(_text(heading, weight="Bolder", spacing="Medium", color=color))
+        for item in items:
+            body.append(_text(f"• {item['text']}"))
+            if cited:
+                cite = text("decision.cite", section=item["section"])
+                body.append(_text(cite, isSubtle=True, size="Small", spacing="None"))
+    facts = co2_facts(decision.get("co2"), rules, lang)
+    if facts:
+        body.append(_text(text("teams.co2.heading"), weight="Bolder", spacing="Medium"))
+        body.append({"type": "FactSet", "facts": facts})
+        avoided = (decision.get("co2") or {}).get("avoided_kg")
+        if avoided:
+            body.append(_text(text("teams.co2.avoided", kg=kg_text(avoided, lang))))
+    body.append(_text(text("decision.recommends"), isSubtle=True, size="Small", spacing="Medium"))
+    return _card(body, [])
+
+
+def co2_facts(co2: dict[str, Any] | None, rules: RuleSet, lang: Lang) -> list[dict[str, str]]:
+    """The climate comparison as rows: a digital meeting first, then every way of travelling
+    with its kg CO2e and hours, the planned one marked; [] when the figures are unknown."""
+    alternatives = (co2 or {}).get("alternatives")
+    if not co2 or not isinstance(alternatives, dict):
+        return []
+    hours = co2.get("hours") or {}
+    facts = [{"title": rules.text("teams.co2.digital", lang), "value": "0 kg"}]
+    for mode in COMPARISON_ORDER:
+        title = rules.text(f"mode.{mode}", lang)
+        kg = alternatives.get(mode)
+        if kg is None:
+            # A ferry is only ever an option to a few places; elsewhere it is not worth a row.
+            if mode != "ferry":
+                facts.append({"title": title, "value": rules.text("teams.co2.not_possible", lang)})
+            continue
+        value = rules.text("teams.co2.kg", lang, kg=kg_text(kg, lang))
+        mode_hours = hours.get(mode)
+        if mode != "flight" and mode_hours is not None:
+            value += " " + rules.text("co2.hours", lang, hours=hours_text(mode_hours, lang))
+        if mode == co2.get("planned_mode"):
+            value += " " + rules.text("co2.planned", lang)
+        facts.append({"title": title, "value": value})
+    return facts
+
+
+def _answered(user: str, question: str, choices: Sequence[Choice]) -> dict[str, Any]:
+    return {"user": user, "question": question, "labels": {c.value: c.label for c in choices}}
+
+
+def _submit(title: str, data: dict[str, Any], answered: dict[str, Any]) -> Element:
+    return {"type": "Action.Submit", "title": title, "data": {**data, ANSWERED: answered}}
+
+
+def _choice_set(
+    input_id: str, choices: Sequence[Choice], *, multi: bool = False, placeholder: str = ""
+) -> Element:
+    element: Element = {
+        "type": "Input.ChoiceSet",
+        "id": input_id,
+        "choices": [{"title": c.label, "value": c.value} for c in choices],
+        "isMultiSelect": multi,
+        "style": "expanded" if multi else "compact",
+        "wrap": True,
+    }
+    if placeholder:
+        element["placeholder"] = placeholder
+    if not multi:
+        # A drop-down list with nothing chosen would send no answer at all.
+        element["value"] = choices[0].value
+    return element
+
+
+def _text_blocks(text: str) -> list[Element]:
+    # One block per line: a single line break inside a TextBlock is not shown in every client.
+    lines = text.split("\n") or [""]
+    return [_text(line, spacing="None" if n else "Default") for n, line in enumerate(lines)]
+
+
+def _text(text: str, **style: Any) -> Element:
+    block: Element = {"type": "TextBlock", "text": text, "wrap": True}
+    block.update({name: value for name, value in style.items() if value is not None})
+    return block
+
+
+def _card(body: list[Element], actions: list[Element]) -> Card:
+    card: Card = {
+        "type": "AdaptiveCard",
+        "$schema": CARD_SCHEMA,
+        "version": CARD_VERSION,
+        "body": body,
+        # Full width: the decision's reasons and the summary read badly in a narrow card.
+        "msteams": {"width": "Full"},
+    }
+    if actions:
+        card["actions"] = actions
+    return card
