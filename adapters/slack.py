@@ -1,0 +1,547 @@
+"""The Slack channel, through slack-bolt's AsyncApp: a check in a DM, in a thread under an
+@mention, or from /tripcheck; closed questions as buttons, goals as checkboxes; the App Home.
+
+Events, slash commands and interactivity all arrive at POST /slack/events (bolt verifies each
+request's signature), or over Socket Mode when SLACK_APP_TOKEN is set. Every request is
+acknowledged at once and handled after, so Slack never waits on storage or the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from weakref import WeakValueDictionary
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.slack_blocks import (
+    ANSWER_ACTION_PATTERN,
+    DONE_ACTION,
+    GOALS_ACTION_PATTERN,
+    NONE_VALUE,
+    QuestionTag,
+    SlackMessage,
+    answered,
+    button_label,
+    home_view,
+    plain_text,
+    render,
+    ticked,
+    without_buttons,
+)
+from bot.engine import Engine
+from bot.logs import pseudonym
+from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.settings import Settings
+from bot.storage import StorageError
+from rules.matching import normalize
+from rules.models import Lang
+
+log = logging.getLogger("tripcheck.slack")
+R = TypeVar("R")
+
+SLACK_API = "https://slack.com/api/"
+EVENTS_PATH = "/slack/events"
+SLASH_COMMAND = "/tripcheck"
+# What manifest.yml asks Slack for; tests/test_slack.py keeps the two in step.
+BOT_SCOPES = frozenset(
+    {
+        "app_mentions:read",  # app_mention
+        "channels:history",  # thread replies in public channels (message.channels)
+        "groups:history",  # thread replies in private channels (message.groups)
+        "chat:write",  # chat.postMessage, chat.update
+        "commands",  # /tripcheck
+        "im:history",  # DMs (message.im)
+        "im:write",  # conversations.open for /tripcheck
+        "users:read",  # users.info with the user's locale
+    }
+)
+BOT_EVENTS = frozenset(
+    {"app_home_opened", "app_mention", "message.channels", "message.groups", "message.im"}
+)
+MAX_BODY = 1024 * 1024
+# Shutdown waits this long for requests already acknowledged to Slack.
+STOP_SECONDS = 15.0
+RECENT_DECISIONS = 10
+# Message subtypes a person typed; every other one (bot_message, message_changed,
+# channel_join, ...) is not an answer.
+TYPED_SUBTYPES = frozenset({"thread_broadcast"})
+# Questions whose buttons are removed when the next turn of their conversation comes.
+OPEN_QUESTIONS = 10_000
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a conversation's replies go: a channel, and the thread in it (None in a DM)."""
+
+    channel: str
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A message the bot has posted, as it was posted."""
+
+    channel: str
+    ts: str
+    message: SlackMessage
+
+
+class SlackChannel:
+    """Slack requests in, engine turns, Block Kit messages out.
+
+    Turns of one conversation run one after the other, replies included, so quick answers
+    keep their order. A question's buttons answer only the step it asked: a press on an old
+    question changes nothing and loses its buttons."""
+
+    name = "slack"
+
+    def __init__(
+        self,
+        engine: Engine,
+        bot_token: str,
+        signing_secret: str,
+        *,
+        api_url: str | None = None,
+        app_token: str | None = None,
+    ) -> None:
+        self.engine = engine
+        # process_before_response=False: bolt answers Slack once ack() is called and runs
+        # the rest of a listener after; the engine's work always comes after ack().
+        self.app = AsyncApp(
+            token=bot_token,
+            signing_secret=signing_secret,
+            name="tripcheck",
+            process_before_response=False,
+        )
+        # bolt's own client, pointed at api_url (bolt copies it for every request); rather
+        # than client=..., which makes bolt warn whenever SLACK_BOT_TOKEN is in the environment.
+        self.client: AsyncWebClient = self.app.client
+        self.client.base_url = api_base_url(api_url)
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+        self._handler = AsyncSlackRequestHandler(self.app)
+        self._app_token = app_token
+        self._socket: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._langs: dict[str, Lang] = {}
+        self._dms: dict[str, str] = {}
+        self._locks: WeakValueDictionary[ConversationKey, asyncio.Lock] = WeakValueDictionary()
+        self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
+        self._running: set[asyncio.Task[Any]] = set()
+        self._listen()
+
+    def _listen(self) -> None:
+        self.app.event("message")(self._on_message)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.command(SLASH_COMMAND)(self._on_command)
+        self.app.action(ANSWER_ACTION_PATTERN)(self._on_answer)
+        self.app.action(DONE_ACTION)(self._on_done)
+        self.app.action(GOALS_ACTION_PATTERN)(self._on_tick)
+
+    @property
+    def routes(self) -> Sequence[BaseRoute]:
+        if self._app_token is not None:
+            return []  # Socket Mode: Slack sends nothing over HTTP
+        return [Route(EVENTS_PATH, self.receive, methods=["POST"])]
+
+    async def start(self) -> None:
+        """Opens the Web API connection pool; in Socket Mode, starts connecting to Slack."""
+        # One session for every call (bolt's per-request clients take it from app.client),
+        # instead of a new connection per call.
+        self.client.session = aiohttp.ClientSession()
+        if self._app_token is None:
+            return
+        self._socket = AsyncSocketModeHandler(self.app, self._app_token)
+        # slack_sdk retries a failed connection every 10 s until it is closed: in the
+        # background, so that the server (and every other channel) starts meanwhile.
+        connecting = self._socket.connect_async()  # type: ignore[no-untyped-call]
+        self._connecting = asyncio.create_task(connecting)
+
+    async def stop(self) -> None:
+        """Closes Socket Mode, waits for the requests already acknowledged, then closes the
+        connection pool."""
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
+        try:
+            await asyncio.wait_for(self.settled(), STOP_SECONDS)
+        except TimeoutError:
+            log.warning("slack: requests still being handled after %s s", STOP_SECONDS)
+        if self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = None
+
+    async def settled(self) -> None:
+        """Waits until every request acknowledged so far has been handled."""
+        while self._running:
+            await asyncio.wait(set(self._running))
+
+    async def receive(self, request: Request) -> Response:
+        """POST /slack/events: bolt checks the signature (401 if forged or stale) and acks."""
+        if len(await request.body()) > MAX_BODY:
+            return Response(status_code=413)
+        return await self._handler.handle(request)
+
+    @contextlib.contextmanager
+    def _work(self, kind: str) -> Iterator[None]:
+        """Tracks a listener's work for settled(), and logs (never raises) what goes wrong."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
+        except Exception:
+            log.exception("slack %s failed", kind)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    # --- listeners (bolt acknowledges events itself, before they run) -------------------
+
+    async def _on_message(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """A DM, or a reply in a thread where the user's check is going on."""
+        with self._work("message"):
+            user = _person(event)
+            channel_id = str(event.get("channel") or "")
+            if user is None or not channel_id:
+                return
+            text = plain_text(str(event.get("text") or ""))
+            if event.get("channel_type") == "im":
+                key = ConversationKey("slack", channel_id, user)
+                place = Place(channel_id)
+            else:
+                thread_ts = event.get("thread_ts")
+                # A message that mentions the bot comes as app_mention too and is handled there.
+                if thread_ts is None or _mentions(event.get("text"), context.bot_user_id):
+                    return
+                key = ConversationKey("slack", f"{channel_id}:{thread_ts}", user)
+                place = Place(channel_id, str(thread_ts))
+                if not await self._continues(key, text):
+                    return
+            if not await self._first_delivery(body):
+                return
+            await self._turn(key, place, Incoming(text=text, lang=await self._lang(user)))
+
+    async def _on_mention(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """An @mention in a channel: the check goes on in a thread under it."""
+        with self._work("app_mention"):
+            user = _person(event)
+            channel_id = str(event.get("channel") or "")
+            # A DM is handled as message.im, never twice.
+            if user is None or not channel_id or channel_id.startswith("D"):
+                return
+            root = str(event.get("thread_ts") or event.get("ts"))
+            if not await self._first_delivery(body):
+                return
+            key = ConversationKey("slack", f"{channel_id}:{root}", user)
+            text = plain_text(_without_mention(str(event.get("text") or ""), context.bot_user_id))
+            incoming = Incoming(text=text.strip(), lang=await self._lang(user))
+            await self._turn(key, Place(channel_id, root), incoming, opening=not incoming.text)
+
+    async def _on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """/tripcheck [help|status|cancel|...]: the check goes on in the user's DM."""
+        with self._work("command"):
+            await ack()
+            user = str(command.get("user_id") or "")
+            dm = await self._dm_channel(user) if user else None
+            if dm is None:
+                return
+            lang = await self._lang(user)
+            if command.get("channel_id") != dm and command.get("response_url"):
+                # Said where the command was typed, so the user knows where to look.
+                opened = self.engine.rules.text(
+                    "slack.command.opened", lang or self._default_lang()
+                )
+                await self._call("response_url", respond(text=opened, response_type="ephemeral"))
+            text = plain_text(str(command.get("text") or "")).strip()
+            incoming = Incoming(text=text, lang=lang)
+            await self._turn(ConversationKey("slack", dm, user), Place(dm), incoming, not text)
+
+    async def _on_answer(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A button: its value is the answer."""
+        with self._work("button"):
+            await ack()
+            label = str((action.get("text") or {}).get("text") or "")
+            await self._pressed(body, action, str(action.get("value") or ""), label)
+
+    async def _on_done(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Done under the goals' checkboxes: the ticked values ("5,8"), or "none"."""
+        with self._work("done"):
+            await ack()
+            goals = ticked(body)
+            blocks = (body.get("message") or {}).get("blocks") or []
+            label = ", ".join(goals.labels) or button_label(blocks, NONE_VALUE) or NONE_VALUE
+            await self._pressed(body, action, goals.choice, label)
+
+    async def _on_tick(self, ack: AsyncAck) -> None:
+        """A checkbox ticked or unticked: Slack keeps the state until Done."""
+        await ack()
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        """The App Home tab: the user's latest decisions."""
+        with self._work("app_home_opened"):
+            user = str(event.get("user") or "")
+            if event.get("tab") != "home" or not user:
+                return
+            lang = await self._lang(user) or self._default_lang()
+            decisions = await self.engine.storage.recent_decisions("slack", user, RECENT_DECISIONS)
+            view = home_view(decisions, self.engine.rules, lang)
+            await self._call("views.publish", self.client.views_publish(user_id=user, view=view))
+
+    # --- turns --------------------------------------------------------------------------
+
+    async def _turn(
+        self, key: ConversationKey, place: Place, incoming: Incoming, opening: bool = False
+    ) -> None:
+        """One engine turn and its replies; `opening` asks the open question or starts a check."""
+        async with self._lock(key):
+            if opening:
+                replies = await self.engine.open(key, lang=incoming.lang)
+            else:
+                replies = await self.engine.handle(key, incoming)
+            await self._deliver(key, place, replies)
+
+    async def _pressed(
+        self, body: dict[str, Any], action: dict[str, Any], choice: str, label: str
+    ) -> None:
+        """A press on a question: answers it if it is still the open one and the presser's."""
+        tag = QuestionTag.parse(str(action.get("block_id") or ""))
+        user = (body.get("user") or {}).get("id")
+        message = body.get("message") or {}
+        channel_id = (body.get("container") or {}).get("channel_id") or (
+            body.get("channel") or {}
+        ).get("id")
+        # Someone else's question (in a channel thread) is not theirs to answer.
+        if tag is None or user != tag.user or not channel_id or not message.get("ts"):
+            return
+        thread_ts = message.get("thread_ts")
+        chat = f"{channel_id}:{thread_ts}" if thread_ts else str(channel_id)
+        key = ConversationKey("slack", chat, tag.user)
+        shown = SlackMessage(str(message.get("text") or ""), list(message.get("blocks") or []))
+        pressed = Posted(str(channel_id), str(message["ts"]), shown)
+        async with self._lock(key):
+            state = await self.engine.storage.load_conversation(key)
+            asked = self.engine.dialogue.step_id(state) if state is not None else None
+            if asked != tag.step:
+                # Answered already, typed over, or asked before a restart: it answers nothing.
+                await self._update(pressed, without_buttons(shown.text, shown.blocks))
+                return
+            incoming = Incoming(choice=choice, lang=self._langs.get(tag.user))
+            replies = await self.engine.handle(key, incoming)
+            # An error first means the press was not taken (storage down); after a long pause
+            # the engine asks whether to go on first. Either way the question still stands.
+            taken = not (replies and replies[0].type == "error")
+            taken = taken and not any(reply.step == "resume" for reply in replies)
+            if taken:
+                await self._update(pressed, answered(shown.text, shown.blocks, label))
+            await self._deliver(key, Place(str(channel_id), thread_ts), replies, pressed.ts)
+
+    async def _deliver(
+        self,
+        key: ConversationKey,
+        place: Place,
+        replies: Sequence[Outgoing],
+        answered_ts: str | None = None,
+    ) -> None:
+        """Posts the replies in order; the question asked before loses its buttons."""
+        previous = self._open.pop(key, None)
+        if previous is not None and previous.ts != answered_ts and replies:
+            await self._update(
+                previous, without_buttons(previous.message.text, previous.message.blocks)
+            )
+        done_label = ""
+        if any(reply.multi for reply in replies):
+            lang = await self.engine.conversation_lang(key)
+            done_label = self.engine.rules.text("slack.done", lang)
+        for reply in replies:
+            message = render(reply, self.engine.rules, key.user, done_label)
+            response = await self._call(
+                "chat.postMessage",
+                self.client.chat_postMessage(
+                    channel=place.channel,
+                    thread_ts=place.thread_ts,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                ),
+            )
+            ts = response.get("ts") if response is not None else None
+            if ts and any(block.get("type") == "actions" for block in message.blocks):
+                self._remember(key, Posted(place.channel, str(ts), message))
+
+    def _remember(self, key: ConversationKey, question: Posted) -> None:
+        self._open[key] = question
+        self._open.move_to_end(key)
+        while len(self._open) > OPEN_QUESTIONS:
+            self._open.popitem(last=False)
+
+    async def _update(self, posted: Posted, message: SlackMessage) -> None:
+        await self._call(
+            "chat.update",
+            self.client.chat_update(
+                channel=posted.channel, ts=posted.ts, text=message.text, blocks=message.blocks
+            ),
+        )
+
+    async def _continues(self, key: ConversationKey, text: str) -> bool:
+        """Whether a thread reply is for the bot: the user's check there is going on, or they
+        ask for a new one ("new", as the saved message suggests). Other talk is left alone."""
+        state = await self.engine.storage.load_conversation(key)
+        if state is None:
+            return False
+        if state.in_progress:
+            return True
+        word = normalize(text.removeprefix("/"))
+        return word in ("start", "check") or self.engine.rules.command_words.get(word) == "new"
+
+    async def _first_delivery(self, body: dict[str, Any]) -> bool:
+        """False for an event Slack sends again (a retry has the same event_id)."""
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        try:
+            return await self.engine.storage.claim_delivery("slack", str(event_id), time.time())
+        except StorageError as error:
+            # Handle it anyway: the engine then tells the user that storage is unavailable.
+            log.warning("slack delivery not recorded: %s", error)
+            return True
+
+    def _lock(self, key: ConversationKey) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    # --- Slack Web API ------------------------------------------------------------------
+
+    async def _lang(self, user: str) -> Lang | None:
+        """The user's Slack language: "sv" for a Swedish locale, else "en" (None if unknown)."""
+        known = self._langs.get(user)
+        if known is not None:
+            return known
+        response = await self._call(
+            "users.info", self.client.users_info(user=user, include_locale=True)
+        )
+        if response is None:
+            return None
+        locale = str((response.get("user") or {}).get("locale") or "")
+        lang: Lang = "sv" if locale.lower().startswith("sv") else "en"
+        self._langs[user] = lang
+        return lang
+
+    async def _dm_channel(self, user: str) -> str | None:
+        """The DM between the bot and the user (opened if need be)."""
+        known = self._dms.get(user)
+        if known is not None:
+            return known
+        response = await self._call(
+            "conversations.open", self.client.conversations_open(users=user)
+        )
+        channel_id = (response.get("channel") or {}).get("id") if response is not None else None
+        if not channel_id:
+            log.warning("slack: no DM with the user", extra={"user": pseudonym(user)})
+            return None
+        self._dms[user] = str(channel_id)
+        return str(channel_id)
+
+    def _default_lang(self) -> Lang:
+        return "en" if self.engine.default_lang == "en" else "sv"
+
+    async def _call(self, method: str, call: Awaitable[R]) -> R | None:
+        """A Web API call; a failure is logged, not raised: one lost message must not stop
+        the rest of the turn. (Rate limits are waited out by the client's retry handler.)"""
+        try:
+            return await call
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("slack %s failed: %s", method, _describe(error))
+            return None
+
+
+def _person(event: dict[str, Any]) -> str | None:
+    """The user who typed a message; None for bots (this one too) and for edits, joins etc."""
+    subtype = event.get("subtype")
+    user = event.get("user")
+    if event.get("bot_id") or (subtype is not None and subtype not in TYPED_SUBTYPES):
+        return None
+    return user if isinstance(user, str) and user else None
+
+
+def _mentions(text: object, bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and isinstance(text, str) and f"<@{bot_user_id}" in text
+
+
+def _without_mention(text: str, bot_user_id: str | None) -> str:
+    if not bot_user_id:
+        return text
+    return re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
+
+
+def _describe(error: BaseException) -> str:
+    """An error without anything a user wrote: Slack's error code, or the exception's kind."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or "error")
+    return type(error).__name__
+
+
+def _secret(value: object) -> str | None:
+    """A SecretStr setting's value, None when unset or empty."""
+    secret = getattr(value, "get_secret_value", lambda: None)()
+    return secret if isinstance(secret, str) and secret else None
+
+
+def api_base_url(api_url: str | None) -> str:
+    """The Web API's base URL: `api_url`, or Slack itself when unset (a fake in tests)."""
+    base_url = api_url or SLACK_API
+    # slack_sdk joins the base URL and the method name, so the base must end with a slash.
+    return base_url if base_url.endswith("/") else base_url + "/"
+
+
+def channel(settings: Settings, engine: Engine) -> SlackChannel | None:
+    """The Slack app, on when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set."""
+    token = _secret(settings.slack_bot_token)
+    signing_secret = _secret(settings.slack_signing_secret)
+    if token is None or signing_secret is None:
+        log.info(
+            "channel off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable it",
+            extra={"channel": "slack"},
+        )
+        return None
+    # slack_sdk and bolt log request bodies (what users typed) at debug level.
+    for noisy in ("slack_sdk", "slack_bolt"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
+    return SlackChannel(
+        engine,
+        token,
+        signing_secret,
+        api_url=settings.slack_api_url or None,
+        app_token=_secret(settings.slack_app_token),
+    )

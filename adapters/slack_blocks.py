@@ -1,0 +1,342 @@
+"""Engine replies as Slack Block Kit: questions with buttons or checkboxes, the decision, the
+App Home view; and reading back what a user typed, pressed or ticked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from bot.messages import Choice, Outgoing
+from bot.storage import StoredDecision
+from rules.footprint import COMPARISON_ORDER, kg_text, mode_name
+from rules.models import Lang
+from rules.ruleset import RuleSet
+
+Block = dict[str, Any]
+T = TypeVar("T")
+
+# Slack's limits (https://docs.slack.dev/reference/block-kit): a section's text, a header's,
+# a button's label and value, elements in an actions block, options in a checkboxes element.
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_LABEL = 75
+MAX_VALUE = 2000
+MAX_OPTION_VALUE = 150
+MAX_ACTIONS = 25
+MAX_OPTIONS = 10
+# The notification text sent with the blocks; Slack shows no more than this in a preview.
+MAX_FALLBACK = 3000
+
+# Action ids; each is unique in a message (answer buttons are numbered).
+ANSWER_ACTION = "tripcheck.answer"
+GOALS_ACTION = "tripcheck.goals"
+DONE_ACTION = "tripcheck.done"
+ANSWER_ACTION_PATTERN = re.compile(rf"^{re.escape(ANSWER_ACTION)}\.\d+$")
+GOALS_ACTION_PATTERN = re.compile(rf"^{re.escape(GOALS_ACTION)}\.\d+$")
+# The engine's value for "no goals"; Done sends it when nothing is ticked.
+NONE_VALUE = "none"
+_TAG = "tq"
+# Slack's markup in a message as received: <https://x|label>, <@U123>, <#C123|general>.
+_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def escape(text: str) -> str:
+    """Text shown as it is in mrkdwn: Slack's three control characters escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain_text(received: str) -> str:
+    """What the user typed, from a message's text as Slack sends it (links and mentions shown
+    by their label, &amp; &lt; &gt; unescaped)."""
+
+    def shown(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if label:
+            return label
+        return "" if target.startswith(("@", "!", "#")) else target
+
+    text = _MARKUP.sub(shown, received)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One chat.postMessage or chat.update: the notification text and the blocks."""
+
+    text: str
+    blocks: list[Block]
+
+
+@dataclass(frozen=True)
+class QuestionTag:
+    """Which user's question and which step a block of buttons answers, kept in its block_id,
+    so a press on an old question (or on someone else's) is recognised without storage."""
+
+    user: str
+    step: str
+
+    def block_id(self, part: str) -> str:
+        return f"{_TAG}:{part}:{self.user}:{self.step}"
+
+    @classmethod
+    def parse(cls, block_id: str) -> QuestionTag | None:
+        """The tag in a block_id this module made; None for any other."""
+        parts = block_id.split(":", 3)
+        if len(parts) != 4 or parts[0] != _TAG or not parts[2]:
+            return None
+        return cls(parts[2], parts[3])
+
+
+def render(reply: Outgoing, rules: RuleSet, user: str, done_label: str) -> SlackMessage:
+    """An engine reply as a Slack message; a question is tagged with `user` and its step, and
+    a multiple-choice one ends in a `done_label` button."""
+    fallback = escape(reply.text)[:MAX_FALLBACK]
+    if reply.type == "decision" and reply.decision is not None:
+        return SlackMessage(fallback, decision_blocks(reply.decision, rules))
+    if reply.type == "question":
+        return SlackMessage(fallback, question_blocks(reply, user, done_label))
+    text = f":warning: {escape(reply.text)}" if reply.type == "error" else escape(reply.text)
+    return SlackMessage(fallback, _sections(text))
+
+
+def question_blocks(reply: Outgoing, user: str, done_label: str) -> list[Block]:
+    """The question's text, then its choices: buttons, or checkboxes and Done (goals)."""
+    blocks = _sections(escape(reply.text))
+    tag = QuestionTag(user, reply.step or "")
+    answers = [c for c in reply.choices if not reply.multi or not _tickable(c)]
+    # A value Slack cannot carry gets no button; the answer can still be typed.
+    buttons = [
+        _button(choice.label, choice.value, f"{ANSWER_ACTION}.{number}")
+        for number, choice in enumerate(answers)
+        if len(choice.value) <= MAX_VALUE
+    ]
+    if reply.multi:
+        tickable = [c for c in reply.choices if _tickable(c)]
+        for number, group in enumerate(_groups(tickable, MAX_OPTIONS)):
+            checkboxes = {
+                "type": "checkboxes",
+                "action_id": f"{GOALS_ACTION}.{number}",
+                "options": [_option(c) for c in group],
+            }
+            blocks.append(_actions(tag.block_id(f"c{number}"), [checkboxes]))
+        done = _button(done_label, "done", DONE_ACTION)
+        buttons.append({**done, "style": "primary"})
+    for number, row in enumerate(_groups(buttons, MAX_ACTIONS)):
+        blocks.append(_actions(tag.block_id(f"b{number}"), row))
+    return blocks
+
+
+def answered(text: str, blocks: Sequence[Block], label: str) -> SlackMessage:
+    """A question after a button was pressed: "question — label", and no buttons left."""
+    kept = [dict(block) for block in blocks if block.get("type") != "actions"]
+    shown = f"*{escape(label)}*"
+    last = kept[-1] if kept and kept[-1].get("type") == "section" else {}
+    question = str((last.get("text") or {}).get("text") or "")
+    separator = "\n— " if "\n" in question else " — "
+    if question and len(question) + len(separator) + len(shown) <= MAX_SECTION:
+        last["text"] = {"type": "mrkdwn", "text": question + separator + shown}
+    else:
+        kept.extend(_sections(f"— {shown}"))
+    return SlackMessage(f"{text} — {escape(label)}"[:MAX_FALLBACK], kept)
+
+
+def without_buttons(text: str, blocks: Sequence[Block]) -> SlackMessage:
+    """A question that can no longer be answered by pressing: its text alone."""
+    return SlackMessage(text, [block for block in blocks if block.get("type") != "actions"])
+
+
+@dataclass(frozen=True)
+class Ticked:
+    """The goals ticked when Done was pressed: the engine's answer and its words."""
+
+    values: tuple[str, ...]
+    labels: tuple[str, ...]
+
+    @property
+    def choice(self) -> str:
+        """What the engine takes: "5,8", or "none" when nothing is ticked."""
+        return ",".join(self.values) or NONE_VALUE
+
+
+def ticked(body: dict[str, Any]) -> Ticked:
+    """The options ticked in a message's checkboxes, in the order they are shown."""
+    selected: set[str] = set()
+    state = body.get("state") or {}
+    for block in (state.get("values") or {}).values():
+        for element in block.values():
+            if isinstance(element, dict) and element.get("type") == "checkboxes":
+                options = element.get("selected_options") or []
+                selected.update(str(o.get("value")) for o in options if isinstance(o, dict))
+    values: list[str] = []
+    labels: list[str] = []
+    for option in _checkbox_options((body.get("message") or {}).get("blocks") or []):
+        if option.get("value") in selected:
+            values.append(str(option["value"]))
+            labels.append(str(option.get("text", {}).get("text", option["value"])))
+    return Ticked(tuple(values), tuple(labels))
+
+
+def button_label(blocks: Sequence[Block], value: str) -> str | None:
+    """The label of the button with this value in a message (e.g. "None" beside Done)."""
+    for block in blocks:
+        for element in block.get("elements") or []:
+            if element.get("type") == "button" and element.get("value") == value:
+                return str(element["text"]["text"])
+    return None
+
+
+def decision_blocks(decision: dict[str, Any], rules: RuleSet) -> list[Block]:
+    """The recommendation: a header, reasons and advisories with their plan sections,
+    guidelines, the climate figures and the reminder that it is only a recommendation."""
+    lang: Lang = "en" if decision.get("lang") == "en" else "sv"
+
+    def text(text_id: str, **values: object) -> str:
+        return rules.text(text_id, lang, **values)
+
+    def cited(items: Sequence[dict[str, Any]]) -> list[str]:
+        lines = []
+        for item in items:
+            cite = escape(text("decision.cite", section=item["section"]))
+            lines.append(f"• {escape(str(item['text']))} _{cite}_")
+        return lines
+
+    blocks: list[Block] = [_header(text(f"decision.headline.{decision['outcome']}"))]
+    parts = [(text("decision.reasons"), cited(decision.get("reasons") or []))]
+    parts.append((text("decision.advisories"), cited(decision.get("advisories") or [])))
+    guidelines = decision.get("guidelines") or []
+    parts.append((text("decision.guidelines"), [f"• {escape(str(g['text']))}" for g in guidelines]))
+    parts.append((text("slack.co2.heading"), co2_lines(decision.get("co2"), rules, lang)))
+    for heading, lines in parts:
+        if lines:
+            blocks.extend(_sections("\n".join([f"*{escape(heading)}*", *lines])))
+    recommends = {"type": "mrkdwn", "text": escape(text("decision.recommends"))}
+    blocks.append({"type": "context", "elements": [recommends]})
+    return blocks
+
+
+def co2_lines(co2: dict[str, Any] | None, rules: RuleSet, lang: Lang) -> list[str]:
+    """The climate figures as bullet lines: planned, the other ways, avoided; [] if unknown."""
+    if not co2:
+        return []
+    lines: list[str] = []
+    planned_mode = co2.get("planned_mode")
+    planned_kg = co2.get("planned_kg")
+    if planned_mode and planned_kg is not None:
+        mode = mode_name(planned_mode, rules, lang)
+        lines.append(rules.text("slack.co2.planned", lang, mode=mode, kg=kg_text(planned_kg, lang)))
+    alternatives = co2.get("alternatives") or {}
+    others = [
+        rules.text("co2.mode", lang, mode=mode_name(m, rules, lang), kg=kg_text(kg, lang))
+        for m in COMPARISON_ORDER
+        if m != planned_mode and (kg := alternatives.get(m)) is not None
+    ]
+    if others:
+        lines.append(rules.text("slack.co2.alternatives", lang, alternatives=" · ".join(others)))
+    avoided = co2.get("avoided_kg")
+    if avoided:
+        lines.append(rules.text("slack.co2.avoided", lang, kg=kg_text(avoided, lang)))
+    return [f"• {escape(line)}" for line in lines]
+
+
+def home_view(decisions: Sequence[StoredDecision], rules: RuleSet, lang: Lang) -> dict[str, Any]:
+    """The App Home tab: what Tripcheck does and the user's latest decisions, newest first."""
+    # The intro is our own mrkdwn (*Messages*, `/tripcheck`), so it is not escaped.
+    blocks: list[Block] = [_header("Tripcheck"), *_sections(rules.text("slack.home.intro", lang))]
+    blocks.append({"type": "divider"})
+    blocks.extend(_sections(f"*{escape(rules.text('slack.home.recent', lang))}*"))
+    if not decisions:
+        blocks.extend(_sections(escape(rules.text("slack.home.empty", lang))))
+    for decision in decisions:
+        entry = rules.text(
+            "slack.home.entry",
+            lang,
+            id=decision.id,
+            date=datetime.fromtimestamp(decision.created_at, UTC).date().isoformat(),
+            title=decision.title or rules.text("slack.home.untitled", lang),
+            outcome=rules.text(f"outcome.{decision.outcome}", lang),
+        )
+        blocks.extend(_sections(escape(entry)))
+    return {"type": "home", "blocks": blocks}
+
+
+# --- building blocks ----------------------------------------------------------------------
+
+
+def _sections(mrkdwn: str) -> list[Block]:
+    """Text in as many sections as Slack needs (3000 characters each), split between lines."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": part}}
+        for part in _chunks(mrkdwn, MAX_SECTION)
+        if part.strip()
+    ]
+
+
+def _chunks(text: str, limit: int) -> Iterator[str]:
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = _safe_cut(line, limit)
+            if current:
+                yield current
+                current = ""
+            yield line[:cut]
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            yield current
+            current = line
+        else:
+            current = candidate
+    if current:
+        yield current
+
+
+def _safe_cut(line: str, limit: int) -> int:
+    """Where to cut an over-long line: at `limit`, or before an escape it would split."""
+    amp = line.rfind("&", max(0, limit - len("&amp;")), limit)
+    return amp if amp > 0 and ";" not in line[amp:limit] else limit
+
+
+def _header(text: str) -> Block:
+    return {"type": "header", "text": _plain(text, MAX_HEADER)}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return {"type": "plain_text", "text": shown, "emoji": True}
+
+
+def _button(label: str, value: str, action_id: str) -> Block:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": _plain(label, MAX_LABEL),
+        "value": value,
+    }
+
+
+def _option(choice: Choice) -> Block:
+    return {"text": _plain(choice.label, MAX_LABEL), "value": choice.value}
+
+
+def _actions(block_id: str, elements: Sequence[Block]) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(elements)}
+
+
+def _tickable(choice: Choice) -> bool:
+    """A multiple-choice option shown as a checkbox (the "none" answer is a button)."""
+    return choice.value != NONE_VALUE and 0 < len(choice.value) <= MAX_OPTION_VALUE
+
+
+def _groups(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _checkbox_options(blocks: Sequence[Block]) -> Iterator[dict[str, Any]]:
+    for block in blocks:
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("type") == "checkboxes":
+                yield from element.get("options") or []

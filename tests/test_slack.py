@@ -1,0 +1,976 @@
+"""The Slack app end to end: our server and a fake Slack Web API, over real HTTP on loopback
+(and Socket Mode over a loopback WebSocket).
+
+Requests are signed as Slack signs them. The bot answers Slack first and works after, so a
+test waits, with a timeout, until the bot has handled every request it acknowledged (or polls
+the fake for the calls it expects) before it looks at what was sent; it never sleeps blindly."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import pytest_asyncio
+import yaml
+
+from adapters import slack
+from adapters.server import create_app
+from adapters.slack_blocks import (
+    DONE_ACTION,
+    MAX_LABEL,
+    MAX_SECTION,
+    QuestionTag,
+    decision_blocks,
+    plain_text,
+    render,
+)
+from bot.engine import Engine
+from bot.messages import Choice, ConversationKey, Outgoing
+from bot.settings import Settings
+from bot.sqlite_store import SQLiteStorage
+from bot.state import ConversationState
+from bot.storage import DecisionRecord, StorageError
+from rules.places import PlaceIndex
+from rules.ruleset import RuleSet
+from tests.fake_slack import (
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    FakeSlack,
+    FakeSocketMode,
+    dm_channel,
+)
+from tests.servers import running
+from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+SIGNING_SECRET = "signing-secret-for-tests"
+CHANNEL = "C0PLANNING"
+LOCALES = {"U0ANNA": "en-GB", "U0SVEN": "sv-SE"}
+# The module's tests share one event loop, so they can share the servers (see Switchboard).
+shared_loop = pytest.mark.asyncio(loop_scope="module")
+_event_ids = itertools.count(1)
+_message_ts = itertools.count(1)
+
+
+def slack_settings(api_url: str) -> Settings:
+    return Settings.model_validate(
+        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url}
+    )
+
+
+def signature_headers(
+    body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
+    """Slack's signature: HMAC-SHA256 of v0:{timestamp}:{body} with the signing secret."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
+
+
+def new_ts() -> str:
+    return f"{int(time.time())}.{next(_message_ts):06d}"
+
+
+def event_body(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    """An Events API delivery (event_callback) of `event`."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0TRIPCHECK",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_event_ids):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+    }
+
+
+def has_buttons(message: dict[str, Any]) -> bool:
+    return any(block["type"] == "actions" for block in message["blocks"])
+
+
+def shown_text(message: dict[str, Any]) -> str:
+    """Everything a message's blocks show, as mrkdwn."""
+    parts = []
+    for block in message["blocks"]:
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        for element in block.get("elements") or []:
+            if "text" in element and isinstance(element["text"], str):
+                parts.append(element["text"])
+    return "\n".join(parts)
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(block, element) for every button of a message."""
+    return [
+        (block, element)
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["type"] == "button"
+    ]
+
+
+@dataclass
+class Bot:
+    """Our server with the Slack channel, the fake Web API behind it, and the engine."""
+
+    url: str
+    fake: FakeSlack
+    engine: Engine
+    slack: slack.SlackChannel
+    http: httpx.AsyncClient
+
+    async def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        secret: str | None = SIGNING_SECRET,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        signed = signature_headers(body, secret, timestamp) if secret is not None else {}
+        return await self.http.post(
+            f"{self.url}/slack/events",
+            content=body,
+            headers={"Content-Type": content_type, **signed, **(headers or {})},
+        )
+
+    async def deliver(self, body: bytes, content_type: str, **options: Any) -> httpx.Response:
+        """Posts a signed request, then waits until the bot has done what it was asked."""
+        response = await self.post(body, content_type, **options)
+        assert response.status_code == 200, response.text
+        await asyncio.wait_for(self.slack.settled(), 5)
+        return response
+
+    async def send_event(self, event: dict[str, Any], **options: Any) -> httpx.Response:
+        body = json.dumps(event_body(event)).encode()
+        return await self.deliver(body, "application/json", **options)
+
+
+@dataclass
+class SlackUser:
+    """A person in the workspace, talking to the bot in a DM, a channel thread or a command."""
+
+    bot: Bot
+    user_id: str = "U0ANNA"
+    _seen: int = field(default=0)
+
+    @property
+    def dm(self) -> str:
+        return dm_channel(self.user_id)
+
+    def key(self, chat: str | None = None) -> ConversationKey:
+        return ConversationKey("slack", chat or self.dm, self.user_id)
+
+    async def step(self, chat: str | None = None) -> str | None:
+        state = await self.bot.engine.storage.load_conversation(self.key(chat))
+        return self.bot.engine.dialogue.step_id(state) if state is not None else None
+
+    def new_messages(self) -> list[dict[str, Any]]:
+        """The messages the bot posted (anywhere) since the last call."""
+        messages = list(self.bot.fake.messages.values())
+        fresh, self._seen = messages[self._seen :], len(messages)
+        return fresh
+
+    @staticmethod
+    def message_event(user_id: str, text: str, **fields: Any) -> dict[str, Any]:
+        """A message event in the user's DM with the bot, unless `fields` say otherwise."""
+        event = {
+            "type": "message",
+            "channel": dm_channel(user_id),
+            "channel_type": "im",
+            "user": user_id,
+            "text": text,
+            "ts": new_ts(),
+        }
+        return {**event, **fields}
+
+    def message(self, text: str, **fields: Any) -> dict[str, Any]:
+        return self.message_event(self.user_id, text, **fields)
+
+    async def say(self, text: str, **fields: Any) -> list[dict[str, Any]]:
+        """Types a message (in the DM unless `fields` say otherwise), as Slack escapes it."""
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        self.new_messages()
+        await self.bot.send_event(self.message(escaped, **fields))
+        return self.new_messages()
+
+    async def mention(
+        self, text: str, ts: str, thread_ts: str | None = None
+    ) -> list[dict[str, Any]]:
+        event = {
+            "type": "app_mention",
+            "channel": CHANNEL,
+            "user": self.user_id,
+            "text": f"<@{BOT_USER_ID}> {text}",
+            "ts": ts,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.new_messages()
+        await self.bot.send_event(event)
+        return self.new_messages()
+
+    async def reply_in_thread(self, thread_ts: str, text: str) -> list[dict[str, Any]]:
+        return await self.say(text, channel=CHANNEL, channel_type="channel", thread_ts=thread_ts)
+
+    def latest_question(self, channel: str | None = None) -> dict[str, Any]:
+        """A copy of the bot's latest message with buttons, as the user's Slack shows it."""
+        found = [m for m in self.bot.fake.posted(channel or self.dm) if has_buttons(m)]
+        assert found, "no question with buttons"
+        return copy.deepcopy(found[-1])
+
+    def action_payload(
+        self,
+        message: dict[str, Any],
+        block: dict[str, Any],
+        element: dict[str, Any],
+        state: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        action = {
+            "type": element["type"],
+            "action_id": element["action_id"],
+            "block_id": block["block_id"],
+            "action_ts": f"{time.time():.6f}",
+        }
+        if element["type"] == "button":
+            action.update(text=element["text"], value=element["value"])
+        return {
+            "type": "block_actions",
+            "user": {"id": self.user_id, "username": self.user_id.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0TRIPCHECK",
+            "token": "legacy-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": message["channel"],
+                "is_ephemeral": False,
+            },
+            "trigger_id": "trigger",
+            "team": {"id": TEAM_ID, "domain": "lulea"},
+            "channel": {"id": message["channel"], "name": "directmessage"},
+            "message": message,
+            "state": {"values": state or {}},
+            "response_url": "https://hooks.slack.com/actions/T0LULEA/1/x",
+            "actions": [action],
+        }
+
+    async def send_action(self, payload: dict[str, Any]) -> httpx.Response:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.bot.deliver(body, "application/x-www-form-urlencoded")
+
+    async def press(
+        self, value: str, message: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Presses the button with `value` on `message` (the latest question by default)."""
+        message = message or self.latest_question()
+        block, element = next((b, e) for b, e in buttons(message) if e["value"] == value)
+        self.new_messages()
+        await self.send_action(self.action_payload(message, block, element))
+        return self.new_messages()
+
+    async def tick_and_press_done(
+        self, values: list[str], message: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Ticks goal checkboxes one by one (as Slack reports each tick), then presses Done."""
+        message = message or self.latest_question()
+        boxes = [
+            (block, element)
+            for block in message["blocks"]
+            if block["type"] == "actions"
+            for element in block["elements"]
+            if element["type"] == "checkboxes"
+        ]
+        state: dict[str, Any] = {}
+        for value in values:
+            block, element = next(
+                (b, e) for b, e in boxes if any(o["value"] == value for o in e["options"])
+            )
+            chosen = state.setdefault(block["block_id"], {}).setdefault(
+                element["action_id"], {"type": "checkboxes", "selected_options": []}
+            )
+            chosen["selected_options"].append(
+                next(o for o in element["options"] if o["value"] == value)
+            )
+            calls = len(self.bot.fake.calls)
+            await self.send_action(self.action_payload(message, block, element, state))
+            assert len(self.bot.fake.calls) == calls, "a tick only acknowledges"
+        block, done = next((b, e) for b, e in buttons(message) if e["action_id"] == DONE_ACTION)
+        self.new_messages()
+        await self.send_action(self.action_payload(message, block, done, state))
+        return self.new_messages()
+
+    async def command(self, text: str = "", channel_id: str = "C0GENERAL") -> httpx.Response:
+        form = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "lulea",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": self.user_id,
+            "user_name": self.user_id.lower(),
+            "command": "/tripcheck",
+            "text": text,
+            "api_app_id": "A0TRIPCHECK",
+            "response_url": self.bot.fake.response_url_for(next(_event_ids)),
+            "trigger_id": "trigger",
+        }
+        self.new_messages()
+        return await self.bot.deliver(urlencode(form).encode(), "application/x-www-form-urlencoded")
+
+
+class Switchboard:
+    """One loopback HTTP server for the module, passing each test's requests to that test's
+    app. (Starting and stopping uvicorn costs about 0.15 s a time, so a server per test would
+    make this file several times slower.) Each test's app still runs its own lifespan."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.url = ""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await self.app(scope, receive, send)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def fake() -> AsyncIterator[FakeSlack]:
+    api = FakeSlack(TOKEN, locales=LOCALES, app_token=APP_TOKEN)
+    async with running(api.app) as url:
+        api.url = url
+        yield api
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def switchboard() -> AsyncIterator[Switchboard]:
+    board = Switchboard()
+    async with running(board) as url:
+        board.url = url
+        yield board
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def bot(
+    rules: RuleSet, place_index: PlaceIndex, fake: FakeSlack, switchboard: Switchboard
+) -> AsyncIterator[Bot]:
+    """Our app (the Slack channel only) on a fresh in-memory database, and a clean fake."""
+    fake.reset(LOCALES)
+    storage = await SQLiteStorage.open(":memory:")
+    engine = Engine(rules, storage, places=place_index)
+    settings = slack_settings(f"{fake.url}/api/")
+    channel = slack.channel(settings, engine)
+    assert channel is not None
+    app = create_app(settings, engine, [channel])
+    # The app's lifespan starts and stops the channel and closes the engine's storage.
+    async with app.router.lifespan_context(app), httpx.AsyncClient(timeout=2.0) as http:
+        switchboard.app = app
+        yield Bot(switchboard.url, fake, engine, channel, http)
+        switchboard.app = None
+
+
+@pytest.fixture
+def anna(bot: Bot) -> SlackUser:
+    return SlackUser(bot)
+
+
+# --- a whole check ------------------------------------------------------------------------
+
+TITLE = "Study visit: R&D <Lab> & social economy"
+# How each question is answered: pressing a button, ticking goals, or typing.
+BUTTON_CHECK: list[tuple[str, str, Any]] = [
+    ("kind", "press", "trip"),
+    ("title", "type", TITLE),
+    ("department", "type", "Arbetsmarknadsförvaltningen"),
+    ("partner", "type", "Sweden Emilia Romagna Network"),
+    ("destination", "press", "Bologna"),
+    ("contributes_development", "press", "yes"),
+    ("external_monitoring", "press", "yes"),
+    ("influence", "press", "no"),
+    ("goals", "tick", ["9", "2"]),
+    ("physical_necessary", "press", "yes"),
+    ("travellers", "type", "3"),
+    ("travel_mode", "press", "flight"),
+    ("equality_considered", "press", "yes"),
+    ("in_annual_plan", "press", "yes"),
+]
+
+
+@shared_loop
+async def test_a_whole_check_in_a_dm_by_buttons_checkboxes_and_typing(
+    anna: SlackUser, bot: Bot
+) -> None:
+    replies = await anna.say("hello")
+    assert [m["channel"] for m in replies] == [anna.dm, anna.dm]
+    assert "thread_ts" not in replies[-1]
+    assert [e["text"]["text"] for _, e in buttons(replies[-1])] == ["Trip", "Project", "Activity"]
+    for step, how, answer in BUTTON_CHECK:
+        assert await anna.step() == step
+        if how == "press":
+            question = anna.latest_question()
+            await anna.press(answer, question)
+            label = next(e["text"]["text"] for _, e in buttons(question) if e["value"] == answer)
+            after = bot.fake.messages[(anna.dm, question["ts"])]
+            # The question now shows what was chosen, and has no buttons left to press.
+            assert not has_buttons(after)
+            assert shown_text(after).endswith(f"— *{label}*")
+        elif how == "tick":
+            question = anna.latest_question()
+            await anna.tick_and_press_done(answer, question)
+            after = bot.fake.messages[(anna.dm, question["ts"])]
+            assert not has_buttons(after)
+            assert re.search(r"— \*2 [^,]+, 9 [^*]+\*$", shown_text(after))
+        else:
+            await anna.say(answer)
+    summary = anna.latest_question()
+    assert "R&amp;D &lt;Lab&gt; &amp; social economy" in shown_text(summary)
+    assert "<Lab>" not in shown_text(summary)
+    replies = await anna.press("save", summary)
+
+    decision = next(m for m in replies if m["blocks"][0]["type"] == "header")
+    assert decision["blocks"][0]["text"]["text"] == "Recommendation: travel ✈️"
+    shown = shown_text(decision)
+    assert "*Why:*" in shown and re.search(r"• .+ _\(.+\)_", shown)
+    assert "*Climate (kg CO2e, return trip for the whole party):*" in shown
+    assert "Planned, flight: ≈" in shown and "Other ways: train ≈" in shown
+    stored = await bot.engine.storage.last_decision(anna.key())
+    assert stored is not None and stored.outcome == "travel" and stored.focus_area == "eu"
+    assert stored.channel == "slack" and stored.user_id == anna.user_id
+    assert stored.title == TITLE  # as typed, not as Slack escaped it
+    assert f"no. {stored.id}" in shown_text(replies[-1])
+    # No question anywhere is left with buttons: pressed ones show the answer, typed-over
+    # ones lost theirs.
+    assert not any(has_buttons(m) for m in bot.fake.posted(anna.dm))
+
+
+@shared_loop
+async def test_every_question_can_be_answered_by_typing_in_swedish(bot: Bot) -> None:
+    sven = SlackUser(bot, "U0SVEN")
+    replies = await sven.say("Tripcheck")
+    assert "Vad gäller det?" in shown_text(replies[-1])
+    for step, text in SWEDISH_CHECK:
+        assert await sven.step() == step
+        await sven.say(text)
+    assert await sven.step() == "confirm"
+    replies = await sven.say("spara")
+    decision = next(m for m in replies if m["blocks"][0]["type"] == "header")
+    assert decision["blocks"][0]["text"]["text"] == "Rekommendation: mötas digitalt 💻"
+    assert "Undviks genom att mötas digitalt: ≈" in shown_text(decision)
+    stored = await bot.engine.storage.last_decision(sven.key())
+    assert stored is not None and stored.outcome == "digital" and stored.lang == "sv"
+    assert not any(has_buttons(m) for m in bot.fake.posted(sven.dm))
+
+
+@shared_loop
+async def test_goals_done_with_nothing_ticked_answers_none(anna: SlackUser) -> None:
+    await anna.say("hello")
+    for step, text in ENGLISH_CHECK:
+        if step == "goals":
+            break
+        await anna.say(text)
+    assert await anna.step() == "goals"
+    question = anna.latest_question()
+    await anna.tick_and_press_done([], question)
+    assert await anna.step() not in (None, "goals")
+    state = await anna.bot.engine.storage.load_conversation(anna.key())
+    assert state is not None and state.answers["goals"].value == []
+    assert shown_text(anna.bot.fake.messages[(anna.dm, question["ts"])]).endswith("— *None*")
+
+
+# --- channels, threads and the slash command ----------------------------------------------
+
+
+@shared_loop
+async def test_a_mention_starts_a_check_in_a_thread_and_replies_continue_it(
+    anna: SlackUser, bot: Bot
+) -> None:
+    root = new_ts()
+    chat = f"{CHANNEL}:{root}"
+    replies = await anna.mention("hello", ts=root)
+    assert [(m["channel"], m.get("thread_ts")) for m in replies] == [(CHANNEL, root)] * 2
+    assert await anna.step(chat) == "kind"
+
+    # Someone else's buttons answer nothing for them, and leave the question as it is.
+    bertil = SlackUser(bot, "U0BERTIL")
+    question = anna.latest_question(CHANNEL)
+    calls = len(bot.fake.calls)
+    assert await bertil.press("project", question) == []
+    assert len(bot.fake.calls) == calls and await bertil.step(chat) is None
+
+    await anna.press("trip", question)
+    assert await anna.step(chat) == "title"
+    replies = await anna.reply_in_thread(root, "Board meeting")
+    assert [m.get("thread_ts") for m in replies] == [root]
+    assert await anna.step(chat) == "department"
+
+    # Talk that is not the user's check is left alone: someone else in the thread, the
+    # channel itself, another thread.
+    assert await bertil.reply_in_thread(root, "Kommunstaben") == []
+    assert await anna.say("lunch?", channel=CHANNEL, channel_type="channel") == []
+    assert await anna.reply_in_thread(new_ts(), "Kommunstaben") == []
+    assert await bertil.step(chat) is None and await anna.step(chat) == "department"
+
+
+@shared_loop
+async def test_a_mention_inside_the_thread_is_handled_once(anna: SlackUser, bot: Bot) -> None:
+    root = new_ts()
+    await anna.mention("hello", ts=root)
+    # Slack sends a mention in a thread both as app_mention and as a channel message.
+    ts = new_ts()
+    mention = f"<@{BOT_USER_ID}> trip"
+    await bot.send_event(
+        {
+            "type": "message",
+            "channel": CHANNEL,
+            "channel_type": "channel",
+            "user": anna.user_id,
+            "text": mention,
+            "ts": ts,
+            "thread_ts": root,
+        }
+    )
+    replies = await anna.mention("trip", ts=ts, thread_ts=root)
+    assert await anna.step(f"{CHANNEL}:{root}") == "title"
+    assert len(replies) == 1
+
+
+@shared_loop
+async def test_after_a_check_in_a_thread_only_new_restarts_it(anna: SlackUser) -> None:
+    root = new_ts()
+    await anna.mention("hello", ts=root)
+    replies = await anna.reply_in_thread(root, "cancel")
+    assert shown_text(replies[0]).startswith("Cancelled")
+    assert await anna.reply_in_thread(root, "thanks!") == []
+    replies = await anna.reply_in_thread(root, "new")
+    assert await anna.step(f"{CHANNEL}:{root}") == "kind" and replies
+
+
+@shared_loop
+async def test_the_slash_command_opens_the_dm_and_starts_a_check(anna: SlackUser, bot: Bot) -> None:
+    response = await anna.command("")
+    assert response.text == ""  # acknowledged at once, without waiting for anything
+    # Said where the command was typed (only the user sees it); the check goes on in the DM.
+    [said] = bot.fake.calls_to("response_url")
+    assert said["text"] == "I've written to you in our direct messages."
+    assert said["response_type"] == "ephemeral"
+    assert bot.fake.calls_to("conversations.open")[-1]["users"] == anna.user_id
+    replies = anna.new_messages()
+    assert [m["channel"] for m in replies] == [anna.dm, anna.dm]
+    assert await anna.step() == "kind"
+
+    await anna.command("status", channel_id=anna.dm)
+    assert len(bot.fake.calls_to("response_url")) == 1  # typed in the DM: nothing to point at
+    replies = anna.new_messages()
+    assert "You have no recorded decisions yet." in shown_text(replies[0])
+    assert await anna.step() == "kind"
+    await anna.command("help", channel_id=anna.dm)
+    assert "help" in shown_text(anna.new_messages()[0]).lower()
+    await anna.command("cancel", channel_id=anna.dm)
+    assert shown_text(anna.new_messages()[0]).startswith("Cancelled")
+    assert await anna.step() is None
+    assert len(bot.fake.calls_to("conversations.open")) == 1  # the DM is remembered
+
+
+# --- delivery and security ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("request_kind", ["forged", "unsigned", "stale"])
+@shared_loop
+async def test_forged_unsigned_or_stale_requests_get_401_and_change_nothing(
+    anna: SlackUser, bot: Bot, request_kind: str
+) -> None:
+    body = json.dumps(event_body(anna.message("hello"))).encode()
+    options: dict[str, Any] = {
+        "forged": {"secret": "not-the-signing-secret"},
+        "unsigned": {"secret": None},
+        # Slack's window is five minutes: a request signed six minutes ago is a replay.
+        "stale": {"timestamp": int(time.time()) - 6 * 60},
+    }[request_kind]
+    response = await bot.post(body, "application/json", **options)
+    assert response.status_code == 401
+    await asyncio.wait_for(bot.slack.settled(), 5)
+    assert bot.fake.calls_to("chat.postMessage") == []
+    assert await bot.engine.storage.load_conversation(anna.key()) is None
+
+
+@shared_loop
+async def test_a_retried_event_changes_nothing(anna: SlackUser, bot: Bot) -> None:
+    body = json.dumps(event_body(anna.message("hello"), "Ev0RETRIED")).encode()
+    await bot.deliver(body, "application/json")
+    posted = len(bot.fake.calls_to("chat.postMessage"))
+    state = await bot.engine.storage.load_conversation(anna.key())
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    await bot.deliver(body, "application/json", headers=retry)
+    assert len(bot.fake.calls_to("chat.postMessage")) == posted == 2
+    assert await bot.engine.storage.load_conversation(anna.key()) == state
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"user": BOT_USER_ID, "bot_id": BOT_ID},  # the bot's own message
+        {"user": "U0OTHERBOT", "bot_id": "B0OTHER", "subtype": "bot_message"},
+        {"subtype": "message_changed"},
+        {"subtype": "channel_join"},
+    ],
+)
+@shared_loop
+async def test_messages_not_typed_by_a_person_are_ignored(
+    anna: SlackUser, bot: Bot, fields: dict[str, Any]
+) -> None:
+    await bot.send_event(anna.message("hello", **fields))
+    assert bot.fake.calls_to("chat.postMessage") == []
+    assert await bot.engine.storage.load_conversation(anna.key()) is None
+
+
+@shared_loop
+async def test_a_second_press_or_an_old_question_answers_nothing(anna: SlackUser, bot: Bot) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()  # as a slow client still shows it, buttons and all
+    await anna.press("trip", question)
+    assert await anna.press("project", question) == []
+    state = await bot.engine.storage.load_conversation(anna.key())
+    assert state is not None and state.answers["kind"].value == "trip" and state.step == "title"
+    assert not has_buttons(bot.fake.messages[(anna.dm, question["ts"])])
+
+
+@shared_loop
+async def test_a_typed_answer_removes_the_buttons_of_its_question(
+    anna: SlackUser, bot: Bot
+) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()
+    await anna.say("project")
+    after = bot.fake.messages[(anna.dm, question["ts"])]
+    assert not has_buttons(after) and shown_text(after) == shown_text(question)
+
+
+@shared_loop
+async def test_a_press_after_a_long_pause_leaves_the_question_standing(
+    anna: SlackUser, bot: Bot
+) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()
+    bot.engine.clock = lambda: time.time() + 30 * 86400
+    replies = await anna.press("trip", question)
+    # The engine first asks whether to go on, so "trip" is not taken as the answer yet.
+    assert await anna.step() == "resume"
+    assert "continue" in [element["value"] for _, element in buttons(replies[-1])]
+    assert has_buttons(bot.fake.messages[(anna.dm, question["ts"])])
+
+
+@shared_loop
+async def test_a_failing_slack_call_does_not_stop_the_turn(anna: SlackUser, bot: Bot) -> None:
+    await anna.say("hello")
+    bot.fake.failures["chat.update"] = "cant_update_message"
+    replies = await anna.press("trip")
+    assert await anna.step() == "title" and len(replies) == 1
+
+
+@shared_loop
+async def test_an_event_is_handled_even_when_its_delivery_cannot_be_recorded(
+    anna: SlackUser, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unavailable(*args: Any) -> bool:
+        raise StorageError("the database is locked")
+
+    monkeypatch.setattr(bot.engine.storage, "claim_delivery", unavailable)
+    replies = await anna.say("hello")
+    assert len(replies) == 2 and await anna.step() == "kind"
+
+
+@shared_loop
+async def test_an_oversized_request_is_refused(anna: SlackUser, bot: Bot) -> None:
+    event = anna.message("x" * (slack.MAX_BODY + 1))
+    response = await bot.post(json.dumps(event_body(event)).encode(), "application/json")
+    assert response.status_code == 413
+    assert await bot.engine.storage.load_conversation(anna.key()) is None
+
+
+@pytest.mark.parametrize("request_kind", ["event", "button", "command"])
+@shared_loop
+async def test_slack_gets_its_answer_before_slow_storage_is_done(
+    anna: SlackUser, bot: Bot, monkeypatch: pytest.MonkeyPatch, request_kind: str
+) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()
+    storage = bot.engine.storage
+    gate = asyncio.Event()
+    load = storage.load_conversation
+
+    async def slow_load(key: ConversationKey) -> ConversationState | None:
+        await gate.wait()
+        return await load(key)
+
+    monkeypatch.setattr(storage, "load_conversation", slow_load)
+    calls = len(bot.fake.calls)
+    if request_kind == "event":
+        body = json.dumps(event_body(anna.message("project"))).encode()
+        content_type = "application/json"
+    elif request_kind == "button":
+        block, element = buttons(question)[1]
+        payload = anna.action_payload(question, block, element)
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        form = {
+            "command": "/tripcheck",
+            "text": "status",
+            "user_id": anna.user_id,
+            "channel_id": "C0GENERAL",
+            "team_id": TEAM_ID,
+        }
+        body, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
+    started = time.monotonic()
+    try:
+        response = await bot.post(body, content_type)
+        assert response.status_code == 200 and time.monotonic() - started < 1.5
+        assert [c.method for c in bot.fake.calls[calls:]] in ([], ["conversations.open"])
+    finally:
+        gate.set()  # else a failing bot would hold the request, and the server, forever
+    await bot.fake.wait_for(
+        lambda: any(c.method == "chat.postMessage" for c in bot.fake.calls[calls:])
+    )
+
+
+# --- App Home and language ------------------------------------------------------------------
+
+
+def decision_record(title: str, outcome: str, created_at: float, **fields: Any) -> DecisionRecord:
+    values: dict[str, Any] = {
+        "channel": "slack",
+        "chat": "D0ANNA",
+        "user_id": "U0ANNA",
+        "role": "employee",
+        "created_at": created_at,
+        "lang": "en",
+        "kind": "trip",
+        "title": title,
+        "department": "Kommunstaben",
+        "partner": "",
+        "partner_id": None,
+        "destination": "Oulu",
+        "outcome": outcome,
+        "focus_area": "regional_arctic",
+        "advisories": [],
+        "reasons": [],
+        "guidelines": [],
+        "answers": {},
+        "rules_version": "test",
+        "transcript": [],
+    }
+    values.update(fields)
+    return DecisionRecord.model_validate(values)
+
+
+async def open_home(bot: Bot, user: str, tab: str = "home") -> dict[str, Any] | None:
+    bot.fake.homes.pop(user, None)
+    event = {"type": "app_home_opened", "user": user, "channel": dm_channel(user), "tab": tab}
+    await bot.send_event({**event, "event_ts": new_ts()})
+    return bot.fake.homes.get(user)
+
+
+@shared_loop
+async def test_app_home_shows_the_latest_decisions(anna: SlackUser, bot: Bot) -> None:
+    storage = bot.engine.storage
+    state = ConversationState(lang="en")
+    may, june = 1_779_000_000.0, 1_781_000_000.0
+    await storage.record_decision(
+        anna.key(), decision_record("Oulu <board> & co", "digital", may), state
+    )
+    await storage.record_decision(
+        anna.key(), decision_record("Bologna visit", "travel", june), state
+    )
+    others = [
+        decision_record("Someone else's", "travel", june, user_id="U0BERTIL"),
+        decision_record("In the terminal", "travel", june, channel="terminal"),
+    ]
+    for record in others:
+        await storage.record_decision(anna.key(), record, state)
+
+    view = await open_home(bot, anna.user_id)
+    assert view is not None and view["type"] == "home"
+    lines = [line for line in shown_text(view).splitlines() if line.startswith("no. ")]
+    assert lines == [
+        "no. 2 · 2026-06-09 · Bologna visit — travel",
+        "no. 1 · 2026-05-17 · Oulu &lt;board&gt; &amp; co — meet digitally",
+    ]
+    assert await open_home(bot, anna.user_id, tab="messages") is None
+    empty = await open_home(bot, "U0SVEN")
+    assert empty is not None and "Du har inga sparade kontroller ännu." in shown_text(empty)
+
+
+@pytest.mark.parametrize(
+    ("user", "question"), [("U0SVEN", "Vad gäller det?"), ("U0ANNA", "What is it about?")]
+)
+@shared_loop
+async def test_the_language_follows_the_slack_locale(bot: Bot, user: str, question: str) -> None:
+    person = SlackUser(bot, user)
+    replies = await person.say("Tripcheck")
+    assert question in shown_text(replies[-1])
+    await person.say("trip")
+    # The locale is asked once, then remembered.
+    assert [c["user"] for c in bot.fake.calls_to("users.info")] == [user]
+
+
+# --- the app, its settings and its manifest -------------------------------------------------
+
+
+@shared_loop
+async def test_the_server_serves_slack_when_it_is_configured(
+    rules: RuleSet, fake: FakeSlack
+) -> None:
+    storage = await SQLiteStorage.open(":memory:")
+    fake.reset(LOCALES)
+    # Without the trailing slash slack_sdk expects: the channel adds it.
+    settings = slack_settings(f"{fake.url}/api")
+    app = create_app(settings, Engine(rules, storage))
+    async with running(app) as url, httpx.AsyncClient() as client:
+        ready = await client.get(f"{url}/readyz")
+        assert "slack" in ready.json()["channels"]
+        # Slack checks a new Request URL with a signed challenge.
+        body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"})
+        headers = {"Content-Type": "application/json", **signature_headers(body.encode())}
+        response = await client.post(f"{url}/slack/events", content=body, headers=headers)
+        assert response.status_code == 200 and response.json() == {"challenge": "c-123"}
+        body = json.dumps(event_body(SlackUser.message_event("U0ANNA", "hello")))
+        headers = {"Content-Type": "application/json", **signature_headers(body.encode())}
+        response = await client.post(f"{url}/slack/events", content=body, headers=headers)
+        assert response.status_code == 200
+        await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
+    assert fake.calls_to("chat.postMessage")[0]["channel"] == dm_channel("U0ANNA")
+
+
+@shared_loop
+async def test_the_channel_is_off_without_its_credentials(
+    rules: RuleSet, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = await SQLiteStorage.open(":memory:")
+    engine = Engine(rules, storage)
+    caplog.set_level(logging.INFO, logger="tripcheck.slack")
+    assert slack.channel(Settings.model_validate({"SLACK_BOT_TOKEN": TOKEN}), engine) is None
+    assert "channel off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable it" in caplog.text
+    await storage.close()
+
+
+@shared_loop
+async def test_socket_mode_takes_events_over_a_websocket_instead_of_http(
+    rules: RuleSet, fake: FakeSlack
+) -> None:
+    fake.reset(LOCALES)
+    settings = Settings.model_validate(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": f"{fake.url}/api/",
+        }
+    )
+    storage = await SQLiteStorage.open(":memory:")
+    channel = slack.channel(settings, Engine(rules, storage))
+    assert channel is not None and channel.routes == []  # Slack sends nothing over HTTP
+    app = create_app(settings, channel.engine, [channel])
+    async with FakeSocketMode() as socket:
+        fake.socket_url = socket.url
+        async with app.router.lifespan_context(app):
+            ack = await socket.push(event_body(SlackUser.message_event("U0ANNA", "hello")))
+            assert set(ack) == {"envelope_id"}  # acknowledged, with nothing more to say
+            await fake.wait_for(lambda: len(fake.calls_to("chat.postMessage")) == 2)
+        fake.socket_url = ""
+    assert fake.calls_to("apps.connections.open")
+    assert fake.calls_to("chat.postMessage")[0]["channel"] == dm_channel("U0ANNA")
+
+
+def test_the_manifest_asks_for_exactly_what_the_code_uses() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == slack.BOT_SCOPES
+    events = manifest["settings"]["event_subscriptions"]
+    assert set(events["bot_events"]) == slack.BOT_EVENTS
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == slack.SLASH_COMMAND
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["is_enabled"] is True
+    for url in (events["request_url"], interactivity["request_url"], command["url"]):
+        assert url == f"https://YOUR-HOST{slack.EVENTS_PATH}"
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"]
+    assert not home["messages_tab_read_only_enabled"]
+
+
+def test_every_slack_text_exists_in_both_languages(rules: RuleSet) -> None:
+    code = "".join(
+        (ROOT / "adapters" / name).read_text() for name in ("slack.py", "slack_blocks.py")
+    )
+    used = set(re.findall(r"""["'](slack\.[a-z0-9_.]+)["']""", code))
+    assert used >= {"slack.done", "slack.home.entry", "slack.co2.planned"}
+    for text_id in used:
+        assert text_id in rules.texts["sv"] and text_id in rules.texts["en"], text_id
+
+
+# --- Block Kit rendering ------------------------------------------------------------------
+
+
+def test_what_slack_sends_is_read_as_typed() -> None:
+    received = "R&amp;D &lt;Lab&gt; at <https://lulea.se|lulea.se> for <@U0ANNA> <https://x.se>"
+    assert plain_text(received) == "R&D <Lab> at lulea.se for  https://x.se"
+
+
+def test_long_texts_and_labels_keep_to_slack_limits(rules: RuleSet) -> None:
+    long_text = "\n".join(["R&D " * 40] * 100 + ["x&" * 2000])
+    message = render(Outgoing("message", long_text), rules, "U0ANNA", "Done")
+    texts = [block["text"]["text"] for block in message.blocks]
+    assert len(texts) > 1 and all(len(text) <= MAX_SECTION for text in texts)
+    # No escape is cut in two, so the parts read back as the whole.
+    shown = "".join(texts).replace("\n", "").replace("&amp;", "&")
+    assert shown == long_text.replace("\n", "")
+    choices = (Choice("A very long department name " * 5, "dept"), Choice("Huge", "v" * 2001))
+    question = Outgoing("question", "Which?", step="department", choices=choices)
+    blocks = render(question, rules, "U0ANNA", "Done").blocks
+    [(block, button)] = [(b, e) for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert len(button["text"]["text"]) == MAX_LABEL and button["text"]["text"].endswith("…")
+    assert QuestionTag.parse(block["block_id"]) == QuestionTag("U0ANNA", "department")
+
+
+def test_a_digital_decision_shows_the_co2e_avoided(rules: RuleSet) -> None:
+    co2 = {
+        "planned_mode": "flight",
+        "planned_kg": 1234.0,
+        "alternatives": {"flight": 1234.0, "train": 80.5, "bus": 60.0, "car": None, "ferry": None},
+        "avoided_kg": 1234.0,
+    }
+    decision = {
+        "outcome": "digital",
+        "lang": "en",
+        "reasons": [{"code": "x", "text": "Use <Teams> & video", "section": "Sustainable work"}],
+        "advisories": [],
+        "guidelines": [],
+        "co2": co2,
+    }
+    shown = shown_text({"blocks": decision_blocks(decision, rules)})
+    assert "• Use &lt;Teams&gt; &amp; video _(Sustainable work)_" in shown
+    assert "• Planned, flight: ≈ 1,234 kg" in shown
+    assert "• Other ways: train ≈ 80 · bus ≈ 60" in shown
+    assert "• Avoided by meeting digitally: ≈ 1,234 kg" in shown
