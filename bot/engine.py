@@ -92,17 +92,24 @@ class Engine:
             if self._in_flight == 0:
                 self._idle.set()
             # One line per handled message; never the message text, and no user id in clear.
-            log.info(
-                "turn",
-                extra={
-                    "channel": key.channel,
-                    "user": pseudonym(key.user),
-                    "kind": "choice" if incoming.choice is not None else "text",
-                    "replies": [r.type for r in replies],
-                    "step": next((r.step for r in reversed(replies) if r.step), None),
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                self._log_turn(key, incoming, replies, started)
+
+    @staticmethod
+    def _log_turn(
+        key: ConversationKey, incoming: Incoming, replies: list[Outgoing], started: float
+    ) -> None:
+        log.info(
+            "turn",
+            extra={
+                "channel": key.channel,
+                "user": pseudonym(key.user),
+                "kind": "choice" if incoming.choice is not None else "text",
+                "replies": [r.type for r in replies],
+                "step": next((r.step for r in reversed(replies) if r.step), None),
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
 
     async def drain(self) -> None:
         """Waits until no turn is being handled (graceful shutdown)."""
