@@ -16,7 +16,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from weakref import WeakValueDictionary
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -47,6 +46,7 @@ from adapters.slack_blocks import (
 from bot.engine import Engine
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.ordering import KeyedLocks
 from bot.settings import Settings
 from bot.storage import StorageError
 from rules.matching import normalize
@@ -140,7 +140,7 @@ class SlackChannel:
         self._connecting: asyncio.Task[None] | None = None
         self._langs: dict[str, Lang] = {}
         self._dms: dict[str, str] = {}
-        self._locks: WeakValueDictionary[ConversationKey, asyncio.Lock] = WeakValueDictionary()
+        self._lock: KeyedLocks[ConversationKey] = KeyedLocks()
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
         self._running: set[asyncio.Task[Any]] = set()
         self._listen()
@@ -433,13 +433,6 @@ class SlackChannel:
             # Handle it anyway: the engine then tells the user that storage is unavailable.
             log.warning("slack delivery not recorded: %s", error)
             return True
-
-    def _lock(self, key: ConversationKey) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
     # --- Slack Web API ------------------------------------------------------------------
 

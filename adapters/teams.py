@@ -47,6 +47,7 @@ from adapters.teams_cards import (
 from bot.engine import Engine
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.ordering import OrderedTasks
 from bot.settings import Settings
 from bot.storage import StorageError
 from rules.loader import RuleSetError, load_ruleset
@@ -316,8 +317,7 @@ class TeamsChannel:
         self.auth = auth
         self._tenant_id = tenant_id.strip().lower() if tenant_id and tenant_id.strip() else None
         self._unauthenticated = unauthenticated
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._latest: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._work: OrderedTasks[tuple[str, str]] = OrderedTasks()
         _load_sdk()
 
     @property
@@ -336,8 +336,7 @@ class TeamsChannel:
 
     async def stop(self) -> None:
         """Waits for the activities still being handled, then closes the connections."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=STOP_SECONDS)
+        await self._work.wait(STOP_SECONDS)
         await self.connector.close()
 
     # --- receiving ----------------------------------------------------------------------
@@ -378,21 +377,7 @@ class TeamsChannel:
     def submit(self, activity: Activity) -> None:
         """Handles an activity in the background, after the earlier ones of its user there."""
         order = (base_conversation_id(activity.conversation.id), user_id(activity))
-        previous = self._latest.get(order)
-        task = asyncio.create_task(self._handle_after(previous, activity))
-        self._latest[order] = task
-        self._tasks.add(task)
-        task.add_done_callback(functools.partial(self._finished, order))
-
-    def _finished(self, order: tuple[str, str], task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._latest.get(order) is task:
-            del self._latest[order]
-
-    async def _handle_after(self, previous: asyncio.Task[None] | None, activity: Activity) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
-        await self.handle_activity(activity)
+        self._work.submit(order, functools.partial(self.handle_activity, activity))
 
     async def handle_activity(self, activity: Activity) -> None:
         """One activity, once: a message or card click, or the bot being added to a chat."""

@@ -43,6 +43,7 @@ from bot import logs
 from bot.app import open_engine
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.ordering import OrderedTasks
 from bot.settings import Settings
 from bot.state import Role
 from bot.storage import StorageError
@@ -102,8 +103,7 @@ class TelegramChannel:
         self.keyboards = Keyboards()
         self._secret = webhook_secret.encode() if webhook_secret else None
         self._username: str | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._latest_in_chat: dict[int, asyncio.Task[None]] = {}
+        self._work: OrderedTasks[int] = OrderedTasks()
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -125,8 +125,7 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Waits for the updates still being handled, then closes the Bot API connections."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=STOP_SECONDS)
+        await self._work.wait(STOP_SECONDS)
         await self.bot.shutdown()
 
     def _commands(self, lang: Lang) -> list[BotCommand]:
@@ -192,21 +191,7 @@ class TelegramChannel:
         """Handles an update in the background, after the earlier updates of its chat."""
         chat = update.effective_chat
         chat_id = chat.id if chat is not None else 0
-        previous = self._latest_in_chat.get(chat_id)
-        task = asyncio.create_task(self._handle_after(previous, update))
-        self._latest_in_chat[chat_id] = task
-        self._tasks.add(task)
-        task.add_done_callback(functools.partial(self._finished, chat_id))
-
-    def _finished(self, chat_id: int, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._latest_in_chat.get(chat_id) is task:
-            del self._latest_in_chat[chat_id]
-
-    async def _handle_after(self, previous: asyncio.Task[None] | None, update: Update) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
-        await self.handle_update(update)
+        self._work.submit(chat_id, functools.partial(self.handle_update, update))
 
     async def handle_update(self, update: Update) -> None:
         """One update, once: a message or a button press (other kinds are ignored)."""

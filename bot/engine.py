@@ -7,13 +7,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from weakref import WeakValueDictionary
 
 from bot.admin_chat import AdminCommands
 from bot.decision_log import DecisionLog
 from bot.dialogue import Dialogue, Turn
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.ordering import KeyedLocks
 from bot.state import ConversationState, Role
 from bot.storage import DecisionRecord, Storage, StorageError
 from rules.answers import Interpreter
@@ -58,17 +58,10 @@ class Engine:
         self.admin = (
             AdminCommands(rules, decision_log, admins or {}) if decision_log is not None else None
         )
-        self._locks: WeakValueDictionary[ConversationKey, asyncio.Lock] = WeakValueDictionary()
+        self._lock: KeyedLocks[ConversationKey] = KeyedLocks()
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-
-    def _lock(self, key: ConversationKey) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
     async def handle(
         self,
