@@ -67,6 +67,24 @@ def _validate(model: type[ModelT], path: Path, problems: list[str]) -> ModelT | 
     return None
 
 
+def _load_texts(directory: Path, lang: str, problems: list[str]) -> Texts | None:
+    """`texts/<lang>.yml` plus every `texts/<lang>/*.yml` (one file per area), merged; an id
+    defined twice is a problem."""
+    main = _validate(Texts, directory / f"{lang}.yml", problems)
+    if main is None:
+        return None
+    merged = dict(main.texts)
+    for path in sorted((directory / lang).glob("*.yml")):
+        part = _validate(Texts, path, problems)
+        if part is None:
+            continue
+        for text_id, text in part.texts.items():
+            if text_id in merged:
+                problems.append(f"texts/{lang}/{path.name}: text {text_id!r} is defined twice")
+            merged[text_id] = text
+    return Texts(texts=merged)
+
+
 def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(text) if name}
 
@@ -106,7 +124,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
     departments = _validate(Departments, root / "departments.yml", problems)
     vocabulary = _validate(Vocabulary, root / "vocabulary.yml", problems)
     climate = _validate(ClimateData, root / "climate.yml", problems)
-    texts = {lang: _validate(Texts, root / "texts" / f"{lang}.yml", problems) for lang in LANGS}
+    texts = {lang: _load_texts(root / "texts", lang, problems) for lang in LANGS}
     sv, en = texts["sv"], texts["en"]
     if sv is not None and en is not None:
         _check_texts(sv, en, problems)

@@ -152,6 +152,20 @@ def test_a_text_missing_in_one_language_is_an_error(tmp_path: Path) -> None:
     assert any("'q.kind' is missing" in p and "en.yml" in p for p in error.value.problems)
 
 
+def test_texts_of_an_area_file_are_merged_and_a_duplicate_id_is_an_error(tmp_path: Path) -> None:
+    copy = tmp_path / "rules"
+    shutil.copytree(DEFAULT_DIR, copy)
+    for lang, said in (("sv", "Hej"), ("en", "Hi")):
+        (copy / "texts" / lang).mkdir(exist_ok=True)
+        (copy / "texts" / lang / "zz_area.yml").write_text(f"texts:\n  zz.area: {said}\n")
+    loaded = load_ruleset(copy)
+    assert (loaded.text("zz.area", "sv"), loaded.text("zz.area", "en")) == ("Hej", "Hi")
+    (copy / "texts" / "en" / "zz_again.yml").write_text("texts:\n  q.kind: Twice\n")
+    with pytest.raises(RuleSetError) as error:
+        load_ruleset(copy)
+    assert error.value.problems == ["texts/en/zz_again.yml: text 'q.kind' is defined twice"]
+
+
 def test_a_goal_missing_is_an_error(tmp_path: Path) -> None:
     def drop(data: dict) -> None:  # type: ignore[type-arg]
         data["goals"] = data["goals"][:8]
