@@ -42,9 +42,9 @@ from adapters.admin_charts import (
     outcomes_chart,
 )
 from bot.admin_chat import quarter_start
-from bot.admin_cli import CSV_COLUMNS, csv_row, stats_total
 from bot.decision_log import DecisionFilter, DecisionLog, Verdict
 from bot.engine import Engine
+from bot.export import CSV_COLUMNS, csv_row, stats_total
 from bot.logs import pseudonym
 from bot.settings import Settings
 from bot.storage import StorageError

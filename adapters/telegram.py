@@ -3,19 +3,15 @@ polling with `tripcheck telegram --polling` where there is no public URL."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import functools
 import hmac
 import json
 import logging
 import re
-import signal
-import sys
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
@@ -39,15 +35,12 @@ from adapters.telegram_render import (
     pressed_label,
     toggled,
 )
-from bot import logs
-from bot.app import open_engine
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.ordering import OrderedTasks
 from bot.settings import Settings
 from bot.state import Role
 from bot.storage import StorageError
-from rules.loader import RuleSetError
 from rules.models import Lang
 
 log = logging.getLogger("tripcheck.telegram")
@@ -75,7 +68,7 @@ MAX_POLL_BACKOFF = 60.0
 
 def make_bot(settings: Settings) -> Bot:
     """A Bot for settings.telegram_api_url (Telegram itself when unset, a fake in tests)."""
-    token = _secret(settings.telegram_bot_token)
+    token = secret_value(settings.telegram_bot_token)
     if token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     api = (settings.telegram_api_url or TELEGRAM_API).rstrip("/")
@@ -375,22 +368,22 @@ async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
     return task.result() if task in done else None
 
 
-def _secret(value: SecretStr | None) -> str | None:
+def secret_value(value: SecretStr | None) -> str | None:
     """A secret setting's value, None when unset or empty."""
     return value.get_secret_value() or None if value is not None else None
 
 
-def _quiet_http_logs() -> None:
+def quiet_http_logs() -> None:
     # httpx logs every request's URL at info level, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def channel(settings: Settings, engine: Engine) -> TelegramChannel | None:
     """The Telegram webhook, on when TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET are set."""
-    if _secret(settings.telegram_bot_token) is None:
+    if secret_value(settings.telegram_bot_token) is None:
         log.info("channel off: set TELEGRAM_BOT_TOKEN to enable it", extra={"channel": "telegram"})
         return None
-    secret = _secret(settings.telegram_webhook_secret)
+    secret = secret_value(settings.telegram_webhook_secret)
     if secret is None or not SECRET_FORMAT.fullmatch(secret):
         log.warning(
             "channel off: the webhook needs TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -),"
@@ -399,93 +392,5 @@ def channel(settings: Settings, engine: Engine) -> TelegramChannel | None:
             extra={"channel": "telegram"},
         )
         return None
-    _quiet_http_logs()
+    quiet_http_logs()
     return TelegramChannel(engine, make_bot(settings), webhook_secret=secret)
-
-
-# --- `tripcheck telegram` --------------------------------------------------------------
-
-
-async def run_command(
-    args: argparse.Namespace, settings: Settings, *, stop: asyncio.Event | None = None
-) -> int:
-    """`tripcheck telegram set-webhook URL` or `tripcheck telegram --polling`: the exit status.
-
-    Polling runs until SIGINT or SIGTERM (or until `stop` is set)."""
-    if _secret(settings.telegram_bot_token) is None:
-        print("tripcheck: set TELEGRAM_BOT_TOKEN (from @BotFather) first", file=sys.stderr)
-        return 2
-    _quiet_http_logs()
-    if args.telegram_command == "set-webhook":
-        return await _set_webhook(args.url, settings)
-    if args.polling:
-        return await _run_polling(args, settings, stop or asyncio.Event())
-    print("tripcheck telegram: give --polling, or set-webhook URL", file=sys.stderr)
-    return 2
-
-
-async def _set_webhook(url: str, settings: Settings) -> int:
-    secret = _secret(settings.telegram_webhook_secret)
-    if secret is None or not SECRET_FORMAT.fullmatch(secret):
-        print(
-            "tripcheck: set TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -) first: the server"
-            " accepts webhook calls only with it",
-            file=sys.stderr,
-        )
-        return 2
-    if not url.rstrip("/").endswith(WEBHOOK_PATH):
-        print(f"tripcheck: note: the server receives updates at {WEBHOOK_PATH}", file=sys.stderr)
-    bot = make_bot(settings)
-    try:
-        async with bot:
-            accepted = await bot.set_webhook(
-                url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-            )
-    except TelegramError as error:
-        reason = str(error).replace(bot.token, "<token>")
-        print(f"tripcheck: Telegram refused: {reason}", file=sys.stderr)
-        return 1
-    print(f"webhook set: {url} (updates: {', '.join(ALLOWED_UPDATES)}; Telegram said {accepted})")
-    return 0
-
-
-async def _run_polling(args: argparse.Namespace, settings: Settings, stop: asyncio.Event) -> int:
-    if args.db is not None:
-        settings = settings.model_copy(update={"db": args.db})
-    logs.configure(settings.log_level)
-    _quiet_http_logs()
-    try:
-        engine = await open_engine(settings)
-    except (StorageError, RuleSetError) as error:
-        print(f"tripcheck: {error}", file=sys.stderr)
-        return 2
-    telegram = TelegramChannel(engine, make_bot(settings))
-    status = 0
-    with _stopped_by_signals(stop):
-        try:
-            await telegram.start()
-            log.info("polling", extra={"channel": "telegram"})
-            await telegram.poll(stop)
-        except InvalidToken:
-            print("tripcheck: Telegram rejected TELEGRAM_BOT_TOKEN", file=sys.stderr)
-            status = 1
-        finally:
-            await telegram.stop()
-            await engine.drain()
-            await engine.storage.close()
-    log.info("stopped", extra={"channel": "telegram"})
-    return status
-
-
-@contextlib.contextmanager
-def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set `stop`, so polling ends after the turns in progress."""
-    loop = asyncio.get_running_loop()
-    handled = (signal.SIGINT, signal.SIGTERM)
-    for number in handled:
-        loop.add_signal_handler(number, stop.set)
-    try:
-        yield
-    finally:
-        for number in handled:
-            loop.remove_signal_handler(number)

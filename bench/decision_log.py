@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.admin_cli import _Exporter
 from bot.decision_log import DecisionFilter
+from bot.export import DecisionWriter
 from bot.sqlite_log import SQLiteDecisionLog
 from bot.sqlite_store import SQLiteStorage
 from tests.decision_factory import build_log
@@ -39,7 +39,7 @@ class _Discard(io.TextIOBase):
 async def export(log: SQLiteDecisionLog) -> int:
     """Exports the whole log as CSV into a counting sink; returns the characters written."""
     sink = _Discard()
-    exporter = _Exporter("csv", sink)  # type: ignore[arg-type]
+    exporter = DecisionWriter("csv", sink)  # type: ignore[arg-type]
     async for decision in log.stream_decisions(DecisionFilter()):
         exporter.write(decision)
     exporter.close()

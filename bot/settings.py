@@ -19,6 +19,8 @@ class Settings(BaseSettings):
 
     # The engine and its storage.
     db: Path = Field(default=DEFAULT_DB, validation_alias="TRIPCHECK_DB")
+    # sqlite:///path or postgresql://...; empty: the SQLite file TRIPCHECK_DB.
+    database_url: str | None = Field(default=None, validation_alias="TRIPCHECK_DATABASE_URL")
     lang: str = Field(default="sv", validation_alias="TRIPCHECK_LANG", pattern="^(sv|en)$")
     idle_days: float = Field(default=14.0, validation_alias="TRIPCHECK_IDLE_DAYS", gt=0)
     rules_dir: Path | None = Field(default=None, validation_alias="TRIPCHECK_RULES_DIR")
@@ -28,6 +30,17 @@ class Settings(BaseSettings):
     host: str = Field(default="0.0.0.0", validation_alias="TRIPCHECK_HOST")
     port: int = Field(default=8000, validation_alias="PORT", ge=1, le=65535)
     log_level: str = Field(default="info", validation_alias="TRIPCHECK_LOG_LEVEL")
+    # Limits on what a client may send and hold open (hostile input, floods).
+    max_body_bytes: int = Field(
+        default=1_048_576, validation_alias="TRIPCHECK_MAX_BODY_BYTES", ge=1024
+    )
+    header_timeout: float = Field(default=10.0, validation_alias="TRIPCHECK_HEADER_TIMEOUT", gt=0)
+    keep_alive_timeout: float = Field(
+        default=5.0, validation_alias="TRIPCHECK_KEEP_ALIVE_TIMEOUT", gt=0
+    )
+    max_connections: int = Field(default=200, validation_alias="TRIPCHECK_MAX_CONNECTIONS", ge=1)
+    # Proxies whose X-Forwarded-For is trusted (comma-separated addresses); empty: none.
+    forwarded_allow_ips: str = Field(default="", validation_alias="TRIPCHECK_FORWARDED_ALLOW_IPS")
     rest_token: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_REST_TOKEN")
     # Signs web admin session cookies; empty: a random key per process (sessions end on restart).
     admin_secret: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_ADMIN_SECRET")

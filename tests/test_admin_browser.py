@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import bot.passwords
-from adapters.server import create_app
 from bot.engine import Engine
 from bot.passwords import hash_password
 from bot.settings import Settings
@@ -20,6 +19,7 @@ from rules.ruleset import RuleSet
 from tests.conftest import Clock
 from tests.decision_factory import build_log
 from tests.servers import running
+from tripcheck.server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
 from bot.passwords import verify_password
 from tests.decision_factory import build_log, generated_rows
+from tripcheck.cli import main
 
 COUNT = 10_000
 
@@ -237,7 +237,7 @@ def test_admin_add_stores_a_memory_hard_hash(tmp_path: Path, monkeypatch, capsys
 
 
 def test_exported_text_never_runs_as_a_spreadsheet_formula() -> None:
-    from bot.admin_cli import CSV_COLUMNS, csv_row
+    from bot.export import CSV_COLUMNS, csv_row
     from bot.storage import StoredDecision
 
     decision = StoredDecision.model_validate(

@@ -23,11 +23,10 @@ import bot.passwords
 from adapters import admin_auth, admin_web
 from adapters.admin_charts import MonthTotals, monthly_totals, nice_ceiling, outcomes_chart
 from adapters.admin_web import safe_next
-from adapters.server import create_app
 from bot.admin_chat import quarter_start
-from bot.admin_cli import CSV_COLUMNS, csv_row
 from bot.decision_log import DecisionFilter, MonthStats
 from bot.engine import Engine
+from bot.export import CSV_COLUMNS, csv_row
 from bot.messages import ConversationKey
 from bot.passwords import hash_password
 from bot.settings import Settings
@@ -41,6 +40,7 @@ from tests.conftest import Chat, Clock
 from tests.decision_factory import build_log
 from tests.servers import running
 from tests.test_conversation import ENGLISH_CHECK
+from tripcheck.server import create_app
 
 SECRET = "admin-secret-for-tests"
 ADMIN, PASSWORD = "kerstin", "correct horse battery"

@@ -34,7 +34,7 @@ def test_the_procfile_runs_the_server() -> None:
 
 
 def test_the_commands_the_readme_names_exist() -> None:
-    from bot.cli import _parser
+    from tripcheck.cli import _parser
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     help_text = _parser().format_help()

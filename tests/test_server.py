@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.server import create_app
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
@@ -21,6 +20,7 @@ from rules.ruleset import RuleSet
 from tests.cli_helpers import TRIPCHECK, env
 from tests.servers import free_port, running
 from tests.test_conversation import ENGLISH_CHECK
+from tripcheck.server import create_app
 
 TOKEN = "rest-token-for-tests"
 

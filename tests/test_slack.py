@@ -28,7 +28,6 @@ import pytest_asyncio
 import yaml
 
 from adapters import slack
-from adapters.server import create_app
 from adapters.slack_blocks import (
     DONE_ACTION,
     MAX_LABEL,
@@ -56,6 +55,7 @@ from tests.fake_slack import (
 )
 from tests.servers import running
 from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK
+from tripcheck.server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-test-token"

@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import teams
 from adapters.channel import Channel
-from adapters.server import create_app
 from adapters.teams_cards import ANSWERED, CHOICE, DONE, MAX_BUTTONS, PICKED, decision_card, render
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming, Outgoing
@@ -39,6 +38,7 @@ from tests.conftest import Chat
 from tests.fake_teams import ConnectorCall, FakeBotFrameworkKeys, FakeConnector, card_texts
 from tests.servers import running
 from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK, answer_all
+from tripcheck.server import create_app
 
 CLIENT_ID = "3f2b8c4e-1d2a-4b5c-9e8f-0a1b2c3d4e5f"
 BOT = {"id": f"28:{CLIENT_ID}", "name": "Tripcheck"}

@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from adapters import telegram
-from adapters.server import create_app
 from adapters.telegram_render import MAX_CALLBACK_DATA, Answer, Keyboards
 from bot.engine import Engine
 from bot.messages import Choice, ConversationKey, Incoming, Outgoing
@@ -30,6 +29,8 @@ from rules.ruleset import RuleSet
 from tests.cli_helpers import PLACES_CACHE
 from tests.fake_telegram import FakeTelegram, parse_html, utf16_length
 from tests.servers import free_port, running
+from tripcheck import telegram_cli
+from tripcheck.server import create_app
 
 SECRET = "s"
 TOKEN = "123:abc"
@@ -559,7 +560,7 @@ async def test_set_webhook_registers_the_url_with_the_secret(
 ) -> None:
     api, api_url = fake
     hook = "https://tripcheck.example/telegram/webhook"
-    assert await telegram.run_command(command(url=hook), telegram_settings(api_url)) == 0
+    assert await telegram_cli.run_command(command(url=hook), telegram_settings(api_url)) == 0
     (call,) = api.calls_to("setWebhook")
     assert call["url"] == hook and call["secret_token"] == SECRET
     assert call["allowed_updates"] == ["message", "callback_query"]
@@ -567,7 +568,9 @@ async def test_set_webhook_registers_the_url_with_the_secret(
     assert f"webhook set: {hook}" in output.out and output.err == ""
     # A URL the server does not answer at is still registered, with a note why it may fail.
     assert (
-        await telegram.run_command(command(url="https://x.example/"), telegram_settings(api_url))
+        await telegram_cli.run_command(
+            command(url="https://x.example/"), telegram_settings(api_url)
+        )
         == 0
     )
     assert "/telegram/webhook" in capsys.readouterr().err
@@ -578,7 +581,9 @@ async def test_set_webhook_refuses_without_a_secret(
 ) -> None:
     api, api_url = fake
     settings = telegram_settings(api_url, TELEGRAM_WEBHOOK_SECRET="")
-    assert await telegram.run_command(command(url="https://x.example/telegram/webhook"), settings)
+    assert await telegram_cli.run_command(
+        command(url="https://x.example/telegram/webhook"), settings
+    )
     assert api.calls_to("setWebhook") == []
     assert "TELEGRAM_WEBHOOK_SECRET" in capsys.readouterr().err
 
@@ -603,7 +608,7 @@ async def test_long_polling_runs_a_check_until_sigterm(
         api_url, TRIPCHECK_PLACES_CACHE=str(PLACES_CACHE), TELEGRAM_WEBHOOK_SECRET=""
     )
     db = tmp_path / "polling.db"
-    polling = asyncio.create_task(telegram.run_command(command(polling=True, db=db), settings))
+    polling = asyncio.create_task(telegram_cli.run_command(command(polling=True, db=db), settings))
     await api.wait_for(lambda: api.calls_to("getUpdates"), timeout=10)
     user = TelegramUser(api, user_id=99, language_code="sv")
     # A burst of updates, all in one poll: they must be handled in order.
@@ -727,7 +732,7 @@ async def test_polling_with_a_rejected_token_exits_with_1(
         fake[1], TELEGRAM_BOT_TOKEN="999:wrong", TRIPCHECK_PLACES_CACHE=str(PLACES_CACHE)
     )
     args = command(polling=True, db=tmp_path / "t.db")
-    assert await asyncio.wait_for(telegram.run_command(args, settings), timeout=10) == 1
+    assert await asyncio.wait_for(telegram_cli.run_command(args, settings), timeout=10) == 1
     err = capsys.readouterr().err
     assert "rejected TELEGRAM_BOT_TOKEN" in err and "999:wrong" not in err
 

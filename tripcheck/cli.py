@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import admin_cli
-from bot.app import open_engine, place_cache_dir
 from bot.batch import BatchFileError, RowResult, evaluate_file
 from bot.messages import ConversationKey
 from bot.settings import Settings
@@ -21,6 +19,8 @@ from rules.answers import Interpreter
 from rules.loader import RuleSetError, load_ruleset
 from rules.models import Lang
 from rules.places import PlaceIndex
+from tripcheck import admin_cli
+from tripcheck.app import open_engine, place_cache_dir
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("decisions", "stats", "admin"):
         return asyncio.run(admin_cli.run(args, settings))
     if args.command == "telegram":
-        telegram_channel = importlib.import_module("adapters.telegram")
-        return int(asyncio.run(telegram_channel.run_command(args, settings)))
+        telegram_cli = importlib.import_module("tripcheck.telegram_cli")
+        return int(asyncio.run(telegram_cli.run_command(args, settings)))
     if args.command == "teams-package":
         teams_channel = importlib.import_module("adapters.teams")
         return int(teams_channel.write_package(args.output, settings))
@@ -133,8 +133,8 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.server import serve
     from bot import logs
+    from tripcheck.server import serve
 
     updates = {k: v for k, v in {"host": args.host, "port": args.port, "db": args.db}.items() if v}
     settings = settings.model_copy(update=updates)

@@ -8,38 +8,16 @@ import getpass
 import json
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TextIO
 
 from bot.decision_log import DecisionFilter, MonthStats
+from bot.export import DecisionWriter, iso_time, stats_total, summary
 from bot.passwords import hash_password
 from bot.retention import cutoff
 from bot.settings import Settings
 from bot.sqlite_store import SQLiteStorage
 from bot.storage import StorageError, StoredDecision
-
-CSV_COLUMNS = (
-    "id",
-    "created_at",
-    "channel",
-    "user_id",
-    "role",
-    "lang",
-    "kind",
-    "title",
-    "department",
-    "partner",
-    "destination",
-    "outcome",
-    "focus_area",
-    "advisories",
-    "co2_distance_km",
-    "co2_planned_mode",
-    "co2_planned_kg",
-    "co2_lowest_mode",
-    "co2_avoided_kg",
-    "rules_version",
-)
 
 
 def add_parsers(commands: Any) -> None:
@@ -131,7 +109,7 @@ async def _decisions(
         _write_decisions(found, args.format, out)
         return 0
     if command == "export":
-        writer = _Exporter(args.format, out)
+        writer = DecisionWriter(args.format, out)
         async for decision in log.stream_decisions(filter_of(args)):
             writer.write(decision)
         writer.close()
@@ -160,68 +138,9 @@ async def _decisions(
     return 0
 
 
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
-
-
-def csv_row(decision: StoredDecision) -> list[Any]:
-    """One decision as a CSV row in CSV_COLUMNS order."""
-    co2 = decision.co2 or {}
-    values = {
-        **decision.model_dump(),
-        "created_at": _iso(decision.created_at),
-        "advisories": ";".join(a.get("code", "") for a in decision.advisories),
-        "co2_distance_km": co2.get("distance_km"),
-        "co2_planned_mode": co2.get("planned_mode"),
-        "co2_planned_kg": co2.get("planned_kg"),
-        "co2_lowest_mode": co2.get("lowest_reasonable_mode"),
-        "co2_avoided_kg": co2.get("avoided_kg"),
-    }
-    return [_cell(values[c]) for c in CSV_COLUMNS]
-
-
-def _cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a quote."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def summary(decision: StoredDecision) -> dict[str, Any]:
-    """The fields a listing shows."""
-    return dict(zip(CSV_COLUMNS, csv_row(decision), strict=True))
-
-
-class _Exporter:
-    """Writes decisions one at a time, so an export never holds the log in memory."""
-
-    def __init__(self, fmt: str, out: TextIO) -> None:
-        self.fmt, self.out, self.count = fmt, out, 0
-        if fmt == "csv":
-            self.csv = csv.writer(out)
-            self.csv.writerow(CSV_COLUMNS)
-        else:
-            out.write("[")
-
-    def write(self, decision: StoredDecision) -> None:
-        if self.fmt == "csv":
-            self.csv.writerow(csv_row(decision))
-        else:
-            prefix = ",\n" if self.count else "\n"
-            self.out.write(prefix + json.dumps(decision.model_dump(), ensure_ascii=False))
-        self.count += 1
-
-    def close(self) -> None:
-        if self.fmt == "json":
-            self.out.write("\n]\n" if self.count else "]\n")
-        self.out.flush()
-
-
 def _write_decisions(found: list[StoredDecision], fmt: str, out: TextIO) -> None:
     if fmt in ("csv", "json"):
-        writer = _Exporter(fmt, out)
+        writer = DecisionWriter(fmt, out)
         for decision in found:
             writer.write(decision)
         writer.close()
@@ -236,7 +155,7 @@ def _write_decisions(found: list[StoredDecision], fmt: str, out: TextIO) -> None
         for d in found:
             table.add_row(
                 str(d.id),
-                _iso(d.created_at)[:10],
+                iso_time(d.created_at)[:10],
                 d.channel,
                 d.department,
                 d.title,
@@ -249,8 +168,9 @@ def _write_decisions(found: list[StoredDecision], fmt: str, out: TextIO) -> None
 def _show(decision: StoredDecision, reviews: list[dict[str, Any]], out: TextIO) -> None:
     lines = [
         f"Decision {decision.id} — {decision.outcome} ({decision.focus_area})",
-        f"when: {_iso(decision.created_at)}   channel: {decision.channel}   role: {decision.role}"
-        f"   user: {decision.user_id or '(removed)'}   language: {decision.lang}",
+        f"when: {iso_time(decision.created_at)}   channel: {decision.channel}"
+        f"   role: {decision.role}   user: {decision.user_id or '(removed)'}"
+        f"   language: {decision.lang}",
         f"rules version: {decision.rules_version}",
         "",
         "Answers (as typed → as understood):",
@@ -269,28 +189,15 @@ def _show(decision: StoredDecision, reviews: list[dict[str, Any]], out: TextIO) 
         lines += ["", "Climate: " + json.dumps(decision.co2, ensure_ascii=False)]
     lines += ["", "Transcript:"]
     lines += [
-        f"  {_iso(t['at'])}  {t.get('step') or '-'}: {t['in']!r}" for t in decision.transcript
+        f"  {iso_time(t['at'])}  {t.get('step') or '-'}: {t['in']!r}" for t in decision.transcript
     ]
     if reviews:
         lines += ["", "Reviews:"]
         lines += [
-            f"  {_iso(r['created_at'])} {r['reviewer']}: {r['verdict']} — {r['comment']}"
+            f"  {iso_time(r['created_at'])} {r['reviewer']}: {r['verdict']} — {r['comment']}"
             for r in reviews
         ]
     out.write("\n".join(lines) + "\n")
-
-
-def stats_total(rows: list[MonthStats]) -> MonthStats:
-    """All rows added up (the month and department read "all")."""
-    return MonthStats(
-        month="all",
-        department="all",
-        total=sum(r.total for r in rows),
-        travel=sum(r.travel for r in rows),
-        digital=sum(r.digital for r in rows),
-        not_qualified=sum(r.not_qualified for r in rows),
-        avoided_kg=round(sum(r.avoided_kg for r in rows), 1),
-    )
 
 
 async def _stats(store: SQLiteStorage, where: DecisionFilter, fmt: str, out: TextIO) -> int:
