@@ -31,8 +31,9 @@ def parse_line(line: str, lang: Lang | None) -> Incoming | LineError:
     if not isinstance(data, dict):
         return LineError("error.bad_message")
     text, choice = data.get("text"), data.get("choice")
+    step = data.get("step")
     if isinstance(choice, str | int) and not isinstance(choice, bool):
-        return Incoming(choice=str(choice), lang=lang)
+        return Incoming(choice=str(choice), step=step if isinstance(step, str) else None, lang=lang)
     if isinstance(text, str):
         return Incoming(text=text, lang=lang)
     return LineError("error.bad_message")
@@ -49,7 +50,8 @@ async def handle_line(
             incoming.text_id, conversation_lang, problem=incoming.problem, example=EXAMPLE
         )
         return [Outgoing("error", text).to_json()]
-    return [message.to_json() for message in await engine.handle(key, incoming)]
+    result = await engine.handle(key, incoming)
+    return [message.to_json() for message in result.replies]
 
 
 async def run(

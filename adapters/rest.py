@@ -55,8 +55,8 @@ class RestChannel:
             return JSONResponse({"error": parsed}, status_code=400)
         sender, incoming = parsed
         key = ConversationKey("rest", sender, sender)
-        replies = await self.engine.handle(key, incoming)
-        return JSONResponse([reply.to_json() for reply in replies])
+        result = await self.engine.handle(key, incoming)
+        return JSONResponse([reply.to_json() for reply in result.replies])
 
 
 def _parse(body: bytes) -> tuple[str, Incoming] | str:
@@ -74,8 +74,11 @@ def _parse(body: bytes) -> tuple[str, Incoming] | str:
     if len(sender) > MAX_SENDER:
         return f'"sender" must be at most {MAX_SENDER} characters'
     lang = data.get("lang") if data.get("lang") in ("sv", "en") else None
+    step = data.get("step")
+    if step is not None and not isinstance(step, str):
+        return '"step" must be a string (the question\'s step)'
     if isinstance(data.get("choice"), str):
-        return sender, Incoming(choice=data["choice"], lang=lang)
+        return sender, Incoming(choice=data["choice"], step=step, lang=lang)
     if isinstance(data.get("message"), str):
         return sender, Incoming(text=data["message"], lang=lang)
     return 'give "message" (typed text) or "choice" (a button value)'

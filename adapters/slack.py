@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
@@ -48,8 +47,6 @@ from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.ordering import KeyedLocks
 from bot.settings import Settings
-from bot.storage import StorageError
-from rules.matching import normalize
 from rules.models import Lang
 
 log = logging.getLogger("tripcheck.slack")
@@ -311,7 +308,7 @@ class SlackChannel:
             if event.get("tab") != "home" or not user:
                 return
             lang = await self._lang(user) or self._default_lang()
-            decisions = await self.engine.storage.recent_decisions("slack", user, RECENT_DECISIONS)
+            decisions = await self.engine.recent_decisions("slack", user, RECENT_DECISIONS)
             view = home_view(decisions, self.engine.rules, lang)
             await self._call("views.publish", self.client.views_publish(user_id=user, view=view))
 
@@ -323,10 +320,10 @@ class SlackChannel:
         """One engine turn and its replies; `opening` asks the open question or starts a check."""
         async with self._lock(key):
             if opening:
-                replies = await self.engine.open(key, lang=incoming.lang)
+                result = await self.engine.open(key, lang=incoming.lang)
             else:
-                replies = await self.engine.handle(key, incoming)
-            await self._deliver(key, place, replies)
+                result = await self.engine.handle(key, incoming)
+            await self._deliver(key, place, result.replies)
 
     async def _pressed(
         self, body: dict[str, Any], action: dict[str, Any], choice: str, label: str
@@ -347,21 +344,14 @@ class SlackChannel:
         shown = SlackMessage(str(message.get("text") or ""), list(message.get("blocks") or []))
         pressed = Posted(str(channel_id), str(message["ts"]), shown)
         async with self._lock(key):
-            state = await self.engine.storage.load_conversation(key)
-            asked = self.engine.dialogue.step_id(state) if state is not None else None
-            if asked != tag.step:
-                # Answered already, typed over, or asked before a restart: it answers nothing.
-                await self._update(pressed, without_buttons(shown.text, shown.blocks))
-                return
-            incoming = Incoming(choice=choice, lang=self._langs.get(tag.user))
-            replies = await self.engine.handle(key, incoming)
-            # An error first means the press was not taken (storage down); after a long pause
-            # the engine asks whether to go on first. Either way the question still stands.
-            taken = not (replies and replies[0].type == "error")
-            taken = taken and not any(reply.step == "resume" for reply in replies)
-            if taken:
+            incoming = Incoming(choice=choice, step=tag.step, lang=self._langs.get(tag.user))
+            result = await self.engine.handle(key, incoming)
+            # Only a taken press marks its question answered; a stale one loses its buttons.
+            if result.taken:
                 await self._update(pressed, answered(shown.text, shown.blocks, label))
-            await self._deliver(key, Place(str(channel_id), thread_ts), replies, pressed.ts)
+            else:
+                await self._update(pressed, without_buttons(shown.text, shown.blocks))
+            await self._deliver(key, Place(str(channel_id), thread_ts), result.replies, pressed.ts)
 
     async def _deliver(
         self,
@@ -414,25 +404,14 @@ class SlackChannel:
     async def _continues(self, key: ConversationKey, text: str) -> bool:
         """Whether a thread reply is for the bot: the user's check there is going on, or they
         ask for a new one ("new", as the saved message suggests). Other talk is left alone."""
-        state = await self.engine.storage.load_conversation(key)
-        if state is None:
-            return False
-        if state.in_progress:
-            return True
-        word = normalize(text.removeprefix("/"))
-        return word in ("start", "check") or self.engine.rules.command_words.get(word) == "new"
+        return await self.engine.is_for_bot(key, text)
 
     async def _first_delivery(self, body: dict[str, Any]) -> bool:
         """False for an event Slack sends again (a retry has the same event_id)."""
         event_id = body.get("event_id")
         if not event_id:
             return True
-        try:
-            return await self.engine.storage.claim_delivery("slack", str(event_id), time.time())
-        except StorageError as error:
-            # Handle it anyway: the engine then tells the user that storage is unavailable.
-            log.warning("slack delivery not recorded: %s", error)
-            return True
+        return await self.engine.claim_delivery("slack", str(event_id))
 
     # --- Slack Web API ------------------------------------------------------------------
 

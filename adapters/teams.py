@@ -19,7 +19,6 @@ import json
 import logging
 import sys
 import threading
-import time
 import uuid
 import warnings
 import zipfile
@@ -395,12 +394,7 @@ class TeamsChannel:
         # Activity ids are unique within a conversation only (channel posts are numbered by
         # the millisecond), so the conversation is part of the delivery id.
         delivery = f"{base_conversation_id(activity.conversation.id)}|{activity.id}"
-        try:
-            return await self.engine.storage.claim_delivery("teams", delivery, time.time())
-        except StorageError as error:
-            # Handle it anyway: the engine then tells the user that storage is unavailable.
-            log.warning("teams delivery not recorded: %s", error)
-            return True
+        return await self.engine.claim_delivery("teams", delivery)
 
     # --- turns --------------------------------------------------------------------------
 
@@ -415,8 +409,8 @@ class TeamsChannel:
         if not text:
             # A click on some other card, a file or an image: nothing the engine can answer.
             return
-        replies = await self.engine.handle(key, Incoming(text=text, lang=lang))
-        await self._send(activity, key, replies)
+        result = await self.engine.handle(key, Incoming(text=text, lang=lang))
+        await self._send(activity, key, result.replies)
 
     async def _on_click(
         self, activity: MessageActivity, key: ConversationKey, lang: Lang | None, click: Submitted
@@ -424,10 +418,9 @@ class TeamsChannel:
         if click.user is not None and click.user != key.user:
             # In a channel everyone sees the card; only the person it asks may answer it.
             return
-        replies = await self.engine.handle(key, Incoming(choice=click.choice, lang=lang))
-        # An error first means the click was not taken (a stale card, storage down): the card
-        # then stays as it was.
-        if activity.reply_to_id and not (replies and replies[0].type == "error"):
+        result = await self.engine.handle(key, Incoming(choice=click.choice, lang=lang))
+        # Only a taken click marks its card answered.
+        if activity.reply_to_id and result.taken:
             said = self.engine.rules.text(
                 "teams.answered", await self._lang(key, lang), answer=click.answer
             )
@@ -435,7 +428,7 @@ class TeamsChannel:
             await self.connector.update(
                 _service_url(activity), activity.conversation.id, activity.reply_to_id, answered
             )
-        await self._send(activity, key, replies)
+        await self._send(activity, key, result.replies)
 
     async def _on_conversation_update(self, activity: ConversationUpdateActivity) -> None:
         """A welcome and the first question when someone adds the bot as a personal app."""
@@ -445,11 +438,11 @@ class TeamsChannel:
         ):
             return
         key = conversation_key(activity)
-        replies = await self.engine.open(key, lang=language_hint(activity.locale))
-        await self._send(activity, key, replies)
+        result = await self.engine.open(key, lang=language_hint(activity.locale))
+        await self._send(activity, key, result.replies)
 
     async def _send(
-        self, activity: Activity, key: ConversationKey, replies: list[Outgoing]
+        self, activity: Activity, key: ConversationKey, replies: Sequence[Outgoing]
     ) -> None:
         """The replies in order, into the activity's conversation (in a channel, its thread)."""
         if not replies:

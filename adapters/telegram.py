@@ -9,7 +9,6 @@ import hmac
 import json
 import logging
 import re
-import time
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -40,7 +39,6 @@ from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.ordering import OrderedTasks
 from bot.settings import Settings
 from bot.state import Role
-from bot.storage import StorageError
 from rules.models import Lang
 
 log = logging.getLogger("tripcheck.telegram")
@@ -199,12 +197,7 @@ class TelegramChannel:
             log.exception("telegram update failed", extra={"update_id": update.update_id})
 
     async def _first_delivery(self, update_id: int) -> bool:
-        try:
-            return await self.engine.storage.claim_delivery("telegram", str(update_id), time.time())
-        except StorageError as error:
-            # Handle it anyway: the engine then tells the user that storage is unavailable.
-            log.warning("telegram delivery not recorded: %s", error)
-            return True
+        return await self.engine.claim_delivery("telegram", str(update_id))
 
     # --- turns --------------------------------------------------------------------------
 
@@ -217,8 +210,8 @@ class TelegramChannel:
             return
         key = conversation_key(message.chat.id, user)
         incoming = Incoming(text=text, lang=language_hint(user))
-        replies = await self.engine.handle(key, incoming, role=ROLE)
-        await self._send(message.chat.id, key, replies)
+        result = await self.engine.handle(key, incoming, role=ROLE)
+        await self._send(message.chat.id, key, result.replies)
 
     def _command_text(self, text: str) -> str | None:
         """A command as the engine knows it ("/start@TripcheckBot go" → "/start"), other text
@@ -263,12 +256,11 @@ class TelegramChannel:
                 else Incoming(text=label, lang=lang)
             )
         key = conversation_key(chat_id, query.from_user)
-        replies = await self.engine.handle(key, incoming, role=ROLE)
-        # An error first means the press was not taken (a stale button, storage down): the
-        # question then stays as it was.
-        if message is not None and label and not (replies and replies[0].type == "error"):
+        result = await self.engine.handle(key, incoming, role=ROLE)
+        # Only a taken press marks its question answered.
+        if message is not None and label and result.taken:
             await self._mark_answered(message, label)
-        await self._send(chat_id, key, replies)
+        await self._send(chat_id, key, result.replies)
 
     async def _mark_answered(self, message: Message, label: str) -> None:
         """Shows the question with the chosen answer, and without its buttons."""

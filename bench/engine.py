@@ -101,7 +101,7 @@ async def main(checks: int, places_cache: Path) -> None:
             key = ConversationKey("bench", f"u{n % 500}", f"u{n % 500}")
             for text in SCRIPTS[n % len(SCRIPTS)]:
                 t0 = time.perf_counter()
-                replies = await engine.handle(key, Incoming(text=text))
+                replies = (await engine.handle(key, Incoming(text=text))).replies
                 latencies.append(time.perf_counter() - t0)
                 decisions += any(r.type == "decision" for r in replies)
         elapsed = time.perf_counter() - began

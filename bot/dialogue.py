@@ -59,6 +59,13 @@ class Turn:
     out: list[Outgoing] = field(default_factory=list)
     decision: Decision | None = None
     wants_status: bool = False
+    # False when the input changed nothing: not understood, a stale button, a pause to ask.
+    taken: bool = True
+
+    def hint(self, message: Outgoing) -> None:
+        """Adds a hint: the input was not taken, the user is told what to do instead."""
+        self.out.append(message)
+        self.taken = False
 
 
 class Dialogue:
@@ -83,6 +90,16 @@ class Dialogue:
         turn = Turn()
         text = clean(incoming.text) if incoming.text is not None else None
         choice = clean(incoming.choice) if incoming.choice is not None else None
+        if (
+            choice is not None
+            and incoming.step is not None
+            and incoming.step != self.step_id(state)
+        ):
+            # A button of an earlier question (answered by typing, or before a restart):
+            # it answers nothing, and the user sees the open question again.
+            turn.hint(self.render.hint("hint.stale_button", state.lang))
+            self._reask(state, turn)
+            return turn
         state.note(now, self.step_id(state), choice if choice is not None else text or "")
         idle = state.updated_at and now - state.updated_at > self.idle_after_seconds
         state.updated_at = now
@@ -92,13 +109,14 @@ class Dialogue:
         if state.in_progress and state.phase != "resume" and idle and command is None:
             state.resume_phase = state.phase
             state.phase = "resume"
+            turn.taken = False
             self._ask_resume(state, turn)
             return turn
         if command is not None:
             self._command_turn(state, command, turn, now, last_department)
         elif text is not None and text.startswith("/") and len(text) > 1:
-            turn.out.append(
-                self.render.error("error.unknown_command", state.lang, command=text.split()[0])
+            turn.hint(
+                self.render.hint("error.unknown_command", state.lang, command=text.split()[0])
             )
             self._reask(state, turn)
         elif state.phase == "idle":
@@ -107,7 +125,7 @@ class Dialogue:
             state.lang = greeted or incoming.lang or state.lang
             self._start(state, turn, now, last_department, text)
         elif not text and not choice:
-            turn.out.append(self.render.error("hint.empty", state.lang))
+            turn.hint(self.render.hint("hint.empty", state.lang))
             self._reask(state, turn)
         elif state.phase == "asking":
             self._answer(state, turn, text, choice)
@@ -143,6 +161,11 @@ class Dialogue:
         state.updated_at = now
         return turn
 
+    def asks_for_new_check(self, text: str) -> bool:
+        """Whether `text` asks for a new check ("new", "/start", "ny kontroll")."""
+        word = normalize(text.removeprefix("/"))
+        return word in ("start", "check") or self.rules.command_words.get(word) == "new"
+
     @staticmethod
     def step_id(state: ConversationState) -> str | None:
         """The step id the user is answering (a field, `<field>.confirm`, confirm, ...)."""
@@ -164,7 +187,7 @@ class Dialogue:
             return None
         word = word[1:] if word.startswith("/") else word
         norm = normalize(word) or word.strip()
-        found = "new" if norm in ("start", "check") else self.rules.command_words.get(norm)
+        found = "new" if self.asks_for_new_check(word) else self.rules.command_words.get(norm)
         command: Command | None = found if found in COMMANDS else None
         if command in GLOBAL_COMMANDS:
             return command
@@ -276,7 +299,7 @@ class Dialogue:
         elif state.phase == "did_you_mean":
             self._did_you_mean(state, turn, None, "keep")
         else:
-            turn.out.append(self.render.error("hint.not_skippable", state.lang))
+            turn.hint(self.render.hint("hint.not_skippable", state.lang))
             self._reask(state, turn)
 
     # --- the check ----------------------------------------------------------------------
@@ -344,9 +367,9 @@ class Dialogue:
             step = self.step_id(state) or ""
             explanation = self.render.explain(step.removesuffix(".confirm"), state)
             lead = f"{self.render.t(hint, lang)} {self.render.t('hint.third', lang)}"
-            turn.out.append(Outgoing("error", f"{lead} {explanation}"))
+            turn.hint(Outgoing("hint", f"{lead} {explanation}"))
         else:
-            turn.out.append(self.render.error(hint, lang))
+            turn.hint(self.render.hint(hint, lang))
         failures = state.failures
         self._reask(state, turn)
         state.failures = failures
@@ -357,7 +380,7 @@ class Dialogue:
         step = state.step or "kind"
         raw = choice if choice is not None else text or ""
         if choice is not None and not self._valid_choice(state, step, choice):
-            turn.out.append(self.render.error("hint.choice", state.lang))
+            turn.hint(self.render.hint("hint.choice", state.lang))
             self._reask(state, turn)
             return
         if step == "department" and choice == "other":
@@ -485,7 +508,7 @@ class Dialogue:
             elif choice in options:
                 picked = options[choice]
             else:
-                turn.out.append(self.render.error("hint.choice", state.lang))
+                turn.hint(self.render.hint("hint.choice", state.lang))
                 self._reask(state, turn)
                 return
         else:
@@ -517,7 +540,7 @@ class Dialogue:
     ) -> None:
         if choice is not None:
             # Save, Change and Cancel are commands and never reach here: this is a stale button.
-            turn.out.append(self.render.error("hint.choice", state.lang))
+            turn.hint(self.render.hint("hint.choice", state.lang))
             self._reask(state, turn)
             return
         norm = normalize(text or "")

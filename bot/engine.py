@@ -12,10 +12,10 @@ from bot.admin_chat import AdminCommands
 from bot.decision_log import DecisionLog
 from bot.dialogue import Dialogue, Turn
 from bot.logs import pseudonym
-from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult
 from bot.ordering import KeyedLocks
 from bot.state import ConversationState, Role
-from bot.storage import DecisionRecord, Storage, StorageError
+from bot.storage import DecisionRecord, Storage, StorageError, StoredDecision
 from rules.answers import Interpreter
 from rules.decision import Decision
 from rules.models import Lang
@@ -70,27 +70,28 @@ class Engine:
         *,
         role: Role = "employee",
         opening: bool = False,
-    ) -> list[Outgoing]:
-        """Handles one incoming message and returns the replies. Never raises for bad input."""
+    ) -> TurnResult:
+        """Handles one incoming message: the replies, whether it was taken, the language.
+        Never raises for bad input."""
         self._in_flight += 1
         self._idle.clear()
         started = time.perf_counter()
-        replies: list[Outgoing] = []
+        result: TurnResult | None = None
         try:
             async with self._lock(key):
-                replies = await self._guarded(key, incoming, role, opening)
-                return replies
+                result = await self._guarded(key, incoming, role, opening)
+                return result
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
             # One line per handled message; never the message text, and no user id in clear.
             if log.isEnabledFor(logging.INFO):
-                self._log_turn(key, incoming, replies, started)
+                self._log_turn(key, incoming, result.replies if result else (), started)
 
     @staticmethod
     def _log_turn(
-        key: ConversationKey, incoming: Incoming, replies: list[Outgoing], started: float
+        key: ConversationKey, incoming: Incoming, replies: tuple[Outgoing, ...], started: float
     ) -> None:
         log.info(
             "turn",
@@ -110,22 +111,24 @@ class Engine:
 
     async def _guarded(
         self, key: ConversationKey, incoming: Incoming, role: Role, opening: bool
-    ) -> list[Outgoing]:
+    ) -> TurnResult:
+        lang = self._lang(incoming)
         try:
             return await self._handle(key, incoming, role, opening)
         except StorageError as error:
             log.error("storage unavailable: %s", error)
-            return [Outgoing("error", self.rules.text("error.storage", self._lang(incoming)))]
+            failed = Outgoing("error", self.rules.text("error.storage", lang))
         except Exception:
             # A bug must not cost the user their answers: the saved state is untouched.
             log.exception(
                 "turn failed", extra={"channel": key.channel, "user": pseudonym(key.user)}
             )
-            return [Outgoing("error", self.rules.text("error.internal", self._lang(incoming)))]
+            failed = Outgoing("error", self.rules.text("error.internal", lang))
+        return TurnResult((failed,), taken=False, lang=lang)
 
     async def open(
         self, key: ConversationKey, *, lang: str | None = None, role: Role = "employee"
-    ) -> list[Outgoing]:
+    ) -> TurnResult:
         """For channels where the bot speaks first: the open question, or a new check."""
         hint: Lang | None = "en" if lang == "en" else "sv" if lang == "sv" else None
         return await self.handle(key, Incoming(lang=hint), role=role, opening=True)
@@ -135,12 +138,53 @@ class Engine:
         state = await self.storage.load_conversation(key)
         return state.lang if state is not None else self._lang(Incoming())
 
+    # --- what channels may ask besides a turn --------------------------------------------
+
+    def text(self, text_id: str, lang: Lang, /, **values: object) -> str:
+        """A text of the rule set in `lang` (a channel's own labels, e.g. "Done")."""
+        return self.rules.text(text_id, lang, **values)
+
+    @property
+    def rules_version(self) -> str:
+        return self.rules.version
+
+    async def claim_delivery(self, source: str, delivery_id: str) -> bool:
+        """False for a platform delivery seen before (a retry), so it is handled once. When
+        storage is down the delivery is handled anyway: the turn then says so to the user."""
+        try:
+            return await self.storage.claim_delivery(source, delivery_id, self.clock())
+        except StorageError as error:
+            log.warning("%s delivery not recorded: %s", source, error)
+            return True
+
+    async def recent_decisions(
+        self, channel: str, user_id: str, limit: int = 10
+    ) -> list[StoredDecision]:
+        """A user's latest decisions on a channel, newest first."""
+        return await self.storage.recent_decisions(channel, user_id, limit)
+
+    async def is_for_bot(self, key: ConversationKey, text: str) -> bool:
+        """Whether a message in a shared thread is for the bot: the user's check there is
+        going on, or the text asks for a new one. Other talk is left alone."""
+        state = await self.storage.load_conversation(key)
+        if state is None:
+            return False
+        return state.in_progress or self.dialogue.asks_for_new_check(text)
+
+    async def ready(self) -> None:
+        """Raises StorageError when storage cannot be used (the readiness probe)."""
+        await self.storage.ping()
+
+    async def close(self) -> None:
+        """Releases storage; call after drain()."""
+        await self.storage.close()
+
     def _lang(self, incoming: Incoming) -> Lang:
         return "en" if (incoming.lang or self.default_lang) == "en" else "sv"
 
     async def _handle(
         self, key: ConversationKey, incoming: Incoming, role: Role, opening: bool
-    ) -> list[Outgoing]:
+    ) -> TurnResult:
         state = await self.storage.load_conversation(key)
         if state is None:
             state = ConversationState(lang=self._lang(incoming), role=role)
@@ -148,7 +192,7 @@ class Engine:
             # Admin commands leave the user's check as it is.
             answer = await self.admin.answer(key, incoming.text, state.lang, self.clock())
             if answer is not None:
-                return answer
+                return TurnResult(tuple(answer), taken=True, lang=state.lang)
         await self._places_for(state)
         last_department = None
         if not state.in_progress and role == "employee":
@@ -164,7 +208,8 @@ class Engine:
             turn.out.extend(await self._record(key, state, turn, now))
         else:
             await self.storage.save_conversation(key, state)
-        return turn.out
+        open_step = self.dialogue.step_id(state)
+        return TurnResult(tuple(turn.out), taken=turn.taken, lang=state.lang, step=open_step)
 
     async def _places_for(self, state: ConversationState) -> None:
         """Takes the place index once it has loaded, waiting only when this turn needs it."""

@@ -1,4 +1,4 @@
-"""The platform-neutral messages the engine takes and returns."""
+"""The platform-neutral contract between the engine and every channel."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from rules.models import Lang
 
-OutgoingType = Literal["message", "question", "decision", "error"]
+# `hint`: the input was not understood or belongs elsewhere (the user can fix it);
+# `error`: the system failed (storage down, a bug), nothing the user did.
+OutgoingType = Literal["message", "question", "decision", "hint", "error"]
 
 
 @dataclass(frozen=True)
@@ -21,10 +23,13 @@ class ConversationKey:
 
 @dataclass(frozen=True)
 class Incoming:
-    """A typed message or a chosen button value; `lang` is the platform's hint for new users."""
+    """A typed message or a pressed button. A press carries the `step` of the question its
+    button belongs to, so a press on an old question answers nothing. `lang` is the
+    platform's language hint for a new conversation."""
 
     text: str | None = None
     choice: str | None = None
+    step: str | None = None
     lang: Lang | None = None
 
 
@@ -37,11 +42,73 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class CitedLine:
+    """A reason or advisory with the plan section it comes from."""
+
+    code: str
+    text: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class ClimateRow:
+    """One way to meet or travel, with its round-trip CO2e for the party."""
+
+    mode: str
+    label: str
+    value: str
+    planned: bool = False
+    lowest: bool = False
+
+    def text(self) -> str:
+        """The row in running text: 'tåg 52 kg (9 h) – planerat'."""
+        return f"{self.label} {self.value}"
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """A decision rendered once, in the user's language; every channel maps this structure to
+    its own markup and never rebuilds it."""
+
+    headline: str
+    reasons: tuple[CitedLine, ...]
+    advisories: tuple[CitedLine, ...]
+    guidelines: tuple[str, ...]
+    climate_heading: str
+    climate: tuple[ClimateRow, ...]
+    climate_note: str | None
+    footer: str
+    headings: dict[str, str]
+
+    def lines(self) -> list[str]:
+        """The decision as plain lines of text (terminal, Telegram, the message fallback)."""
+        lines = [self.headline]
+        for heading, items in (
+            (self.headings["reasons"], self.reasons),
+            (self.headings["advisories"], self.advisories),
+        ):
+            if items:
+                lines.append(heading)
+                lines.extend(f"• {item.text} {item.cite}" for item in items)
+        if self.guidelines:
+            lines.append(self.headings["guidelines"])
+            lines.extend(f"• {g}" for g in self.guidelines)
+        if self.climate:
+            lines.append(self.climate_heading)
+            lines.append(" · ".join(row.text() for row in self.climate))
+        if self.climate_note:
+            lines.append(self.climate_note)
+        lines.append(self.footer)
+        return lines
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """One message to show: text, plus choices for a question or the decision for a decision.
 
     `multi`: several choices may be picked (goals). `free_text`: the choices are only
-    suggestions and a typed answer is expected (partner, department)."""
+    suggestions and a typed answer is expected (partner, department). A decision carries its
+    machine-readable `decision` (the jsonl contract) and its rendered `view`."""
 
     type: OutgoingType
     text: str
@@ -50,6 +117,7 @@ class Outgoing:
     multi: bool = False
     free_text: bool = False
     decision: dict[str, Any] | None = field(default=None)
+    view: DecisionView | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The machine contract (jsonl, REST): type and text, plus step/choices or decision."""
@@ -64,3 +132,16 @@ class Outgoing:
         if self.decision is not None:
             data["decision"] = self.decision
         return data
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What one turn did: the replies, whether the input was taken (an answer accepted, a
+    command obeyed), the conversation's language and the step now open (None when idle).
+
+    A channel marks a question answered only when `taken` is true."""
+
+    replies: tuple[Outgoing, ...]
+    taken: bool
+    lang: Lang
+    step: str | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from bot.messages import Choice, Outgoing
+from typing import Any
+
+from bot.messages import Choice, CitedLine, ClimateRow, DecisionView, Outgoing
 from bot.state import ConversationState
 from rules.answers import Interpreter
 from rules.check import FIELDS, MODES, YES_NO_FIELDS, applies
-from rules.decision import Decision
+from rules.decision import Decision, Reason
+from rules.footprint import COMPARISON_ORDER, hours_text, kg_text, mode_name
 from rules.models import Lang
 from rules.ruleset import RuleSet
 
@@ -27,8 +30,9 @@ class Renderer:
     def message(self, text_id: str, lang: Lang, **values: object) -> Outgoing:
         return Outgoing("message", self.t(text_id, lang, **values))
 
-    def error(self, text_id: str, lang: Lang, **values: object) -> Outgoing:
-        return Outgoing("error", self.t(text_id, lang, **values))
+    def hint(self, text_id: str, lang: Lang, **values: object) -> Outgoing:
+        """The input was not understood or belongs elsewhere: what to do instead."""
+        return Outgoing("hint", self.t(text_id, lang, **values))
 
     def choices(self, field: str, state: ConversationState) -> tuple[Choice, ...]:
         """The buttons offered for a field's question."""
@@ -129,21 +133,70 @@ class Renderer:
         return Outgoing("message", "\n".join([self.t("summary.progress", state.lang), *lines]))
 
     def decision(self, decision: Decision) -> Outgoing:
-        """The recommendation: headline, reasons with sections, advisories and guidelines."""
+        """The recommendation, rendered once: the structured view and its plain text."""
+        view = self.decision_view(decision)
+        return Outgoing(
+            "decision",
+            "\n".join(view.lines()),
+            decision=decision.model_dump(mode="json"),
+            view=view,
+        )
+
+    def decision_view(self, decision: Decision) -> DecisionView:
+        """Headline, reasons and advisories with their sections, guidelines, climate rows."""
         lang = decision.lang
-        lines = [
-            self.t(f"decision.headline.{decision.outcome}", lang),
-            self.t("decision.reasons", lang),
+
+        def cited(items: tuple[Reason, ...]) -> tuple[CitedLine, ...]:
+            return tuple(
+                CitedLine(i.code, i.text, self.t("decision.cite", lang, section=i.section))
+                for i in items
+            )
+
+        avoided = (decision.co2 or {}).get("avoided_kg")
+        return DecisionView(
+            headline=self.t(f"decision.headline.{decision.outcome}", lang),
+            reasons=cited(decision.reasons),
+            advisories=cited(decision.advisories),
+            guidelines=tuple(g.text for g in decision.guidelines),
+            climate_heading=self.t("view.climate.heading", lang),
+            climate=self.climate_rows(decision.co2, lang),
+            climate_note=self.t("view.climate.avoided", lang, kg=kg_text(avoided, lang))
+            if avoided
+            else None,
+            footer=self.t("decision.recommends", lang),
+            headings={
+                key: self.t(f"decision.{key}", lang)
+                for key in ("reasons", "advisories", "guidelines")
+            },
+        )
+
+    def climate_rows(self, co2: dict[str, Any] | None, lang: Lang) -> tuple[ClimateRow, ...]:
+        """A digital meeting and every mode that exists for the trip (impossible ones left
+        out), with hours each way for surface modes; none when the figures are unknown."""
+        alternatives = (co2 or {}).get("alternatives")
+        if not co2 or not isinstance(alternatives, dict):
+            return ()
+        hours = co2.get("hours") or {}
+        rows = [
+            ClimateRow(
+                "digital",
+                self.t("view.climate.digital", lang),
+                self.t("view.climate.kg", lang, kg=kg_text(0, lang)),
+            )
         ]
-        for reason in decision.reasons:
-            lines.append(f"• {reason.text} {self.t('decision.cite', lang, section=reason.section)}")
-        if decision.advisories:
-            lines.append(self.t("decision.advisories", lang))
-            for advisory in decision.advisories:
-                cite = self.t("decision.cite", lang, section=advisory.section)
-                lines.append(f"• {advisory.text} {cite}")
-        if decision.guidelines:
-            lines.append(self.t("decision.guidelines", lang))
-            lines.extend(f"• {g.text}" for g in decision.guidelines)
-        lines.append(self.t("decision.recommends", lang))
-        return Outgoing("decision", "\n".join(lines), decision=decision.model_dump(mode="json"))
+        for mode in COMPARISON_ORDER:
+            kg = alternatives.get(mode)
+            if kg is None:
+                continue
+            value = self.t("view.climate.kg", lang, kg=kg_text(kg, lang))
+            mode_hours = hours.get(mode)
+            if mode != "flight" and mode_hours is not None:
+                value += " " + self.t("co2.hours", lang, hours=hours_text(mode_hours, lang))
+            planned = mode == co2.get("planned_mode")
+            lowest = mode == co2.get("lowest_reasonable_mode")
+            if planned:
+                value += " " + self.t("co2.planned", lang)
+            elif lowest:
+                value += " – " + self.t("view.climate.lowest", lang)
+            rows.append(ClimateRow(mode, mode_name(mode, self.rules, lang), value, planned, lowest))
+        return tuple(rows)

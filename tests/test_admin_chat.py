@@ -36,7 +36,7 @@ async def record_one(engine: Engine) -> int:
 
 
 async def say(engine: Engine, key: ConversationKey, text: str) -> str:
-    return "\n".join(r.text for r in await engine.handle(key, Incoming(text=text)))
+    return "\n".join(r.text for r in (await engine.handle(key, Incoming(text=text))).replies)
 
 
 async def test_an_admin_gets_stats_recent_and_show(admin_engine: Engine) -> None:
@@ -64,7 +64,7 @@ async def test_an_admin_command_does_not_disturb_a_check_in_progress(admin_engin
     await say(admin_engine, ADMIN, "hej")
     await say(admin_engine, ADMIN, "resa")
     await say(admin_engine, ADMIN, "stats")
-    replies = await admin_engine.handle(ADMIN, Incoming(text="Mötet"))
+    replies = (await admin_engine.handle(ADMIN, Incoming(text="Mötet"))).replies
     assert replies[-1].step == "department"
 
 

@@ -190,7 +190,7 @@ async def test_did_you_mean_answered_yes_takes_the_suggestion(chat: Chat) -> Non
 async def test_three_bad_answers_bring_an_explanation_and_the_choices(chat: Chat) -> None:
     await chat.say("hej")
     await chat.say("banan")
-    assert chat.types() == ["error", "question"] and chat.step == "kind"
+    assert chat.types() == ["hint", "question"] and chat.step == "kind"
     assert chat.replies[0]["text"] == "Svara resa, projekt eller aktivitet."
     await chat.say("äpple")
     assert "förklarar" not in chat.texts()
@@ -273,7 +273,7 @@ async def test_a_stale_button_is_refused_politely(chat: Chat) -> None:
     await chat.say("hej")
     await chat.choose("trip")
     await chat.choose("flight")
-    assert chat.types() == ["error", "question"] and chat.step == "title"
+    assert chat.types() == ["hint", "question"] and chat.step == "title"
     assert "gäller inte längre" in chat.replies[0]["text"]
 
 
@@ -317,7 +317,7 @@ async def test_bad_input_gets_a_friendly_answer_and_loses_nothing(chat: Chat, me
     await chat.say("hej")
     await answer_all(chat, SWEDISH_CHECK[:5])
     await chat.say(message)
-    assert chat.replies[0]["type"] == "error"
+    assert chat.replies[0]["type"] == "hint"
     assert "Traceback" not in chat.texts()
     assert chat.step == "contributes_development"
     await chat.say("summary")
@@ -403,8 +403,9 @@ async def test_a_partner_contact_is_asked_about_their_organisation_and_lulea_s_p
 ) -> None:
     key = ConversationKey("telegram", "c1", "kari")
 
-    async def say(text: str) -> list[Outgoing]:
-        return await engine.handle(key, Incoming(text=text, lang="en"), role="partner_contact")
+    async def say(text: str) -> tuple[Outgoing, ...]:
+        turn = await engine.handle(key, Incoming(text=text, lang="en"), role="partner_contact")
+        return turn.replies
 
     await say("hi")
     await say("trip")

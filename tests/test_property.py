@@ -122,7 +122,7 @@ async def run(rules: RuleSet, steps: list[tuple[str, str]]) -> None:
                 clock.advance(days=20)
                 continue
             incoming = Incoming(text=value) if kind == "text" else Incoming(choice=value)
-            replies = await engine.handle(key, incoming)
+            replies = (await engine.handle(key, incoming)).replies
             assert replies, f"no reply to {kind} {value!r}"
             assert not failures & {r.text for r in replies}, f"engine failed on {kind} {value!r}"
             state = await storage.load_conversation(key)
@@ -134,7 +134,7 @@ async def run(rules: RuleSet, steps: list[tuple[str, str]]) -> None:
         await engine.handle(key, Incoming(text="svenska"))
         for _, text in SWEDISH_CHECK:
             await engine.handle(key, Incoming(text=text))
-        replies = await engine.handle(key, Incoming(text="spara"))
+        replies = (await engine.handle(key, Incoming(text="spara"))).replies
         assert replies[0].type == "decision", replies
     finally:
         await storage.close()

@@ -651,7 +651,10 @@ async def test_a_second_press_or_an_old_question_answers_nothing(anna: SlackUser
     await anna.say("hello")
     question = anna.latest_question()  # as a slow client still shows it, buttons and all
     await anna.press("trip", question)
-    assert await anna.press("project", question) == []
+    replies = await anna.press("project", question)
+    # The old button answers nothing: a short line, and the open question again.
+    assert shown_text(replies[0]) == bot.engine.text("hint.stale_button", "en")
+    assert shown_text(replies[-1]).startswith(bot.engine.text("q.title", "en")[:20])
     state = await bot.engine.storage.load_conversation(anna.key())
     assert state is not None and state.answers["kind"].value == "trip" and state.step == "title"
     assert not has_buttons(bot.fake.messages[(anna.dm, question["ts"])])
@@ -669,7 +672,7 @@ async def test_a_typed_answer_removes_the_buttons_of_its_question(
 
 
 @shared_loop
-async def test_a_press_after_a_long_pause_leaves_the_question_standing(
+async def test_a_press_after_a_long_pause_is_not_shown_as_answered(
     anna: SlackUser, bot: Bot
 ) -> None:
     await anna.say("hello")
@@ -679,7 +682,11 @@ async def test_a_press_after_a_long_pause_leaves_the_question_standing(
     # The engine first asks whether to go on, so "trip" is not taken as the answer yet.
     assert await anna.step() == "resume"
     assert "continue" in [element["value"] for _, element in buttons(replies[-1])]
-    assert has_buttons(bot.fake.messages[(anna.dm, question["ts"])])
+    after = bot.fake.messages[(anna.dm, question["ts"])]
+    assert not has_buttons(after) and shown_text(after) == shown_text(question)
+    # Going on asks the question again, with its buttons.
+    again = await anna.press("continue")
+    assert has_buttons(again[-1]) and await anna.step() == "kind"
 
 
 @shared_loop

@@ -62,9 +62,9 @@ class TurnWatcher:
         original = engine.handle
 
         async def handle(key: ConversationKey, incoming: Incoming, **options: Any) -> Any:
-            replies = await original(key, incoming, **options)
-            self.turns.append((key, incoming, replies))
-            return replies
+            result = await original(key, incoming, **options)
+            self.turns.append((key, incoming, list(result.replies)))
+            return result
 
         engine.handle = handle  # type: ignore[method-assign]
 

@@ -21,7 +21,7 @@ import pytest
 from adapters import telegram
 from adapters.telegram_render import MAX_CALLBACK_DATA, Answer, Keyboards
 from bot.engine import Engine
-from bot.messages import Choice, ConversationKey, Incoming, Outgoing
+from bot.messages import Choice, ConversationKey, Incoming, Outgoing, TurnResult
 from bot.settings import Settings
 from bot.sqlite_store import SQLiteStorage
 from bot.storage import StorageError
@@ -55,9 +55,9 @@ class TurnWatcher:
         original = engine.handle
 
         async def handle(key: ConversationKey, incoming: Incoming, **options: Any) -> Any:
-            replies = await original(key, incoming, **options)
-            self.turns.append((incoming, replies))
-            return replies
+            result = await original(key, incoming, **options)
+            self.turns.append((incoming, list(result.replies)))
+            return result
 
         engine.handle = handle  # type: ignore[method-assign]
 
@@ -376,8 +376,9 @@ async def test_long_replies_are_split_between_lines(
     one_line = "é & <> " * 900
     question = Outgoing("question", "Pick one?", step="kind", choices=(Choice("Trip", "trip"),))
 
-    async def long_replies(*args: Any, **kwargs: Any) -> list[Outgoing]:
-        return [Outgoing("message", many_lines), Outgoing("error", one_line), question]
+    async def long_replies(*args: Any, **kwargs: Any) -> TurnResult:
+        replies = (Outgoing("message", many_lines), Outgoing("hint", one_line), question)
+        return TurnResult(replies, taken=True, lang="en", step="kind")
 
     monkeypatch.setattr(tripcheck.engine, "handle", long_replies)
     user = TelegramUser(tripcheck.fake, tripcheck)
@@ -489,7 +490,7 @@ async def test_a_long_button_value_is_remembered_and_survives_a_restart_as_its_l
 
         async def handle(key: ConversationKey, incoming: Incoming, **options: Any) -> Any:
             pressed.append(incoming)
-            return [question]
+            return TurnResult((question,), taken=True, lang="en", step=question.step)
 
         engine.handle = handle  # type: ignore[method-assign]
         return engine
