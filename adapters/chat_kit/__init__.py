@@ -1,0 +1,1 @@
+"""What the Slack, Telegram and Teams channels share: written once, used by each."""
