@@ -18,6 +18,7 @@ from rules.check import Destination
 from rules.climate import ClimateData, ClimateEstimate, Mode, estimate, route_for
 from rules.footprint import (
     comparison,
+    estimate_for,
     lower_carbon_text,
     lower_carbon_values,
     mode_available,
@@ -328,6 +329,11 @@ def test_mode_available(
     where = destination(place_index, to)
     assert unavailable_reason_for(where, mode, rules) == reason
     assert mode_available(where, mode, rules) is (reason is None)
+    # The estimate agrees: the planned mode is there, or marked missing with the same reason.
+    result = estimate_for(where, 1, mode, rules)
+    assert result is not None and result.planned_available is (reason is None)
+    if reason is not None:
+        assert dict(result.unavailable)[mode] == reason
 
 
 def test_an_unknown_place_is_not_refused(rules: RuleSet) -> None:
