@@ -199,9 +199,9 @@ def test_no_ferry_to_a_place_reached_over_land_or_inland(
 def test_hours_differ_by_mode_on_a_generic_route(
     place_index: PlaceIndex, lulea: Place, data: ClimateData
 ) -> None:
-    # Brussels, 1927 km × 1.3 = 2505 km: train at 75, bus at 55, car at 80 km/h.
+    # Brussels, 1927 km × 1.3 = 2505 km: train at 70, bus at 55, car at 80 km/h.
     result = trip(place_index, lulea, data, "Brussels", 1, "flight")
-    assert result.hours["train"] == pytest.approx(2505 / 75, rel=HAND)
+    assert result.hours["train"] == pytest.approx(2505 / 70, rel=HAND)
     assert result.hours["bus"] == pytest.approx(2505 / 55, rel=HAND)
     assert result.hours["car"] == pytest.approx(2505 / 80, rel=HAND)
 
@@ -209,9 +209,9 @@ def test_hours_differ_by_mode_on_a_generic_route(
 def test_the_baltic_states_by_land_go_the_long_way_round(
     place_index: PlaceIndex, lulea: Place, data: ClimateData
 ) -> None:
-    # No 12 h train to Tallinn: round the Baltic, 696 km × 3.5 = 2436 km, 2436 / 75 = 32.5 h.
+    # No 12 h train to Tallinn: round the Baltic, 696 km × 3.5 = 2436 km, 2436 / 70 = 34.8 h.
     result = trip(place_index, lulea, data, "Tallinn", 1, "flight")
-    assert result.hours["train"] == pytest.approx(32.5, abs=0.2)
+    assert result.hours["train"] == pytest.approx(34.8, abs=0.2)
     assert result.reasonable["train"] is False
 
 
