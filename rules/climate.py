@@ -48,6 +48,7 @@ __all__ = [
     "FlightBand",
     "FlightData",
     "HoursRange",
+    "KnownPlace",
     "Leg",
     "LowerCarbon",
     "Mode",
@@ -218,6 +219,14 @@ class Region(_Data):
     name: str = Field(min_length=1)
 
 
+class KnownPlace(_Data):
+    """A GeoNames place named in the data."""
+
+    name: str = Field(min_length=1)
+    geonameid: int
+    country_code: str = Field(pattern=_COUNTRY_PATTERN)
+
+
 class FeasibilityData(_Data):
     """Where the generic land route reaches: train, bus and car; train only where rail does."""
 
@@ -228,6 +237,7 @@ class FeasibilityData(_Data):
     no_surface_countries: tuple[str, ...] = ()
     no_surface_regions: tuple[Region, ...] = ()
     no_rail_regions: tuple[Region, ...] = ()
+    no_rail_places: tuple[KnownPlace, ...] = ()
 
     @model_validator(mode="after")
     def _codes(self) -> FeasibilityData:
@@ -242,9 +252,11 @@ class FeasibilityData(_Data):
             return False
         return continent in self.surface_continents or country_code in self.surface_extra_countries
 
-    def rail_reaches(self, country_code: str, admin1: str) -> bool:
+    def rail_reaches(self, place: Place) -> bool:
         """Whether rail reaches a place that land travel reaches."""
-        return not _in(self.no_rail_regions, country_code, admin1)
+        if any(p.geonameid == place.geonameid for p in self.no_rail_places):
+            return False
+        return not _in(self.no_rail_regions, place.country_code, place.admin1)
 
 
 class HoursRange(_Data):
@@ -520,9 +532,7 @@ def unavailable_reason(
         destination.country_code, destination.admin1, destination.continent
     ):
         return "across_sea"
-    if surface == "train" and not feasibility.rail_reaches(
-        destination.country_code, destination.admin1
-    ):
+    if surface == "train" and not feasibility.rail_reaches(destination):
         return "no_rail"
     return None
 

@@ -313,6 +313,9 @@ AVAILABILITY = [
     ("Vilnius", "ferry", "no_crossing"),
     ("Visby", "train", "across_sea"),
     ("Hammerfest", "train", "no_rail"),
+    ("Inari", "train", "no_rail"),
+    ("Inari", "bus", None),
+    ("Rovaniemi", "train", None),
     ("Visby", "ferry", None),
     ("Tromsø", "train", None),
     ("Tromsø", "bus", None),
@@ -548,3 +551,18 @@ def test_every_route_and_crossing_is_sourced(data: ClimateData) -> None:
     for route in routes:
         assert route.source and route.year >= 2024
         assert all(leg.km > 0 for leg in route.legs)
+
+
+def test_places_the_route_data_names_exist_in_geonames(
+    place_index: PlaceIndex, data: ClimateData
+) -> None:
+    for known in data.feasibility.no_rail_places:
+        found = place_index.by_name(known.name, known.country_code)
+        assert found is not None and found.geonameid == known.geonameid, known.name
+    for crossing in data.crossings:
+        port = crossing.arrival
+        found = place_index.by_name(port.name)
+        assert found is not None, port.name
+        assert (found.latitude, found.longitude) == pytest.approx(
+            (port.latitude, port.longitude), abs=1e-3
+        ), port.name
