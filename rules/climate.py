@@ -440,6 +440,9 @@ class ClimateData(_Data):
         return next((c for c in self.crossings if c.reaches(country_code, admin1)), None)
 
 
+# Why a surface mode cannot take a trip: the place lies across open sea or on another
+# continent (train, bus, car); no railway reaches it; no listed crossing reaches it (ferry);
+# crossings are only known from the data's origin.
 Unavailable = Literal["across_sea", "no_rail", "no_crossing", "not_from_origin"]
 
 
