@@ -1,22 +1,24 @@
-"""Climate estimates for a trip: distance, CO2e per travel mode and the lower-carbon option.
+"""Climate estimates for a trip: routes, CO2e per travel mode and the lower-carbon option.
 
 The figures live in `rules/data/climate.yml` (validated by `ClimateData`); `estimate()` is
 pure. All kilograms are for the ROUND TRIP and the whole party, rounded to 0.1 kg; hours
 are one way, door to door.
 
-Rules, all driven by the data:
+Rules, all driven by the data (POLICY.md §9.2):
 - flight: great-circle km × the band's factor (domestic / short-haul / long-haul by
-  great-circle distance) × travellers; always feasible.
-- train, bus, ferry: route km × factor × travellers; route km is a known route distance
-  from the origin where the data has one, else route_factor × great-circle km. The train
-  factor is the Nordic one when the destination country is Nordic, else "abroad".
-- car: route km × the default fuel's per-vehicle factor × ceil(travellers / max occupancy).
-- train, bus and car are infeasible to other continents and to islands across open sea;
-  ferry is feasible only to the countries and regions listed for it.
-- hours: a typical time from the data where known, else route km / average surface speed;
-  flight: overhead + great-circle km / average flight speed.
-- a surface mode is reasonable when its hours are within the threshold, or it is a train
-  with an overnight service; a flight is always reasonable.
+  great-circle distance) × travellers; always available.
+- a surface mode exists only along a route: a route listed for the destination (its legs,
+  e.g. train to Narvik + bus to Tromsø, and its sourced hours), else the generic one leg
+  of route_factor × great-circle km (train, bus, car on land only, train only where rail
+  reaches), and a ferry only through a listed crossing that reaches the place.
+- each leg's km × its mode's factor (train: Nordic where the leg ends in a Nordic country,
+  else abroad; car: per vehicle × cars needed) × travellers, summed over the legs.
+- hours: the route's sourced hours where listed, else the legs' hours, a leg without hours
+  taking km / its mode's average speed; flight: overhead + great-circle km / flight speed.
+- reasonable: the mode exists and takes at most `reasonable_max_hours` one way, or is an
+  overnight train; a flight is always reasonable; the planned mode, if it exists, is too.
+- lowest reasonable: the reasonable mode emitting least, so never more than the planned one;
+  `lower_carbon` names it with its hours and saving when it emits less than the planned.
 """
 
 from __future__ import annotations
@@ -38,20 +40,32 @@ __all__ = [
     "CarData",
     "ClimateData",
     "ClimateEstimate",
+    "Crossing",
     "Destination",
+    "Detour",
     "Factor",
     "FeasibilityData",
     "FlightBand",
     "FlightData",
+    "HoursRange",
+    "KnownPlace",
+    "Leg",
+    "LowerCarbon",
     "Mode",
     "Origin",
+    "Port",
     "Region",
+    "Route",
+    "RouteEstimate",
     "SurfaceData",
     "SurfaceMode",
     "TrainData",
+    "Unavailable",
     "estimate",
     "great_circle_km",
     "load_climate_data",
+    "route_for",
+    "unavailable_reason",
 ]
 
 DEFAULT_DATA_PATH = Path(__file__).parent / "data" / "climate.yml"
@@ -162,12 +176,39 @@ class CarData(_Data):
         return math.ceil(travellers / int(self.max_occupancy.value))
 
 
+class Detour(_Data):
+    """Countries the land route reaches only the long way round (the Baltic states)."""
+
+    name: str = Field(min_length=1)
+    countries: tuple[str, ...] = Field(min_length=1)
+    route_factor: Factor
+
+    @model_validator(mode="after")
+    def _codes(self) -> Detour:
+        _check_country_codes(self.countries)
+        return self
+
+
 class SurfaceData(_Data):
-    """Parameters for train, bus, car and ferry."""
+    """Parameters for train, bus, car and ferry routes."""
 
     route_factor: Factor
-    average_speed_kmh: Factor
+    detours: tuple[Detour, ...] = ()
+    # Average door-to-door speed per mode on the route km, for legs without listed hours.
+    speed_kmh: dict[SurfaceMode, Factor]
     reasonable_max_hours: Factor
+
+    @model_validator(mode="after")
+    def _speeds_for_land_modes(self) -> SurfaceData:
+        missing = [m for m in ("train", "bus", "car") if m not in self.speed_kmh]
+        if missing:
+            raise ValueError(f"speed_kmh needs a speed for {missing}")
+        return self
+
+    def land_route_factor(self, country_code: str) -> float:
+        """Route km per great-circle km over land to a country."""
+        detour = next((d for d in self.detours if country_code in d.countries), None)
+        return (detour.route_factor if detour is not None else self.route_factor).value
 
 
 class Region(_Data):
@@ -178,8 +219,16 @@ class Region(_Data):
     name: str = Field(min_length=1)
 
 
+class KnownPlace(_Data):
+    """A GeoNames place named in the data."""
+
+    name: str = Field(min_length=1)
+    geonameid: int
+    country_code: str = Field(pattern=_COUNTRY_PATTERN)
+
+
 class FeasibilityData(_Data):
-    """Which modes can reach a place at all."""
+    """Where the generic land route reaches: train, bus and car; train only where rail does."""
 
     source: str = Field(min_length=1)
     year: int = Field(ge=1990, le=2100)
@@ -187,47 +236,165 @@ class FeasibilityData(_Data):
     surface_extra_countries: tuple[str, ...] = ()
     no_surface_countries: tuple[str, ...] = ()
     no_surface_regions: tuple[Region, ...] = ()
-    ferry_countries: tuple[str, ...] = ()
-    ferry_regions: tuple[Region, ...] = ()
+    no_rail_regions: tuple[Region, ...] = ()
+    no_rail_places: tuple[KnownPlace, ...] = ()
 
     @model_validator(mode="after")
     def _codes(self) -> FeasibilityData:
-        _check_country_codes(
-            self.surface_extra_countries + self.no_surface_countries + self.ferry_countries
-        )
+        _check_country_codes(self.surface_extra_countries + self.no_surface_countries)
         return self
 
     def surface_reachable(self, country_code: str, admin1: str, continent: str) -> bool:
-        """Whether train, bus and car can reach a place."""
+        """Whether train, bus and car can reach a place over land."""
         if country_code in self.no_surface_countries or _in(
             self.no_surface_regions, country_code, admin1
         ):
             return False
         return continent in self.surface_continents or country_code in self.surface_extra_countries
 
-    def ferry_reachable(self, country_code: str, admin1: str) -> bool:
-        """Whether a ferry option is offered for a place."""
-        return country_code in self.ferry_countries or _in(self.ferry_regions, country_code, admin1)
+    def rail_reaches(self, place: Place) -> bool:
+        """Whether rail reaches a place that land travel reaches."""
+        if any(p.geonameid == place.geonameid for p in self.no_rail_places):
+            return False
+        return not _in(self.no_rail_regions, place.country_code, place.admin1)
 
 
-class Destination(_Data):
-    """What is known about the route from the origin to one place."""
+class HoursRange(_Data):
+    """Typical one-way hours as a source gives them: "about 11–13 h" is low 11, high 13."""
 
-    name: str = Field(min_length=1)
-    geonameid: int
-    country_code: str = Field(pattern=_COUNTRY_PATTERN)
-    route_km: dict[SurfaceMode, float] = Field(default_factory=dict)
-    hours: dict[SurfaceMode, float] = Field(default_factory=dict)
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HoursRange:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+    @property
+    def typical(self) -> float:
+        """The middle of the range."""
+        return (self.low + self.high) / 2
+
+
+class Leg(_Data):
+    """One stretch of a route by one mode, e.g. the bus from Narvik to Tromsø."""
+
+    mode: SurfaceMode
+    start: str = Field(min_length=1)
+    end: str = Field(min_length=1)
+    country_code: str = Field(pattern=_COUNTRY_PATTERN)  # where the leg ends (train factor)
+    km: float = Field(gt=0)
+    hours: float | None = Field(default=None, gt=0)  # None: km / the mode's average speed
+
+    @model_validator(mode="after")
+    def _ferry_hours(self) -> Leg:
+        # A crossing's time is its timetable's, not a speed's.
+        if self.mode == "ferry" and self.hours is None:
+            raise ValueError(f"the ferry leg {self.start}–{self.end} needs its hours")
+        return self
+
+
+class Route(_Data):
+    """A way from the origin to a place: its legs in order, the modes it serves, its hours."""
+
+    # The planned modes this route answers: train + bus to Tromsø serves "train" and "bus".
+    modes: tuple[SurfaceMode, ...] = Field(min_length=1)
+    legs: tuple[Leg, ...] = Field(min_length=1)
+    hours: HoursRange | None = None  # the whole route's sourced time; None: sum of the legs
     overnight_train: bool = False
     source: str = Field(min_length=1)
     year: int = Field(ge=1990, le=2100)
 
     @model_validator(mode="after")
-    def _positive(self) -> Destination:
-        for label, values in (("route_km", self.route_km), ("hours", self.hours)):
-            if any(v <= 0 for v in values.values()):
-                raise ValueError(f"{label} must be positive")
+    def _consistent(self) -> Route:
+        for before, after in zip(self.legs, self.legs[1:], strict=False):
+            if after.start != before.end:
+                raise ValueError(
+                    f"legs do not join: {before.start}–{before.end} is followed by "
+                    f"{after.start}–{after.end}"
+                )
+        used = {leg.mode for leg in self.legs}
+        for mode in self.modes:
+            if mode not in used:
+                raise ValueError(f"serves {mode} but has no {mode} leg")
+        if len(set(self.modes)) != len(self.modes):
+            raise ValueError("a mode is listed twice")
+        if self.overnight_train and "train" not in used:
+            raise ValueError("overnight_train without a train leg")
         return self
+
+    @property
+    def start(self) -> str:
+        return self.legs[0].start
+
+    @property
+    def end(self) -> str:
+        return self.legs[-1].end
+
+    @property
+    def km(self) -> float:
+        """One-way km over all legs."""
+        return sum(leg.km for leg in self.legs)
+
+
+class Port(_Data):
+    """Where a crossing lands, for the onward leg to a place beyond it."""
+
+    name: str = Field(min_length=1)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class Crossing(Route):
+    """A ferry crossing from the origin: the legs to and across the sea, and what it reaches."""
+
+    name: str = Field(min_length=1)
+    modes: tuple[SurfaceMode, ...] = ("ferry",)
+    arrival: Port
+    reaches_countries: tuple[str, ...] = ()
+    reaches_regions: tuple[Region, ...] = ()
+
+    @model_validator(mode="after")
+    def _a_ferry_to_somewhere(self) -> Crossing:
+        if self.modes != ("ferry",):
+            raise ValueError("a crossing serves only ferry")
+        if self.end != self.arrival.name:
+            raise ValueError(f"the last leg ends at {self.end}, not at {self.arrival.name}")
+        if not (self.reaches_countries or self.reaches_regions):
+            raise ValueError("a crossing must reach a country or a region")
+        _check_country_codes(self.reaches_countries)
+        return self
+
+    def reaches(self, country_code: str, admin1: str) -> bool:
+        """Whether this crossing is the way to a place."""
+        return country_code in self.reaches_countries or _in(
+            self.reaches_regions, country_code, admin1
+        )
+
+
+class Destination(_Data):
+    """Routes listed for one place; they replace the generic route for the modes they serve."""
+
+    name: str = Field(min_length=1)
+    geonameid: int
+    country_code: str = Field(pattern=_COUNTRY_PATTERN)
+    routes: tuple[Route, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _routes_end_here(self) -> Destination:
+        served: list[SurfaceMode] = []
+        for index, route in enumerate(self.routes):
+            if route.end != self.name:
+                raise ValueError(f"routes[{index}] ends at {route.end}, not at {self.name}")
+            served += route.modes
+        if len(set(served)) != len(served):
+            raise ValueError("two routes serve the same mode")
+        return self
+
+    def route(self, mode: SurfaceMode) -> Route | None:
+        """The listed route serving `mode`, if any."""
+        return next((r for r in self.routes if mode in r.modes), None)
 
 
 class ClimateData(_Data):
@@ -242,13 +409,24 @@ class ClimateData(_Data):
     car: CarData
     surface: SurfaceData
     feasibility: FeasibilityData
+    crossings: tuple[Crossing, ...] = ()
     destinations: tuple[Destination, ...] = ()
 
     @model_validator(mode="after")
-    def _unique_destinations(self) -> ClimateData:
+    def _routes_start_at_the_origin(self) -> ClimateData:
         ids = [d.geonameid for d in self.destinations]
         if len(ids) != len(set(ids)):
             raise ValueError("a destination is listed twice")
+        # Named here rather than in Route: only the whole file knows the origin.
+        starts = [(f"crossings[{i}] ({c.name})", c.start) for i, c in enumerate(self.crossings)]
+        starts += [
+            (f"destinations[{i}] ({d.name}) → routes[{j}]", r.start)
+            for i, d in enumerate(self.destinations)
+            for j, r in enumerate(d.routes)
+        ]
+        for entry, start in starts:
+            if start != self.origin.name:
+                raise ValueError(f"{entry}: starts at {start}, not at {self.origin.name}")
         return self
 
     def destination(self, origin_id: int, destination_id: int) -> Destination | None:
@@ -256,6 +434,39 @@ class ClimateData(_Data):
         if origin_id != self.origin.geonameid:
             return None
         return next((d for d in self.destinations if d.geonameid == destination_id), None)
+
+    def crossing(self, country_code: str, admin1: str) -> Crossing | None:
+        """The first listed crossing that reaches a place, if any."""
+        return next((c for c in self.crossings if c.reaches(country_code, admin1)), None)
+
+
+# Why a surface mode cannot take a trip: the place lies across open sea or on another
+# continent (train, bus, car); no railway reaches it; no listed crossing reaches it (ferry);
+# crossings are only known from the data's origin.
+Unavailable = Literal["across_sea", "no_rail", "no_crossing", "not_from_origin"]
+
+
+class RouteEstimate(BaseModel, frozen=True):
+    """A surface mode's route for one trip: its legs, one-way km and hours."""
+
+    legs: tuple[Leg, ...]
+    modes: tuple[SurfaceMode, ...]  # the planned modes this route serves (shown "tåg + buss")
+    km: float  # one way, 0.1 km
+    hours: float  # typical one way, 0.1 h
+    hours_low: float
+    hours_high: float
+    overnight_train: bool
+    source: str
+
+
+class LowerCarbon(BaseModel, frozen=True):
+    """A reasonable mode emitting less than the planned one (advisory `lower_carbon_mode`)."""
+
+    mode: Mode
+    kg: float  # round trip, whole party
+    hours: float  # typical one way
+    saving_kg: float  # planned kg − kg
+    route: RouteEstimate | None  # None for a flight
 
 
 class ClimateEstimate(BaseModel, frozen=True):
@@ -270,23 +481,27 @@ class ClimateEstimate(BaseModel, frozen=True):
     # For explaining the figures:
     flight_band: FlightBand
     route_km: dict[Mode, float | None]  # one-way km each estimate uses
-    factors: dict[Mode, Factor]  # the factor used per feasible mode (car: per vehicle-km)
+    factors: dict[Mode, Factor]  # the main factor per feasible mode (car: per vehicle-km)
     cars: int  # cars the party needs for the car estimate
     travellers: int
+    # POLICY.md §9.2: the routes that exist, which modes are reasonable, the lower-carbon one.
+    routes: dict[SurfaceMode, RouteEstimate] = Field(default_factory=dict)  # existing only
+    reasonable: dict[Mode, bool] = Field(default_factory=dict)
+    unavailable: dict[SurfaceMode, Unavailable] = Field(default_factory=dict)
+    lower_carbon: LowerCarbon | None = None
+
+    @property
+    def planned_available(self) -> bool:
+        """Whether the planned mode exists for this trip (a train to Reykjavík does not)."""
+        return self.planned_kg is not None
 
     def avoided_kg(self) -> float | None:
         """What a digital meeting avoids: the planned trip's kg (None if infeasible)."""
         return self.planned_kg
 
     def saving_kg(self) -> float | None:
-        """Kg the lowest reasonable mode saves against the planned one, when it saves any."""
-        best = self.lowest_reasonable_mode
-        if best is None or best == self.planned_mode or self.planned_kg is None:
-            return None
-        best_kg = self.alternatives[best]
-        if best_kg is None or best_kg >= self.planned_kg:
-            return None
-        return round(self.planned_kg - best_kg, 1)
+        """Kg the lower-carbon reasonable mode saves against the planned one, if any."""
+        return self.lower_carbon.saving_kg if self.lower_carbon is not None else None
 
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -299,6 +514,63 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+def unavailable_reason(
+    origin: Place, destination: Place, mode: str, data: ClimateData
+) -> Unavailable | None:
+    """Why `mode` cannot take a trip from `origin` to `destination`; None when it can."""
+    if mode == "flight":
+        return None
+    surface = _surface_mode(mode)
+    known = data.destination(origin.geonameid, destination.geonameid)
+    if known is not None and known.route(surface) is not None:
+        return None
+    feasibility = data.feasibility
+    if surface == "ferry":
+        # Crossings are listed from the data's origin; from anywhere else none is known.
+        if origin.geonameid != data.origin.geonameid:
+            return "not_from_origin"
+        found = data.crossing(destination.country_code, destination.admin1)
+        return None if found is not None else "no_crossing"
+    if not feasibility.surface_reachable(
+        destination.country_code, destination.admin1, destination.continent
+    ):
+        return "across_sea"
+    if surface == "train" and not feasibility.rail_reaches(destination):
+        return "no_rail"
+    return None
+
+
+def route_for(
+    origin: Place, destination: Place, mode: str, data: ClimateData
+) -> RouteEstimate | None:
+    """The route a surface mode takes from `origin` to `destination`, or None if none exists."""
+    surface = _surface_mode(mode)
+    if unavailable_reason(origin, destination, surface, data) is not None:
+        return None
+    known = data.destination(origin.geonameid, destination.geonameid)
+    listed = known.route(surface) if known is not None else None
+    if listed is not None:
+        return _route_estimate(listed, listed.legs, data)
+    if surface == "ferry":
+        crossing = data.crossing(destination.country_code, destination.admin1)
+        assert crossing is not None  # unavailable_reason checked it
+        return _route_estimate(crossing, crossing.legs + _onward(crossing, destination, data), data)
+    distance = great_circle_km(
+        origin.latitude, origin.longitude, destination.latitude, destination.longitude
+    )
+    # Computed, not read: model_construct skips the validation meant for the data file
+    # (a trip to the origin itself has 0 km).
+    leg = Leg.model_construct(
+        mode=surface,
+        start=origin.name,
+        end=destination.name,
+        country_code=destination.country_code,
+        km=distance * data.surface.land_route_factor(destination.country_code),
+        hours=None,
+    )
+    return _route_estimate(None, (leg,), data)
+
+
 def estimate(
     origin: Place,
     destination: Place,
@@ -309,16 +581,10 @@ def estimate(
     """Estimate the round trip's CO2e for every mode and pick the lowest reasonable one."""
     if travellers < 1:
         raise ValueError(f"travellers must be at least 1, not {travellers}")
-    if planned_mode not in MODES:
-        raise ValueError(f"unknown travel mode {planned_mode!r}; expected one of {MODES}")
-    planned = MODES[MODES.index(planned_mode)]  # narrows str to Mode
-
+    planned = _mode(planned_mode)
     distance = great_circle_km(
         origin.latitude, origin.longitude, destination.latitude, destination.longitude
     )
-    known = data.destination(origin.geonameid, destination.geonameid)
-    surface = data.surface
-    feasibility = data.feasibility
     cars = data.car.cars(travellers)
 
     band, flight_factor = data.flight.band(distance)
@@ -332,32 +598,35 @@ def estimate(
     }
     route_km: dict[Mode, float | None] = {"flight": round(distance, 1)}
     factors: dict[Mode, Factor] = {"flight": flight_factor}
-
-    by_land = feasibility.surface_reachable(
-        destination.country_code, destination.admin1, destination.continent
-    )
-    by_ferry = feasibility.ferry_reachable(destination.country_code, destination.admin1)
+    routes: dict[SurfaceMode, RouteEstimate] = {}
+    unavailable: dict[SurfaceMode, Unavailable] = {}
     for mode in SURFACE_MODES:
-        if not (by_ferry if mode == "ferry" else by_land):
+        route = route_for(origin, destination, mode, data)
+        if route is None:
             kg[mode] = hours[mode] = route_km[mode] = None
+            reason = unavailable_reason(origin, destination, mode, data)
+            assert reason is not None
+            unavailable[mode] = reason
             continue
-        km = (known.route_km.get(mode) if known else None) or distance * surface.route_factor.value
-        factor, payers = _surface_factor(mode, destination.country_code, travellers, cars, data)
-        kg[mode] = _round_trip(km * factor.value * payers)
-        typical = known.hours.get(mode) if known else None
-        hours[mode] = round(typical or km / surface.average_speed_kmh.value, 1)
-        route_km[mode] = round(km, 1)
-        factors[mode] = factor
+        routes[mode] = route
+        kg[mode] = _round_trip(sum(_leg_kg(leg, travellers, cars, data) for leg in route.legs))
+        hours[mode] = route.hours
+        route_km[mode] = route.km
+        main = next((leg for leg in route.legs if leg.mode == mode), route.legs[0])
+        factors[mode] = _leg_factor(main, data)
 
-    def reasonable(mode: Mode) -> bool:
-        if mode == "flight":
-            return True
-        if mode == "train" and known is not None and known.overnight_train:
-            return True
-        h = hours[mode]
-        return h is not None and h <= surface.reasonable_max_hours.value
+    max_hours = data.surface.reasonable_max_hours.value
 
-    options = [m for m in _PREFERENCE if kg[m] is not None and reasonable(m)]
+    def is_reasonable(mode: Mode) -> bool:
+        if kg[mode] is None:
+            return False
+        if mode == "flight" or mode == planned:
+            return True
+        route = routes[mode]
+        return route.overnight_train or route.hours <= max_hours
+
+    reasonable = {m: is_reasonable(m) for m in MODES}
+    options = [m for m in _PREFERENCE if reasonable[m]]
     lowest = min(options, key=lambda m: (kg[m], _PREFERENCE.index(m)), default=None)
     return ClimateEstimate(
         distance_km=round(distance, 1),
@@ -371,26 +640,122 @@ def estimate(
         factors=factors,
         cars=cars,
         travellers=travellers,
+        routes=routes,
+        reasonable=reasonable,
+        unavailable=unavailable,
+        lower_carbon=_lower_carbon(planned, lowest, kg, hours, routes),
     )
 
 
-def _surface_factor(
-    mode: SurfaceMode, country_code: str, travellers: int, cars: int, data: ClimateData
-) -> tuple[Factor, int]:
-    """The factor for a surface mode and what it is multiplied by (travellers or cars)."""
-    if mode == "train":
-        nordic = country_code in data.train.nordic_countries
-        return (data.train.nordic if nordic else data.train.abroad), travellers
-    if mode == "bus":
-        return data.bus, travellers
-    if mode == "ferry":
-        return data.ferry, travellers
-    # A car's emissions are per vehicle, shared by up to max_occupancy travellers.
-    return data.car.factor, cars
+def _lower_carbon(
+    planned: Mode,
+    lowest: Mode | None,
+    kg: dict[Mode, float | None],
+    hours: dict[Mode, float | None],
+    routes: dict[SurfaceMode, RouteEstimate],
+) -> LowerCarbon | None:
+    """The lowest reasonable mode, when it emits less than an existing planned mode."""
+    planned_kg = kg[planned]
+    if lowest is None or lowest == planned or planned_kg is None:
+        return None
+    best_kg, best_hours = kg[lowest], hours[lowest]
+    if best_kg is None or best_hours is None or best_kg >= planned_kg:
+        return None
+    route = routes.get(lowest) if lowest != "flight" else None
+    return LowerCarbon(
+        mode=lowest,
+        kg=best_kg,
+        hours=best_hours,
+        saving_kg=round(planned_kg - best_kg, 1),
+        route=route,
+    )
+
+
+def _route_estimate(
+    listed: Route | None, legs: tuple[Leg, ...], data: ClimateData
+) -> RouteEstimate:
+    """Sums a route's legs. A listed route's own sourced hours replace its legs' hours; legs
+    added beyond it (the train on from a port) add theirs."""
+
+    def leg_hours(some: tuple[Leg, ...]) -> float:
+        return sum(leg.hours or leg.km / _speed(leg.mode, data) for leg in some)
+
+    own = len(listed.legs) if listed is not None else len(legs)
+    extra = leg_hours(legs[own:])
+    if listed is not None and listed.hours is not None:
+        low, typical, high = listed.hours.low, listed.hours.typical, listed.hours.high
+    else:
+        low = typical = high = leg_hours(legs[:own])
+    return RouteEstimate(
+        legs=legs,
+        modes=listed.modes if listed is not None else (legs[0].mode,),
+        km=round(sum(leg.km for leg in legs), 1),
+        hours=round(typical + extra, 1),
+        hours_low=round(low + extra, 1),
+        hours_high=round(high + extra, 1),
+        overnight_train=listed.overnight_train if listed is not None else False,
+        source=listed.source if listed is not None else data.surface.route_factor.source,
+    )
+
+
+def _onward(crossing: Crossing, destination: Place, data: ClimateData) -> tuple[Leg, ...]:
+    """The train on from the crossing's port to a place beyond it (none at the port itself)."""
+    port = crossing.arrival
+    km = great_circle_km(port.latitude, port.longitude, destination.latitude, destination.longitude)
+    if km == 0:  # the place is the port
+        return ()
+    # Computed, not read: model_construct skips the validation meant for the data file.
+    leg = Leg.model_construct(
+        mode="train",
+        start=port.name,
+        end=destination.name,
+        country_code=destination.country_code,
+        km=km * data.surface.route_factor.value,
+        hours=None,
+    )
+    return (leg,)
+
+
+def _speed(mode: SurfaceMode, data: ClimateData) -> float:
+    speed = data.surface.speed_kmh.get(mode)
+    if speed is None:
+        # Only ferry has no speed, and every ferry leg has its hours (validated).
+        raise ValueError(f"a {mode} leg needs hours: there is no average speed for {mode}")
+    return speed.value
+
+
+def _leg_factor(leg: Leg, data: ClimateData) -> Factor:
+    if leg.mode == "train":
+        nordic = leg.country_code in data.train.nordic_countries
+        return data.train.nordic if nordic else data.train.abroad
+    if leg.mode == "bus":
+        return data.bus
+    if leg.mode == "ferry":
+        return data.ferry
+    return data.car.factor
+
+
+def _leg_kg(leg: Leg, travellers: int, cars: int, data: ClimateData) -> float:
+    """One way: a car's emissions are per vehicle, shared by up to max_occupancy travellers."""
+    payers = cars if leg.mode == "car" else travellers
+    return leg.km * _leg_factor(leg, data).value * payers
 
 
 def _round_trip(one_way_kg: float) -> float:
     return round(2 * one_way_kg, 1)
+
+
+def _mode(mode: str) -> Mode:
+    if mode not in MODES:
+        raise ValueError(f"unknown travel mode {mode!r}; expected one of {MODES}")
+    return MODES[MODES.index(mode)]  # narrows str to Mode
+
+
+def _surface_mode(mode: str) -> SurfaceMode:
+    checked = _mode(mode)
+    if checked == "flight":
+        raise ValueError("a flight has no surface route")
+    return SURFACE_MODES[SURFACE_MODES.index(checked)]
 
 
 def load_climate_data(path: Path = DEFAULT_DATA_PATH) -> ClimateData:

@@ -1,11 +1,21 @@
-"""Climate figures for a check: its estimate, the record the log keeps, and how it is told."""
+"""Climate figures for a check: its estimate, the record the log keeps, and how it is told;
+whether a planned mode exists at all, and the refusal when it does not (POLICY.md §9.2)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rules.check import Destination
-from rules.climate import MODES, ClimateEstimate, Mode, estimate, great_circle_km
+from rules.climate import (
+    MODES,
+    ClimateEstimate,
+    Mode,
+    RouteEstimate,
+    Unavailable,
+    estimate,
+    great_circle_km,
+    unavailable_reason,
+)
 from rules.models import Lang
 from rules.places import Place
 from rules.ruleset import RuleSet
@@ -65,6 +75,31 @@ def estimate_for(
     return estimate(_origin(rules), place, travellers, str(mode), rules.climate)
 
 
+def unavailable_reason_for(
+    destination: Destination | None, mode: str, rules: RuleSet
+) -> Unavailable | None:
+    """Why `mode` cannot reach the place ("across_sea", "no_rail", "no_crossing"...); None when
+    it can, or when the place is not known well enough to tell."""
+    place = _place(destination) if destination is not None else None
+    if place is None or mode not in MODES:
+        return None
+    return unavailable_reason(_origin(rules), place, mode, rules.climate)
+
+
+def mode_available(destination: Destination | None, mode: str, rules: RuleSet) -> bool:
+    """Whether a planned mode exists for the trip: no train to Reykjavík, no ferry to Oulu."""
+    return unavailable_reason_for(destination, mode, rules) is None
+
+
+def refusal_text(
+    destination: Destination | None, mode: str, rules: RuleSet, lang: Lang
+) -> str | None:
+    """The reply to a planned mode that does not exist, asking again; None when it exists."""
+    if destination is None or mode_available(destination, mode, rules):
+        return None
+    return rules.text(f"routes.unavailable.{mode}", lang, place=destination.name)
+
+
 def co2_record(
     estimate: ClimateEstimate | None, destination: Destination | None, outcome: str, rules: RuleSet
 ) -> dict[str, Any]:
@@ -79,6 +114,7 @@ def co2_record(
             "lowest_reasonable_mode": None,
             "lowest_reasonable_kg": None,
             "avoided_kg": None,
+            "lower_carbon": None,
         }
     lowest = estimate.lowest_reasonable_mode
     return {
@@ -90,6 +126,21 @@ def co2_record(
         "lowest_reasonable_mode": lowest,
         "lowest_reasonable_kg": estimate.alternatives[lowest] if lowest else None,
         "avoided_kg": estimate.avoided_kg() if outcome == "digital" else None,
+        "lower_carbon": _lower_carbon_record(estimate),
+    }
+
+
+def _lower_carbon_record(estimate: ClimateEstimate) -> dict[str, Any] | None:
+    better = estimate.lower_carbon
+    if better is None:
+        return None
+    modes = list(better.route.modes) if better.route is not None else [better.mode]
+    return {
+        "mode": better.mode,
+        "modes": modes,
+        "kg": better.kg,
+        "hours": better.hours,
+        "saving_kg": better.saving_kg,
     }
 
 
@@ -118,9 +169,38 @@ def mode_name(mode: str, rules: RuleSet, lang: Lang) -> str:
     return rules.text(f"mode.{mode}", lang).lower()
 
 
+def route_name(mode: Mode, route: RouteEstimate | None, rules: RuleSet, lang: Lang) -> str:
+    """A mode as its route takes it, in running text: 'tåg + buss' to Tromsø, 'tåg' to Umeå."""
+    modes = route.modes if route is not None else (mode,)
+    return rules.text("routes.joined", lang).join(mode_name(m, rules, lang) for m in modes)
+
+
+def lower_carbon_values(estimate: ClimateEstimate, rules: RuleSet, lang: Lang) -> dict[str, str]:
+    """What the advisory `lower_carbon_mode` may name: alternative, hours, saving, planned;
+    empty when no reasonable mode emits less than the planned one."""
+    better = estimate.lower_carbon
+    if better is None:
+        return {}
+    name = route_name(better.mode, better.route, rules, lang)
+    return {
+        "alternative": name[:1].upper() + name[1:],
+        "hours": hours_text(better.hours, lang),
+        "saving": kg_text(better.saving_kg, lang),
+        "planned": mode_name(estimate.planned_mode, rules, lang),
+    }
+
+
+def lower_carbon_text(estimate: ClimateEstimate, rules: RuleSet, lang: Lang) -> str | None:
+    """'Tåg + buss (ca 12 h enkel väg) ger ungefär 237 kg CO2e mindre än flyg.', or None."""
+    values = lower_carbon_values(estimate, rules, lang)
+    return rules.text("routes.lower_carbon", lang, **values) if values else None
+
+
 def comparison(estimate: ClimateEstimate, rules: RuleSet, lang: Lang) -> str:
-    """One line comparing a digital meeting with each mode for the party; impossible ones marked."""
+    """One line comparing a digital meeting with each mode for the party; impossible ones marked.
+    Modes sharing one route (train + bus to Tromsø) are told once, by the route's name."""
     parts = [rules.text("co2.digital", lang)]
+    told: list[RouteEstimate] = []
     for mode in COMPARISON_ORDER:
         kg = estimate.alternatives[mode]
         name = mode_name(mode, rules, lang)
@@ -128,11 +208,18 @@ def comparison(estimate: ClimateEstimate, rules: RuleSet, lang: Lang) -> str:
             if mode != "ferry":
                 parts.append(rules.text("co2.not_possible", lang, mode=name))
             continue
-        part = rules.text("co2.mode", lang, mode=name, kg=kg_text(kg, lang))
+        route = estimate.routes.get(mode) if mode != "flight" else None
+        if route is not None and route in told:
+            continue
+        serves = route.modes if route is not None else (mode,)
+        if route is not None:
+            told.append(route)
+        label = route_name(mode, route, rules, lang)
+        part = rules.text("co2.mode", lang, mode=label, kg=kg_text(kg, lang))
         hours = estimate.hours[mode]
         if mode != "flight" and hours is not None:
             part += " " + rules.text("co2.hours", lang, hours=hours_text(hours, lang))
-        if mode == estimate.planned_mode:
+        if estimate.planned_mode in serves:
             part += " " + rules.text("co2.planned", lang)
         parts.append(part)
     return rules.text(

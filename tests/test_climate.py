@@ -121,10 +121,11 @@ def test_oulu_by_car_shares_one_car_among_four(
     # One petrol car: 167 km × 1.3 (route factor) × 0.167 kg/vehicle-km × 2 = 72.5 kg,
     # for the whole party, not per traveller.
     assert result.planned_kg == pytest.approx(72.5, rel=HAND)
-    # Train to Finland, Nordic factor: 167 × 1.3 × 0.010 × 4 travellers × 2 = 17.37 kg
-    # (166.6 km unrounded gives 17.3 after rounding to 0.1 kg).
-    assert result.alternatives["train"] == pytest.approx(17.37, abs=0.1)
-    assert result.hours["train"] == 5.0  # typical, from the data
+    # By public transport, the listed legs: train Luleå–Haparanda 124 km and Kemi–Oulu 118 km
+    # at the Nordic 0.010, bus Haparanda–Kemi 29 km at 0.027:
+    # (242 × 0.010 + 29 × 0.027) × 4 travellers × 2 = 25.6 kg, for train and bus alike.
+    assert result.alternatives["train"] == result.alternatives["bus"] == 25.6
+    assert result.hours["train"] == 5.0  # 4.5–5.5 h, from the data
     assert result.lowest_reasonable_mode == "train"
 
 
@@ -173,13 +174,15 @@ def test_narvik_uses_the_known_rail_distance(
 def test_long_surface_trip_without_night_train_is_not_reasonable(
     index: PlaceIndex, lulea: Place, data: ClimateData
 ) -> None:
-    result = estimate(lulea, place(index, "Tromsø"), 1, "flight", data)
-    # Train to Narvik + bus, about 12 h: feasible but over 8 h and not overnight.
-    assert result.hours["train"] == 12.0
+    result = estimate(lulea, place(index, "Bodø"), 1, "flight", data)
+    # Train to Narvik + bus, about 14–16 h: it exists, but over 13 h and not overnight.
+    assert result.hours["train"] == 15.0
     assert result.alternatives["train"] is not None
-    # Bus by default speed: 472 km × 1.3 / 70 km/h = 8.8 h, also over 8 h.
-    assert result.hours["bus"] == pytest.approx(8.8, abs=0.1)
-    assert result.lowest_reasonable_mode == "flight"
+    assert result.reasonable["train"] is False
+    # The car on 394 km × 1.3 at 80 km/h = 6.4 h is reasonable and emits less than the flight:
+    # 512.2 km × 0.167 × 2 = 171.1 kg against 394 × 0.27257 × 2 = 214.8 kg.
+    assert result.hours["car"] == pytest.approx(6.4, abs=0.1)
+    assert result.lowest_reasonable_mode == "car"
 
 
 def test_train_abroad_uses_the_average_factor(
@@ -196,8 +199,9 @@ def test_train_abroad_uses_the_average_factor(
 
 def test_ferry_only_where_listed(index: PlaceIndex, lulea: Place, data: ClimateData) -> None:
     tallinn = estimate(lulea, place(index, "Tallinn"), 1, "ferry", data)
-    # Ferry factor over the whole surface route: 696 km × 1.3 × 0.01871 × 2 = 33.9 kg.
-    assert tallinn.planned_kg == pytest.approx(33.9, rel=HAND)
+    # Night train to Stockholm, then the crossing:
+    # (1180 km × 0.010 + 379 km × 0.01871) × 2 = 37.8 kg.
+    assert tallinn.planned_kg == 37.8
     visby = estimate(lulea, place(index, "Visby"), 1, "flight", data)
     assert visby.alternatives["ferry"] is not None  # Gotland: ferry only
     assert visby.alternatives["train"] is None
