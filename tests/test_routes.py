@@ -537,7 +537,9 @@ def test_invalid_route_data_is_reported_with_file_and_entry(
 def test_rules_check_reports_an_unsourced_route(tmp_path: Path) -> None:
     broken = broken_copy(tmp_path, "climate.yml", unsourced)
     run = subprocess.run(
-        [sys.executable, "-m", "bot", "rules", "check", str(broken)], capture_output=True, text=True
+        [sys.executable, "-m", "tripcheck", "rules", "check", str(broken)],
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 1
     assert "climate.yml: destinations[5] (Tromsø) → routes[0] → source: Field required" in (
