@@ -42,6 +42,10 @@ GREY_SCORE = 75.0
 SHORT_ALIAS = 4
 # A confident match must beat the next entity by this much, or the user is asked to choose.
 MARGIN = 5.0
+# Words this short ("of", "the", "och") do not tell two names apart.
+SHORT_WORD = 3
+# What a fuzzy match loses for each alias whose generic word ("universitet") the text lacks.
+GENERIC_PENALTY = 5.0
 
 
 def fold_special(text: str) -> str:
@@ -108,13 +112,18 @@ class Matcher:
         """The name without its generic words: 'umea universitet' → 'umea'."""
         return " ".join(word for word in norm.split() if word not in self._generic)
 
+    def _generic_words_of(self, alias: str) -> set[str]:
+        return {word for word in alias.split() if word in self._generic}
+
     def _lacks_a_distinctive_word(self, query: str, alias: str) -> bool:
-        """Whether the query is some of the alias's words, without a distinctive one of them.
+        """Whether the query is some of the alias's words without a distinctive one: not a
+        generic word, and not a short one such as "of" or "the" (a digit counts: "Arctic 5").
         Only a matcher that knows its generic words can tell a distinctive one."""
         if not self._generic:
             return False
         words, alias_words = set(query.split()), set(alias.split())
-        return words < alias_words and not (alias_words - words) <= self._generic
+        missing = alias_words - words - self._generic
+        return words < alias_words and any(len(w) > SHORT_WORD or w.isdigit() for w in missing)
 
     def exact(self, text: str) -> str | None:
         """The key whose alias equals the text once normalised, if any."""
@@ -131,8 +140,12 @@ class Matcher:
         if not distinctive:
             return Match("none")
         best: dict[str, float] = {}
+        query_words = set(query.split())
         for alias, alias_distinctive, key in self._fuzzy:
             score = _fuzzy_score(query, alias)
+            if not self._generic_words_of(alias) <= query_words:
+                # A kind of name the query does not say: "Oulo" is the town, not its university.
+                score -= GENERIC_PENALTY
             if self._generic and score >= GREY_SCORE:
                 # The names must be alike apart from their generic words too.
                 apart = _fuzzy_score(distinctive, alias_distinctive or alias)
