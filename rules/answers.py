@@ -305,15 +305,14 @@ class Interpreter:
             numbers.update(range(int(first), int(last) + 1))
         numbers.update(int(n) for n in re.findall(r"\d+", text))
         words = normalize(re.sub(r"\d+", " ", text))
-        for keyword, number in self.rules.goal_keywords.items():
-            if re.search(rf"\b{re.escape(keyword)}\b", words):
-                numbers.add(number)
-                words = re.sub(rf"\b{re.escape(keyword)}\b", " ", words)
-        # Number words count when they are all there is ("fem och åtta"), so the "en" of
-        # "en hållbar vardag" is not goal 1.
+        # Number words count when they are all there is ("fem och åtta"), so the "ett" of
+        # "ett aktivt liv" is not goal 1.
         read = _phrases(self.rules.number_words, words.split())
         if read and all(key is not None for _, key in read):
             numbers.update(key for _, key in read if key)
+        for keyword, number in self.rules.goal_keywords.items():
+            if re.search(rf"\b{re.escape(keyword)}\b", words):
+                numbers.add(number)
         if not numbers or any(not 1 <= n <= 9 for n in numbers):
             return Rejected("hint.goals")
         goals = sorted(numbers)
@@ -324,11 +323,11 @@ class Interpreter:
         read = _phrases(self.rules.number_words, normalize(_COUNT.sub(" ", text)).split())
         counted = [key for _, key in read if key]
         unknown = [word for word, key in read if key is None]
-        numbers = len(written) + len(counted)
-        # One word beside the number is fine ("3 pers", "ca 3"); "tre eller fyra" and
-        # "5 och 8" are not counts.
-        readable = len(written) <= 1 and (not unknown or (len(unknown) == 1 and numbers == 1))
-        if not numbers or not readable or any(n < 0 for n in written):
+        # One word beside a number in digits is fine ("3 pers", "ca 3"); "tre eller fyra",
+        # "5 och 8" and "jag och Anna" are not counts.
+        beside_digits = len(unknown) == 1 and len(written) == 1 and not counted
+        readable = len(written) <= 1 and (not unknown or beside_digits)
+        if not (written or counted) or not readable or any(n < 0 for n in written):
             return Rejected("hint.travellers")
         count = sum(written) + sum(counted)
         if count > MAX_TRAVELLERS:
