@@ -60,14 +60,15 @@ Parsed = Accepted | Ambiguous | Rejected
 
 
 def _phrases(words: Mapping[str, Any], tokens: list[str]) -> list[tuple[str, Any]]:
-    """The text's words read left to right, the longest known phrase first (up to three
-    words): ("i m not sure") → i, m, "not sure". Each with its key, None when unknown."""
+    """The text's words read left to right, the longest known phrase first: "i m not sure"
+    → i, m, "not sure". Each with its key, None when unknown."""
+    longest = max((phrase.count(" ") + 1 for phrase in words), default=1)
     read: list[tuple[str, Any]] = []
     start = 0
     while start < len(tokens):
-        for size in (3, 2, 1):
+        for size in range(min(longest, len(tokens) - start), 0, -1):
             phrase = " ".join(tokens[start : start + size])
-            if size <= len(tokens) - start and phrase in words:
+            if phrase in words:
                 read.append((phrase, words[phrase]))
                 start += size
                 break
@@ -135,6 +136,12 @@ class Interpreter:
         if field == "travellers":
             return self._travellers(text, lang)
         raise KeyError(field)
+
+    def answer_word(self, text: str) -> str | None:
+        """ "yes", "no" or "unsure" when the text says one of them, also inside a longer
+        answer ("ja, spara", "I'm not sure"); None otherwise."""
+        key = _lookup(self.rules.answer_words, text)
+        return key if isinstance(key, str) else None
 
     def label(self, field: str, value: Any, lang: Lang) -> str:
         """How an interpreted value is shown back to the user in `lang`."""

@@ -321,3 +321,21 @@ def test_the_parsed_values_are_what_a_check_takes(interpreter: Interpreter) -> N
     check = check_from_answers(answers)
     assert check.travellers == 2 and check.goals == (5, 8)
     assert check.digital_alternative is False and check.equality_considered is False
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("ja, spara", "yes"),
+        ("självklart", "yes"),
+        ("sure", "yes"),
+        ("I'm not sure", "unsure"),
+        ("vet ej", "unsure"),
+        ("nej tack", "no"),
+        ("Bologna", None),
+    ],
+)
+def test_answer_word_reads_yes_no_or_unsure_in_a_longer_answer(
+    interpreter: Interpreter, text: str, word: str | None
+) -> None:
+    assert interpreter.answer_word(text) == word
