@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rules.check import YES_NO_FIELDS, Destination, PartnerRef
-from rules.matching import normalize
-from rules.models import Lang
+from rules.check import CHECKLIST, YES_NO_FIELDS, Destination, PartnerRef
+from rules.matching import Matcher, normalize
+from rules.models import Lang, Partner
 from rules.places import Place, PlaceIndex
 from rules.ruleset import RuleSet
 
 MAX_TITLE = 200
 MAX_NAME = 120
 MAX_TRAVELLERS = 500
+# The vocabulary group of words that recur in partners' names (stad, university, ...).
+GENERIC_NAME_WORDS = "generic_name_words"
+# A count as people write it: 12, 10 000, 10 000 (no-break space), 10,000, 10.000; a minus
+# sign is kept so "-1" is refused rather than read as 1.
+_COUNT = re.compile(r"-?\d{1,3}(?:[ \u00a0\u202f\u2009.,]\d{3})+(?!\d)|-?\d+")
+# A range of goals: "1–3", "1-3", "1 — 3".
+_RANGE = re.compile(r"(\d+)\s*[-‐‑–—]\s*(\d+)")
 
 
 @dataclass(frozen=True)
@@ -51,19 +59,40 @@ class Rejected:
 Parsed = Accepted | Ambiguous | Rejected
 
 
-def _lookup(words: dict[str, Any], text: str) -> Any | None:
-    """A vocabulary key for the text: the whole text, else the one key its words point to."""
+def _phrases(words: Mapping[str, Any], tokens: list[str]) -> list[tuple[str, Any]]:
+    """The text's words read left to right, the longest known phrase first: "i m not sure"
+    → i, m, "not sure". Each with its key, None when unknown."""
+    longest = max((phrase.count(" ") + 1 for phrase in words), default=1)
+    read: list[tuple[str, Any]] = []
+    start = 0
+    while start < len(tokens):
+        for size in range(min(longest, len(tokens) - start), 0, -1):
+            phrase = " ".join(tokens[start : start + size])
+            if phrase in words:
+                read.append((phrase, words[phrase]))
+                start += size
+                break
+        else:
+            read.append((tokens[start], None))
+            start += 1
+    return read
+
+
+def _lookup(words: Mapping[str, Any], text: str) -> Any | None:
+    """A vocabulary key for the text: the whole text, else the one key its phrases point to."""
     norm = normalize(text)
     if norm in words:
         return words[norm]
-    tokens = norm.split()
-    found = {words[t] for t in tokens if t in words}
-    for size in (2, 3):
-        for i in range(len(tokens) - size + 1):
-            phrase = " ".join(tokens[i : i + size])
-            if phrase in words:
-                found.add(words[phrase])
+    found = {key for _, key in _phrases(words, norm.split()) if key is not None}
     return found.pop() if len(found) == 1 else None
+
+
+# Partners that are towns: named beside a partner based there, they are only its place.
+_TOWNS = ("city", "twin_city")
+
+
+def _home(partner: Partner) -> str:
+    return normalize(partner.home.name) if partner.home is not None else ""
 
 
 class Interpreter:
@@ -72,6 +101,11 @@ class Interpreter:
     def __init__(self, rules: RuleSet, places: PlaceIndex | None = None) -> None:
         self.rules = rules
         self.places = places
+        generic = rules.vocabulary.commands.get(GENERIC_NAME_WORDS)
+        self.partner_matcher = Matcher(
+            ((p.id, (*p.aliases, p.name.sv, p.name.en)) for p in rules.partners),
+            generic.all() if generic is not None else (),
+        )
 
     def parse(self, field: str, text: str, lang: Lang) -> Parsed:
         """Interprets `text` as the answer to `field`."""
@@ -85,7 +119,7 @@ class Interpreter:
         if field == "physical_necessary":
             return self._presence(text, lang)
         if field in YES_NO_FIELDS:
-            return self._yes_no(text, lang)
+            return self._yes_no(field, text, lang)
         if field == "title":
             return self._title(text)
         if field == "organisation":
@@ -102,6 +136,12 @@ class Interpreter:
         if field == "travellers":
             return self._travellers(text, lang)
         raise KeyError(field)
+
+    def answer_word(self, text: str) -> str | None:
+        """ "yes", "no" or "unsure" when the text says one of them, also inside a longer
+        answer ("ja, spara", "I'm not sure"); None otherwise."""
+        key = _lookup(self.rules.answer_words, text)
+        return key if isinstance(key, str) else None
 
     def label(self, field: str, value: Any, lang: Lang) -> str:
         """How an interpreted value is shown back to the user in `lang`."""
@@ -140,8 +180,15 @@ class Interpreter:
             return Rejected(hint)
         return Accepted(key, self.rules.text(f"{prefix}.{key}", lang))
 
-    def _yes_no(self, text: str, lang: Lang) -> Parsed:
+    def _yes_no(self, field: str, text: str, lang: Lang) -> Parsed:
         key = _lookup(self.rules.answer_words, text)
+        if key == "unsure":
+            # The checklist is the user's own judgement: explain the question and ask again.
+            # Elsewhere not knowing is not having done it (POLICY.md §9.3): False, shown as
+            # "Vet inte", so the advisory that asks for it follows.
+            if field in CHECKLIST:
+                return Rejected(f"hint.unsure.{field}")
+            return Accepted(False, self.rules.text("choice.unsure", lang))
         if key not in ("yes", "no"):
             return Rejected("hint.yes_no")
         return Accepted(key == "yes", self.rules.text(f"choice.{key}", lang))
@@ -179,6 +226,15 @@ class Interpreter:
         partner = self.rules.partner_by_id[partner_id]
         return Accepted(PartnerRef(id=partner_id, text=text).model_dump(), partner.name(lang))
 
+    def partners_in(self, text: str, lang: Lang) -> list[str]:
+        """Every partner of the plan the text names, in the order named ("SERN och UBC" →
+        sern, ubc); names are matched in either language, whatever `lang` is. A town named
+        as where another named partner is ("UiT i Tromsø") is that partner's place, not a
+        second partner."""
+        named = [self.rules.partner_by_id[key] for key in self.partner_matcher.find_all(text)]
+        homes = {_home(p) for p in named if p.kind not in _TOWNS and p.home is not None}
+        return [p.id for p in named if not (p.kind in _TOWNS and _home(p) in homes)]
+
     def _partner(self, text: str, lang: Lang) -> Parsed:
         if len(text) > MAX_NAME:
             return Rejected("hint.too_long")
@@ -186,10 +242,20 @@ class Interpreter:
             return Accepted(PartnerRef().model_dump(), self.rules.text("partner.none", lang))
         if not any(c.isalnum() for c in text):
             return Rejected("hint.partner")
-        match = self.rules.partner_matcher.match(text)
-        if match.key is not None:
+        match = self.partner_matcher.match(text)
+        if match.status == "exact" and match.key is not None:
             return self._partner_answer(match.key, text, lang)
         typed = Accepted(PartnerRef(text=text).model_dump(), text)
+        named = self.partners_in(text, lang)
+        if len(named) > 1:
+            # Several partners: each is an option, so none is dropped; the user says which
+            # one leads (its focus area decides).
+            options = tuple(Option(key, self._partner_answer(key, text, lang)) for key in named)
+            return Ambiguous(options, typed)
+        if len(named) == 1:
+            return self._partner_answer(named[0], text, lang)
+        if match.key is not None:
+            return self._partner_answer(match.key, text, lang)
         if match.status == "ambiguous":
             options = tuple(
                 Option(key, self._partner_answer(key, text, lang)) for key in match.candidates
@@ -240,21 +306,39 @@ class Interpreter:
         norm = normalize(text)
         if norm in self.rules.nothing_words:
             return Accepted([], self.rules.text("goals.none", lang))
-        numbers = {int(n) for n in re.findall(r"\d+", norm)}
-        if any(not 1 <= n <= 9 for n in numbers):
-            return Rejected("hint.goals")
-        words = re.sub(r"\d+", " ", norm)
+        numbers: set[int] = set()
+        # Digits are read from the text as typed: normalising drops the "–" of "1–3".
+        for first, last in _RANGE.findall(text):
+            numbers.update(range(int(first), int(last) + 1))
+        numbers.update(int(n) for n in re.findall(r"\d+", text))
+        words = normalize(re.sub(r"\d+", " ", text))
+        # Number words count when they are all there is ("fem och åtta"), so the "ett" of
+        # "ett aktivt liv" is not goal 1.
+        read = _phrases(self.rules.number_words, words.split())
+        if read and all(key is not None for _, key in read):
+            numbers.update(key for _, key in read if key)
         for keyword, number in self.rules.goal_keywords.items():
             if re.search(rf"\b{re.escape(keyword)}\b", words):
                 numbers.add(number)
-        if not numbers:
+        if not numbers or any(not 1 <= n <= 9 for n in numbers):
             return Rejected("hint.goals")
         goals = sorted(numbers)
         return Accepted(goals, ", ".join(str(n) for n in goals))
 
     def _travellers(self, text: str, lang: Lang) -> Parsed:
-        digits = re.fullmatch(r"(\d{1,4})(?:\s+\w+)?", text.strip())
-        count = int(digits.group(1)) if digits else _lookup(self.rules.number_words, text)
-        if not isinstance(count, int) or not 1 <= count <= MAX_TRAVELLERS:
+        written = [int(re.sub(r"[^\d-]", "", n)) for n in _COUNT.findall(text)]
+        read = _phrases(self.rules.number_words, normalize(_COUNT.sub(" ", text)).split())
+        counted = [key for _, key in read if key]
+        unknown = [word for word, key in read if key is None]
+        # One word beside a number in digits is fine ("3 pers", "ca 3"); "tre eller fyra",
+        # "5 och 8" and "jag och Anna" are not counts.
+        beside_digits = len(unknown) == 1 and len(written) == 1 and not counted
+        readable = len(written) <= 1 and (not unknown or beside_digits)
+        if not (written or counted) or not readable or any(n < 0 for n in written):
+            return Rejected("hint.travellers")
+        count = sum(written) + sum(counted)
+        if count > MAX_TRAVELLERS:
+            return Rejected("hint.travellers_too_many")
+        if count < 1:
             return Rejected("hint.travellers")
         return Accepted(count, str(count))

@@ -38,12 +38,23 @@ def test_yes_and_no_in_both_languages(interpreter: Interpreter, text: str, expec
     assert value(interpreter, "influence", text) is expected
 
 
-def test_dont_know_is_only_an_answer_to_whether_presence_is_needed(
-    interpreter: Interpreter,
-) -> None:
+def test_dont_know_means_unsure_no_or_ask_again_by_question(interpreter: Interpreter) -> None:
+    # The whole table is in test_words.py; one of each here.
     assert value(interpreter, "physical_necessary", "vet inte") == "unsure"
-    assert value(interpreter, "physical_necessary", "not sure") == "unsure"
-    assert isinstance(interpreter.parse("influence", "vet inte", "sv"), Rejected)
+    assert value(interpreter, "digital_alternative", "not sure") is False
+    assert interpreter.parse("influence", "vet inte", "sv") == Rejected("hint.unsure.influence")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("I'm not sure", "unsure"), ("sure", "yes"), ("not really", "no"), ("really", None)],
+)
+def test_the_longest_phrase_decides(interpreter: Interpreter, text: str, expected: str) -> None:
+    parsed = interpreter.parse("physical_necessary", text, "en")
+    if expected is None:
+        assert parsed == Rejected("hint.presence")
+    else:
+        assert isinstance(parsed, Accepted) and parsed.value == expected
 
 
 @pytest.mark.parametrize(
@@ -117,7 +128,7 @@ def test_travellers(interpreter: Interpreter, text: str, count: int) -> None:
     assert value(interpreter, "travellers", text) == count
 
 
-@pytest.mark.parametrize("text", ["0", "-1", "många", "100000"])
+@pytest.mark.parametrize("text", ["0", "-1", "många", "100000", "3 eller 4", "1,5"])
 def test_bad_traveller_counts_are_rejected(interpreter: Interpreter, text: str) -> None:
     assert isinstance(interpreter.parse("travellers", text, "sv"), Rejected)
 

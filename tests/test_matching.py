@@ -57,3 +57,47 @@ def test_departments_match_by_alias_and_typo(rules: RuleSet) -> None:
     assert rules.department_matcher.match("kommunstaben").key == "Kommunstaben"
     assert rules.department_matcher.match("Kommunstabben").key == "Kommunstaben"
     assert rules.department_matcher.match("LBR").key == "Luleå Business Region"
+
+
+UNIVERSITIES = [("umu", ["Umeå universitet"]), ("uit", ["UiT Norges arktiske universitet"])]
+
+
+@pytest.mark.parametrize("typed", ["universitet", "Stockholms universitet", "Umeå"])
+def test_a_generic_word_never_decides_a_match(typed: str) -> None:
+    knowing = Matcher(UNIVERSITIES, generic_words=["universitet"])
+    assert knowing.match(typed).status in ("none", "ambiguous")
+    assert knowing.match("Umeå universitet").key == "umu"
+
+
+def test_without_its_generic_words_a_matcher_would_guess_on_them() -> None:
+    # Why the generic words are needed: a shared "universitet" alone looks like a match.
+    assert Matcher(UNIVERSITIES).match("universitet").status == "confident"
+
+
+def test_a_part_of_a_name_is_asked_not_taken() -> None:
+    matcher = Matcher([("a5", ["Arctic Five", "Arctic 5"])], generic_words=["city"])
+    assert matcher.match("Arctic").status == "ambiguous"
+    assert matcher.match("Arctic Fiv").key == "a5"
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("SERN och UBC", ["sern", "ubc"]),
+        ("ubc, sern", ["ubc", "sern"]),
+        ("SERN–UBC", ["sern", "ubc"]),
+        ("SERN och SERN", ["sern"]),
+        ("Sweden Emilia Romagna Network and UBC", ["sern", "ubc"]),
+        ("Zenika och SERN", ["zenica", "sern"]),
+        ("inget av dem", []),
+    ],
+)
+def test_find_all_names_every_key_in_order(text: str, keys: list[str]) -> None:
+    matcher = Matcher(
+        [
+            ("sern", ["SERN", "Sweden Emilia Romagna Network"]),
+            ("ubc", ["UBC"]),
+            ("zenica", ["Zenica"]),
+        ]
+    )
+    assert matcher.find_all(text) == keys
