@@ -199,8 +199,9 @@ class Places(Strict):
 
 
 class CountryNames(Strict):
-    """Names of a country beyond GeoNames' English one: Swedish first, then other forms."""
+    """A country's names: GeoNames' English one, Swedish ones, then other forms."""
 
+    name: str = Field(min_length=1)
     sv: tuple[str, ...] = Field(min_length=1)
     en: tuple[str, ...] = ()
     capital: str | None = None

