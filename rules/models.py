@@ -204,7 +204,6 @@ class CountryNames(Strict):
     name: str = Field(min_length=1)
     sv: tuple[str, ...] = Field(min_length=1)
     en: tuple[str, ...] = ()
-    capital: str | None = None
 
 
 class Countries(Strict):

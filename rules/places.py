@@ -547,8 +547,6 @@ class PlaceIndex:
         for cc, (country, continent) in self._countries.items():
             capital, geonameid, population = self._country_info.get(cc, ("", 0, 0))
             extra = names.countries.get(cc)
-            if extra is not None and extra.capital:
-                capital = extra.capital
             found = self._exact(normalize(capital), [[(cc, None)]]) if capital else _Candidates()
             if found:
                 idx = max(found.weight, key=lambda i: (found.weight[i], -i))
