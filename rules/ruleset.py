@@ -176,9 +176,10 @@ class RuleSet:
         padded = f" {normalize(text)} "
         return any(f" {word} " in padded for word in self.digital_words if word)
 
-    def destination_for(self, place: Place) -> Destination:
-        """The destination a resolved place makes: a hosted activity when it is Luleå."""
-        destination = Destination.from_place(place)
-        if self.is_home(destination):
+    def destination_for(self, place: Place | Destination) -> Destination:
+        """The destination a resolved place (or one known without the place index) makes:
+        a hosted activity when it is the municipality itself, Luleå."""
+        destination = Destination.from_place(place) if isinstance(place, Place) else place
+        if not destination.hosted and self.is_home(destination):
             return destination.model_copy(update={"hosted": True})
         return destination

@@ -228,6 +228,11 @@ def test_lulea_is_a_hosted_activity(place_index: PlaceIndex, rules: RuleSet) -> 
     assert not stockholm.hosted
     _, norrbotten = destination_for("Norrbotten", place_index, rules)
     assert not norrbotten.hosted, "a region around Luleå is not Luleå itself"
+    # Known by name only, while the place index loads.
+    assert rules.destination_for(Destination(name="Lulea", country="SE")).hosted
+    assert rules.destination_for(Destination(name="Luleå")).hosted
+    assert not rules.destination_for(Destination(name="Luleå", country="FI")).hosted
+    assert not rules.destination_for(Destination(name="Boden", country="SE")).hosted
 
 
 @pytest.mark.parametrize(
