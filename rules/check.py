@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.places import Place, PlaceKind
+
 Kind = Literal["trip", "project", "activity"]
 Mode = Literal["flight", "train", "bus", "car", "ferry"]
 Presence = Literal["yes", "no", "unsure"]
@@ -19,6 +21,7 @@ FIELDS: tuple[str, ...] = (
     "department",
     "partner",
     "destination",
+    "guests_from",
     "contributes_development",
     "external_monitoring",
     "influence",
@@ -32,6 +35,10 @@ FIELDS: tuple[str, ...] = (
     "in_annual_plan",
 )
 CHECKLIST: tuple[str, ...] = ("contributes_development", "external_monitoring", "influence")
+# Questions about our own staff's journey: not asked for a digital meeting or a hosted one.
+TRAVEL_FIELDS = frozenset(
+    {"physical_necessary", "digital_alternative", "travellers", "travel_mode"}
+)
 # Questions answered yes or no.
 YES_NO_FIELDS = frozenset(
     {
@@ -53,7 +60,12 @@ class PartnerRef(BaseModel):
 
 
 class Destination(BaseModel):
-    """Where the trip goes; country, coordinates and GeoNames details when the place is known."""
+    """Where it takes place; country, coordinates and GeoNames details when the place is known.
+
+    `kind` says what the place is: a town, a region or a country (their coordinates are a
+    representative point or the capital, so `approximate`), or a digital meeting (no place
+    at all). `hosted` marks the municipality itself: an activity we host (POLICY.md §9.1).
+    """
 
     model_config = ConfigDict(frozen=True)
     name: str
@@ -64,6 +76,34 @@ class Destination(BaseModel):
     geonameid: int | None = None
     admin1: str = ""
     continent: str = ""
+    kind: PlaceKind = "town"
+    approximate: bool = False
+    hosted: bool = False
+
+    @property
+    def digital(self) -> bool:
+        return self.kind == "digital"
+
+    @classmethod
+    def from_place(cls, place: Place) -> Destination:
+        """The destination a resolved place makes (see `RuleSet.destination_for`)."""
+        return cls(
+            name=place.name,
+            country=place.country_code,
+            country_name=place.country,
+            latitude=place.latitude,
+            longitude=place.longitude,
+            geonameid=place.geonameid or None,
+            admin1=place.admin1,
+            continent=place.continent,
+            kind=place.kind,
+            approximate=place.approximate,
+        )
+
+    @classmethod
+    def digital_meeting(cls, name: str) -> Destination:
+        """A digital meeting given as the place ("Teams", "på distans"): no trip."""
+        return cls(name=name, kind="digital")
 
 
 class Check(BaseModel):
@@ -75,6 +115,9 @@ class Check(BaseModel):
     department: str = Field(min_length=1, max_length=200)
     partner: PartnerRef | None = None
     destination: Destination | None = None
+    # For a hosted activity (destination Luleå): where the guests come from; it decides the
+    # focus area.
+    guests_from: Destination | None = None
     contributes_development: bool
     external_monitoring: bool
     influence: bool
@@ -98,8 +141,32 @@ def qualifies(answers: Mapping[str, Any]) -> bool:
     return any(answers.get(field) is True for field in CHECKLIST) and bool(answers.get("goals"))
 
 
+def _destination(answers: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = answers.get("destination")
+    if isinstance(value, Destination):
+        return value.model_dump()
+    return value if isinstance(value, Mapping) else {}
+
+
+def is_digital(answers: Mapping[str, Any]) -> bool:
+    """Whether the place given is a digital meeting ("Teams"): no trip at all."""
+    return _destination(answers).get("kind") == "digital"
+
+
+def is_hosted(answers: Mapping[str, Any]) -> bool:
+    """Whether the activity takes place in Luleå itself: we host it, nobody of ours travels."""
+    return bool(_destination(answers).get("hosted"))
+
+
 def applies(field: str, answers: Mapping[str, Any]) -> bool:
-    """Whether `field` is asked, given the answers so far. Travel details only when they matter."""
+    """Whether `field` is asked, given the answers so far. Travel details only when they matter:
+    never for a digital meeting; for a hosted one, presence and the digital option only."""
+    if field == "guests_from":
+        return is_hosted(answers)
+    if field in TRAVEL_FIELDS and is_digital(answers):
+        return False
+    if field in ("travellers", "travel_mode") and is_hosted(answers):
+        return False
     if field in ("physical_necessary", "travellers", "travel_mode"):
         return qualifies(answers)
     if field == "digital_alternative":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rules.check import CHECKLIST, Check
+from rules.check import CHECKLIST, Check, Destination
 from rules.climate import ClimateEstimate
 from rules.decision import Decision, Outcome, Reason
 from rules.footprint import co2_record, comparison, estimate_for, kg_text, mode_name
@@ -27,27 +27,43 @@ def _reason(rules: RuleSet, lang: Lang, code: str, section: str, **values: objec
     return _cite(rules, lang, "reason", code, section, **values)
 
 
+def focus_place(check: Check) -> Destination | None:
+    """The place that decides the focus area: the guests' home for an activity we host in
+    Luleå, none for a digital meeting, otherwise the destination (POLICY.md §9.1)."""
+    place = check.destination
+    if place is None or place.digital:
+        return None
+    if place.hosted:
+        guests = check.guests_from
+        return guests if guests is not None and not guests.digital else None
+    return place
+
+
 def effective_partner(check: Check, rules: RuleSet) -> Partner | None:
-    """The plan's partner the check concerns: the one named, else the town travelled to."""
+    """The plan's partner the check concerns: the one named, else the town of the place."""
     if check.partner is not None and check.partner.id is not None:
         return rules.partner_by_id[check.partner.id]
     named_unlisted = check.partner is not None and check.partner.text
-    if check.destination is not None and not named_unlisted:
-        return rules.partner_by_home.get(normalize(check.destination.name))
+    place = focus_place(check)
+    if place is not None and not named_unlisted:
+        return rules.town_partner(place)
     return None
 
 
 def focus_area(check: Check, rules: RuleSet) -> FocusArea:
-    """The focus area: the partner's when it is known, otherwise the destination's."""
+    """The focus area: the partner's when it is known, otherwise the place's: the near region
+    by its regions, then a Swedish place (domestic), then the EU and the EEA."""
     partner = effective_partner(check, rules)
     if partner is not None:
         return partner.focus_area
-    place = check.destination
+    place = focus_place(check)
     if place is None:
         return "other"
-    if rules.near_region_matcher.exact(place.name) is not None:
+    if rules.in_near_region(place):
         return "regional_arctic"
-    if place.country is not None and rules.is_eu_eea(place.country):
+    if rules.is_home_country(place.country):
+        return "domestic"
+    if place.country and rules.is_eu_eea(place.country):
         return "eu"
     return "other"
 
@@ -62,6 +78,8 @@ def _is_new_twin_city(check: Check, rules: RuleSet, partner: Partner | None) -> 
 def _outcome(check: Check) -> Outcome:
     if not check.qualifies:
         return "not_qualified"
+    if check.destination is not None and check.destination.digital:
+        return "digital"
     if check.physical_necessary != "yes" and check.digital_alternative is True:
         return "digital"
     return "travel"
@@ -91,10 +109,13 @@ def _focus_reasons(
     section = next(f.section for f in rules.plan.focus_areas if f.code == area)
     area_name = rules.text(f"focus.{area}", lang)
     if partner is None:
-        if area == "other":
+        place = focus_place(check)
+        if area == "other" or place is None:
             return []
-        place = check.destination.name if check.destination else ""
-        return [_reason(rules, lang, "focus_by_destination", section, place=place, area=area_name)]
+        if area == "domestic":
+            return [_reason(rules, lang, "focus_domestic", section, place=place.name)]
+        code = "focus_by_guests" if place is check.guests_from else "focus_by_destination"
+        return [_reason(rules, lang, code, section, place=place.name, area=area_name)]
     reasons = [
         _reason(
             rules, lang, "focus_by_partner", section, partner=partner.name(lang), area=area_name
@@ -111,6 +132,13 @@ def _focus_reasons(
 
 
 def _outcome_reason(check: Check, rules: RuleSet, lang: Lang, outcome: Outcome) -> list[Reason]:
+    place = check.destination
+    if outcome == "digital" and place is not None and place.digital:
+        return [_reason(rules, lang, "digital_place", "hallbart", place=place.name)]
+    if place is not None and place.hosted and outcome != "not_qualified":
+        if outcome == "digital":
+            return [_reason(rules, lang, "hosted_digital", "hallbart")]
+        return [_reason(rules, lang, "hosted_in_person", "resor_i_tjansten")]
     if outcome == "digital":
         code = "digital_first" if check.physical_necessary == "no" else "digital_first_unsure"
         return [_reason(rules, lang, code, "hallbart")]
@@ -124,12 +152,17 @@ def _outcome_reason(check: Check, rules: RuleSet, lang: Lang, outcome: Outcome) 
 def _climate_reasons(
     check: Check, rules: RuleSet, lang: Lang, outcome: Outcome, co2: ClimateEstimate | None
 ) -> list[Reason]:
-    if outcome == "not_qualified":
+    if outcome == "not_qualified" or not _staff_travel(check):
         return []
     if co2 is None:
         return [_reason(rules, lang, "climate_unknown", "resor_i_tjansten")]
+    approximate = []
+    if check.destination is not None and check.destination.approximate:
+        place = check.destination.name
+        approximate = [_reason(rules, lang, "place_approximate", "resor_i_tjansten", place=place)]
     if outcome == "digital" and co2.planned_kg is not None:
         return [
+            *approximate,
             _reason(
                 rules,
                 lang,
@@ -138,7 +171,7 @@ def _climate_reasons(
                 kg=kg_text(co2.planned_kg, lang),
                 planned=mode_name(co2.planned_mode, rules, lang),
                 travellers=co2.travellers,
-            )
+            ),
         ]
     best = co2.lowest_reasonable_mode
     best_kg = co2.alternatives[best] if best else None
@@ -146,6 +179,7 @@ def _climate_reasons(
         return []
     told = comparison(co2, rules, lang)
     return [
+        *approximate,
         _reason(
             rules,
             lang,
@@ -154,7 +188,7 @@ def _climate_reasons(
             comparison=told,
             best=mode_name(best, rules, lang),
             best_kg=kg_text(best_kg, lang),
-        )
+        ),
     ]
 
 
@@ -169,6 +203,8 @@ def _advisories(
     codes = []
     if area == "other":
         codes.append("outside_focus_area")
+    if area == "domestic":
+        codes.append("not_international")
     if partner is not None and partner.dormant:
         codes.append("dormant_twin_city")
     if _is_new_twin_city(check, rules, partner):
@@ -181,6 +217,7 @@ def _advisories(
         codes.append("not_in_annual_plan")
     if (
         check.qualifies
+        and _staff_travel(check)
         and check.physical_necessary in ("no", "unsure")
         and check.digital_alternative is False
     ):
@@ -199,7 +236,9 @@ def evaluate(check: Check, rules: RuleSet, lang: Lang = "sv") -> Decision:
     reasons = _qualification_reasons(check, rules, lang)
     reasons += _focus_reasons(check, rules, lang, area, partner)
     reasons += _outcome_reason(check, rules, lang, outcome)
-    co2 = estimate_for(check.destination, check.travellers, check.travel_mode, rules)
+    # No climate figures without a journey of ours: a digital meeting, or guests we host.
+    travelled_to = check.destination if _staff_travel(check) else None
+    co2 = estimate_for(travelled_to, check.travellers, check.travel_mode, rules)
     reasons += _climate_reasons(check, rules, lang, outcome, co2)
     sections = {a.code: a.section for a in rules.plan.advisories}
     values = _advisory_values(rules, lang, partner, co2)
@@ -208,7 +247,7 @@ def evaluate(check: Check, rules: RuleSet, lang: Lang = "sv") -> Decision:
         for code in _advisories(check, rules, area, partner, outcome, co2)
     ]
     guidelines = []
-    if outcome == "travel":
+    if outcome == "travel" and _staff_travel(check):
         guidelines = [
             _cite(rules, lang, "guideline", g.code, g.section) for g in rules.plan.travel_guidelines
         ]
@@ -222,8 +261,14 @@ def evaluate(check: Check, rules: RuleSet, lang: Lang = "sv") -> Decision:
         lang=lang,
         partner=partner.id if partner else None,
         destination=check.destination.name if check.destination else None,
-        co2=co2_record(co2, check.destination, outcome, rules),
+        co2=co2_record(co2, travelled_to, outcome, rules),
     )
+
+
+def _staff_travel(check: Check) -> bool:
+    """Whether any of our own staff would travel: not for a digital meeting or a hosted one."""
+    place = check.destination
+    return place is None or not (place.digital or place.hosted)
 
 
 def _advisory_values(

