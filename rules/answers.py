@@ -10,7 +10,7 @@ from typing import Any
 from rules.check import CHECKLIST, YES_NO_FIELDS, Destination, PartnerRef
 from rules.matching import Matcher, normalize
 from rules.models import Lang, Partner
-from rules.places import Place, PlaceIndex
+from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 
 MAX_TITLE = 200
@@ -131,6 +131,8 @@ class Interpreter:
             return self._partner(text, lang)
         if field == "destination":
             return self._destination(text, lang)
+        if field == "guests_from":
+            return self._guests_from(text, lang)
         if field == "goals":
             return self._goals(text, lang)
         if field == "travellers":
@@ -161,9 +163,8 @@ class Interpreter:
             if ref.id:
                 return rules.partner_by_id[ref.id].name(lang)
             return ref.text or rules.text("partner.none", lang)
-        if field == "destination":
-            place = Destination.model_validate(value)
-            return f"{place.name}, {place.country}" if place.country else place.name
+        if field in ("destination", "guests_from"):
+            return self._place_label(Destination.model_validate(value), lang)
         if field == "goals":
             if not value:
                 return rules.text("goals.none", lang)
@@ -268,39 +269,59 @@ class Interpreter:
             return Rejected("hint.too_long")
         if not any(c.isalpha() for c in text):
             return Rejected("hint.destination")
-        typed = Accepted(Destination(name=text).model_dump(), text)
-        near = self.rules.near_region_matcher.match(text)
-        if near.key is not None and self.places is None:
-            country = self.rules.near_region_country[near.key]
-            return Accepted(Destination(name=near.key, country=country).model_dump(), near.key)
-        if self.places is not None:
+        return self._place(text, lang, hosting=True)
+
+    def _guests_from(self, text: str, lang: Lang) -> Parsed:
+        if len(text) > MAX_NAME:
+            return Rejected("hint.too_long")
+        if not any(c.isalpha() for c in text) or self.rules.is_digital_text(text):
+            return Rejected("hint.guests_from")
+        return self._place(text, lang, hosting=False)
+
+    def _place(self, text: str, lang: Lang, *, hosting: bool) -> Parsed:
+        """A place: digital, a resolved town, region or country, a guess to confirm, or the
+        text as typed. With `hosting`, Luleå itself is marked as a hosted activity."""
+
+        def answer(destination: Destination) -> Accepted:
+            if hosting:
+                destination = self.rules.destination_for(destination)
+            return Accepted(destination.model_dump(), self._place_label(destination, lang))
+
+        digital = Destination.digital_meeting(text)
+        if self.rules.is_digital_text(text):
+            return Accepted(digital.model_dump(), text)
+        typed = answer(Destination(name=text))
+        if self.places is None:
+            near = self.rules.near_region_matcher.match(text)
+            if near.key is not None:
+                country = self.rules.near_region_country[near.key]
+                return answer(Destination(name=near.key, country=country))
+        else:
             found = self.places.resolve(text)
+            if found.status == "digital":
+                return Accepted(digital.model_dump(), text)
             if found.place is not None and found.status in ("exact", "confident"):
-                return self._place_answer(found.place)
+                return answer(Destination.from_place(found.place))
             if found.status == "ambiguous" and found.candidates:
                 options = tuple(
-                    Option(str(i), self._place_answer(p)) for i, p in enumerate(found.candidates)
+                    Option(str(i), answer(Destination.from_place(p)))
+                    for i, p in enumerate(found.candidates)
                 )
                 return Ambiguous(options, typed)
         country_match = self.rules.country_matcher.match(text)
         if country_match.key is not None:
-            only_country = Destination(name=text, country=country_match.key)
-            return Accepted(only_country.model_dump(), text)
+            return answer(Destination(name=text, country=country_match.key, kind="country"))
         return typed
 
-    @staticmethod
-    def _place_answer(place: Place) -> Accepted:
-        destination = Destination(
-            name=place.name,
-            country=place.country_code,
-            country_name=place.country,
-            latitude=place.latitude,
-            longitude=place.longitude,
-            geonameid=place.geonameid,
-            admin1=place.admin1,
-            continent=place.continent,
-        )
-        return Accepted(destination.model_dump(), f"{place.name}, {place.country}")
+    def _place_label(self, place: Destination, lang: Lang) -> str:
+        if place.digital or not place.country:
+            return place.name
+        label = f"{place.name}, {place.country_name or place.country}"
+        if place.kind == "country" and place.country_name:
+            label = place.name
+        if place.approximate:
+            return self.rules.text("place.approximate", lang, place=label)
+        return label
 
     def _goals(self, text: str, lang: Lang) -> Parsed:
         norm = normalize(text)
