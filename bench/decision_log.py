@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.decision_log import DecisionFilter
 from bot.export import DecisionWriter
-from bot.sqlite_log import SQLiteDecisionLog
-from bot.sqlite_store import SQLiteStorage
+from storage.sqlite.log import SQLiteDecisionLog
+from storage.sqlite.store import SQLiteStorage
 from tests.decision_factory import build_log
 
 

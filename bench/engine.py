@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
-from bot.sqlite_store import SQLiteStorage
 from rules.loader import load_ruleset
 from rules.places import PlaceIndex
+from storage.sqlite.store import SQLiteStorage
 
 SCRIPTS = [
     [
