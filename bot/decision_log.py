@@ -153,3 +153,9 @@ class DecisionLog(Protocol):
     async def login_succeeded(self, key: str) -> None:
         """A successful login clears the key's failures."""
         ...
+
+    async def lease(self, name: str, holder: str, seconds: float, now: float) -> bool:
+        """Takes or renews the lease `name` for `holder` until now + seconds; False while
+        another holder's lease runs. Singleton jobs (the daily purge) run under one, so
+        several instances on one database run them once."""
+        ...

@@ -121,11 +121,6 @@ class Storage(Protocol):
         redelivered event is handled once."""
         ...
 
-    async def lease(self, name: str, holder: str, seconds: float, now: float) -> bool:
-        """Takes or renews the lease `name` for `holder` until now + seconds; False while
-        another holder's lease runs. Singleton jobs (the daily purge) run under one."""
-        ...
-
     async def ping(self) -> None:
         """Raises StorageError when the database cannot be read and written."""
         ...

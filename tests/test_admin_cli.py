@@ -229,7 +229,7 @@ def test_admin_add_stores_a_memory_hard_hash(tmp_path: Path, monkeypatch, capsys
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert main(["admin", "add", "kerstin", "--password-stdin", "--db", str(db)]) == 0
     stored = sqlite3.connect(db).execute("SELECT password_hash FROM admins").fetchone()[0]
-    assert stored.startswith("scrypt$") and "correct horse" not in stored
+    assert stored.startswith("$argon2id$") and "correct horse" not in stored
     assert verify_password("correct horse battery", stored)
     assert not verify_password("wrong horse battery", stored)
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import sqlite3
 from datetime import UTC, date, datetime
@@ -12,8 +14,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from adapters.admin_auth import PasswordChecker, SharedLoginLimiter, SharedSessions, Signer
 from bot.decision_log import DecisionFilter
 from bot.messages import ConversationKey
+from bot.passwords import needs_rehash
+from bot.retention import DAY, purge_if_due
 from bot.state import Answer, ConversationState
 from bot.storage import DecisionRecord, StorageError
 from storage import Backend, open_url, sqlite_path
@@ -192,7 +197,9 @@ async def test_listing_is_newest_first_and_the_stream_oldest_first(backend: Back
 async def test_stats_count_months_in_stockholm_time(backend: Backend) -> None:
     co2 = {"distance_km": 700.0, "planned_mode": "flight", "planned_kg": 100.0, "avoided_kg": 100.0}
     await backend.record_decision(
-        KEY, decision(JANUARY_LAST_EVENING, outcome="digital", co2=co2), ConversationState(lang="sv")
+        KEY,
+        decision(JANUARY_LAST_EVENING, outcome="digital", co2=co2),
+        ConversationState(lang="sv"),
     )
     await backend.record_decision(KEY, decision(MID_MARCH), ConversationState(lang="sv"))
     rows = await backend.decision_log.stats(DecisionFilter())
@@ -292,11 +299,11 @@ async def test_login_failures_are_counted_once_for_all_instances(database_url: s
 async def test_a_lease_has_one_holder_until_it_runs_out(database_url: str) -> None:
     one, two = await open_url(database_url), await open_url(database_url)
     taken = await asyncio.gather(
-        one.lease("purge", "a", 60, 0.0), two.lease("purge", "b", 60, 0.0)
+        one.decision_log.lease("purge", "a", 60, 0.0), two.decision_log.lease("purge", "b", 60, 0.0)
     )
-    renewed = await one.lease("purge", "a" if taken[0] else "b", 60, 30.0)
-    refused = await two.lease("purge", "c", 60, 30.0)
-    expired_taken = await two.lease("purge", "c", 60, 200.0)
+    renewed = await one.decision_log.lease("purge", "a" if taken[0] else "b", 60, 30.0)
+    refused = await two.decision_log.lease("purge", "c", 60, 30.0)
+    expired_taken = await two.decision_log.lease("purge", "c", 60, 200.0)
     await one.close()
     await two.close()
     assert sorted(taken) == [False, True]
@@ -312,3 +319,62 @@ async def test_opening_twice_at_once_migrates_once(database_url: str) -> None:
     for store in stores:
         await store.ping()
         await store.close()
+
+
+async def test_the_daily_purge_runs_on_one_instance(database_url: str) -> None:
+    one, two = await open_url(database_url), await open_url(database_url)
+    first = await asyncio.gather(
+        purge_if_due(one.decision_log, 24, 1000.0), purge_if_due(two.decision_log, 24, 1000.0)
+    )
+    later_that_day = await purge_if_due(two.decision_log, 24, 1000.0 + 3 * 3600)
+    next_day = await purge_if_due(two.decision_log, 24, 1000.0 + DAY)
+    await one.close()
+    await two.close()
+    assert sorted(first, key=str) == [0, None] and later_that_day is None and next_day == 0
+
+
+async def test_a_logout_on_one_instance_ends_the_cookie_on_the_other(database_url: str) -> None:
+    one, two = await open_url(database_url), await open_url(database_url)
+    signer = Signer(b"one secret for both instances")
+    here = SharedSessions(signer, lambda: 100.0, one.decision_log)
+    there = SharedSessions(signer, lambda: 100.0, two.decision_log)
+    session, cookie = here.start("eva", "hash")
+    before = await there.read_shared(cookie)
+    await here.end_everywhere(session)
+    after = await there.read_shared(cookie)
+    await one.close()
+    await two.close()
+    assert before == session and after is None
+
+
+async def test_the_login_limit_is_shared_by_the_instances(database_url: str) -> None:
+    one, two = await open_url(database_url), await open_url(database_url)
+    limiters = [SharedLoginLimiter(lambda: 50.0, store.decision_log) for store in (one, two)]
+    for n in range(5):
+        assert await limiters[n % 2].retry_after("Eva", "10.0.0.1") is None
+        await limiters[n % 2].failed("Eva ", "10.0.0.1")
+    locked = await limiters[0].retry_after("eva", "10.0.0.1")
+    elsewhere = await limiters[1].retry_after("eva", "10.0.0.2")
+    await limiters[1].succeeded("eva", "10.0.0.1")
+    unlocked = await limiters[0].retry_after("eva", "10.0.0.1")
+    await one.close()
+    await two.close()
+    assert locked == 900.0 and elsewhere is None and unlocked is None
+
+
+async def test_an_old_scrypt_hash_is_upgraded_at_the_next_login(backend: Backend) -> None:
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(b"correct horse battery", salt=salt, n=2**14, r=8, p=1)
+    old = "$".join(
+        ["scrypt", str(2**14), "8", "1", base64.b64encode(salt).decode(),
+         base64.b64encode(digest).decode()]
+    )  # fmt: skip
+    await backend.decision_log.save_admin("eva", old, 1.0)
+    checker = PasswordChecker(backend.decision_log, lambda: 2.0)
+    assert await checker.check("eva", "wrong horse battery") is None
+    assert await backend.decision_log.admin_password_hash("eva") == old
+    new = await checker.check("eva", "correct horse battery")
+    stored = await backend.decision_log.admin_password_hash("eva")
+    assert new == stored and stored is not None and stored.startswith("$argon2id$")
+    assert "m=19456,t=2,p=1" in stored and not needs_rehash(stored)
+    assert await checker.check("eva", "correct horse battery") == stored

@@ -188,19 +188,6 @@ class PostgresStorage:
 
         return await self.run(work)
 
-    async def lease(self, name: str, holder: str, seconds: float, now: float) -> bool:
-        async def work(conn: Connection) -> bool:
-            cursor = await conn.execute(
-                "INSERT INTO leases (name, holder, until) VALUES (%s, %s, %s)"
-                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
-                " until = excluded.until"
-                " WHERE leases.until < %s OR leases.holder = excluded.holder RETURNING name",
-                [name, holder, now + seconds, now],
-            )
-            return await cursor.fetchone() is not None
-
-        return await self.run(work)
-
     async def ping(self) -> None:
         async def work(conn: Connection) -> None:
             cursor = await conn.execute("SELECT current_setting('transaction_read_only') AS ro")
@@ -578,3 +565,16 @@ class PostgresDecisionLog:
             await conn.execute("DELETE FROM login_failures WHERE key = %s", [key])
 
         await self._store.run(work)
+
+    async def lease(self, name: str, holder: str, seconds: float, now: float) -> bool:
+        async def work(conn: Connection) -> bool:
+            cursor = await conn.execute(
+                "INSERT INTO leases (name, holder, until) VALUES (%s, %s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+                " until = excluded.until"
+                " WHERE leases.until < %s OR leases.holder = excluded.holder RETURNING name",
+                [name, holder, now + seconds, now],
+            )
+            return await cursor.fetchone() is not None
+
+        return await self._store.run(work)

@@ -281,3 +281,16 @@ class SQLiteDecisionLog:
         await self._write(
             lambda: self._conn.execute("DELETE FROM login_failures WHERE key = ?", [key])
         )
+
+    async def lease(self, name: str, holder: str, seconds: float, now: float) -> bool:
+        def work() -> bool:
+            row = self._conn.execute(
+                "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+                " until = excluded.until WHERE leases.until < ? OR leases.holder = excluded.holder"
+                " RETURNING name",
+                [name, holder, now + seconds, now],
+            ).fetchone()
+            return row is not None
+
+        return await self._write(work)

@@ -265,19 +265,6 @@ class SQLiteStorage:
 
         return await self._write(work)
 
-    async def lease(self, name: str, holder: str, seconds: float, now: float) -> bool:
-        def work() -> bool:
-            row = self._conn.execute(
-                "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
-                " until = excluded.until WHERE leases.until < ? OR leases.holder = excluded.holder"
-                " RETURNING name",
-                [name, holder, now + seconds, now],
-            ).fetchone()
-            return row is not None
-
-        return await self._write(work)
-
     async def ping(self) -> None:
         def work() -> None:
             if self._name == ":memory:":
@@ -363,9 +350,7 @@ class SQLiteTurn:
         return await self._store._run(lambda: _last_department(self._conn, self._key), turn=True)
 
     async def last_decision(self) -> StoredDecision | None:
-        rows = await self._store._run(
-            lambda: _last_decision_rows(self._conn, self._key), turn=True
-        )
+        rows = await self._store._run(lambda: _last_decision_rows(self._conn, self._key), turn=True)
         return _from_row(rows[0]) if rows else None
 
 
