@@ -97,10 +97,7 @@ async def test_concurrent_messages_of_one_sender_are_all_applied_in_order(
         await _send(client, instances[0], "anna", message="hej")
         texts = [f"obegripligt {n}" for n in range(10)]
         await asyncio.gather(
-            *(
-                _send(client, instances[n % 2], "anna", message=text)
-                for n, text in enumerate(texts)
-            )
+            *(_send(client, instances[n % 2], "anna", message=text) for n, text in enumerate(texts))
         )
     store = await open_url(database_url)
     state = await store.load_conversation(ConversationKey("rest", "anna", "anna"))

@@ -96,9 +96,14 @@ class PostgresStorage:
             connection_class=psycopg.AsyncConnection[dict[str, Any]],
         )
         try:
-            await pool.open(wait=True, timeout=timeout)
-            async with pool.connection() as conn:
+            # One direct connection first: a wrong URL fails at once with the server's reason,
+            # where the pool would retry quietly until its timeout.
+            conn = await psycopg.AsyncConnection.connect(
+                url, autocommit=True, row_factory=dict_row, connect_timeout=int(timeout)
+            )
+            async with conn:
                 await migrate(conn)
+            await pool.open(wait=True, timeout=timeout)
         except (psycopg.Error, PoolTimeout) as error:
             await pool.close()
             raise StorageError(explain(where, error)) from error
