@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,8 @@ from tests.decision_factory import build_log, generated_rows
 from tripcheck.cli import main
 
 COUNT = 10_000
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +159,9 @@ def test_stats_per_month_and_department(log_db, capsys) -> None:  # type: ignore
     for r in rows:
         when = day(r["created_at"])
         if date(2026, 7, 1) <= when <= date(2026, 9, 30):
-            group = (when.strftime("%Y-%m"), r["department"])
+            # Months as the municipality lives them: in Stockholm time.
+            month = datetime.fromtimestamp(r["created_at"], STOCKHOLM).strftime("%Y-%m")
+            group = (month, r["department"])
             expected[group][r["outcome"]] += 1
             avoided[group] += r["co2_avoided_kg"] or 0
     by_group = {(s["month"], s["department"]): s for s in stats if s["month"] != "all"}
