@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test lint bench clean
+.PHONY: chat test lint bench clean postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,19 @@ $(CHROMIUM):
 		echo "chromium is not installed: the browser test will be skipped (apt-get install chromium)"; \
 	fi
 
-test: $(STAMP) $(CHROMIUM)
+# The storage tests start a throwaway PostgreSQL server from Debian's package (tests/pg_server.py).
+POSTGRES_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+
+postgres:
+	@if [ -n "$(POSTGRES_BIN)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's postgresql for the storage tests"; \
+		apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib > /dev/null; \
+	else \
+		echo "postgresql is not installed: the PostgreSQL tests will be skipped (apt-get install postgresql)"; \
+	fi
+
+test: $(STAMP) $(CHROMIUM) postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -11,13 +11,15 @@ import hmac
 import json
 import logging
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
 from bot.decision_log import DecisionLog
-from bot.passwords import hash_password, verify_password
+from bot.passwords import hash_password, needs_rehash, verify_password
 
 log = logging.getLogger("tripcheck.admin_web")
 
@@ -29,7 +31,7 @@ SESSION_SECONDS = 8 * 3600
 LOGIN_FORM_SECONDS = 3600
 MAX_FAILURES = 5
 FAILURE_WINDOW_SECONDS = 15 * 60
-# scrypt takes 32 MiB for ~0.1 s: a burst of logins must not exhaust memory or threads.
+# argon2id takes 19 MiB for tens of ms: a burst of logins must not exhaust memory or threads.
 CONCURRENT_PASSWORD_CHECKS = 4
 
 Clock = Callable[[], float]
@@ -188,7 +190,8 @@ class LoginLimiter:
         self.max_failures = max_failures
         self.window = window
         self._max_keys = max_keys
-        self._failures: dict[tuple[str, str], list[float]] = {}
+        # Oldest failing key first, so the cap drops one key per failure: O(1).
+        self._failures: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
 
     @staticmethod
     def _key(user: str, client: str) -> tuple[str, str]:
@@ -210,29 +213,90 @@ class LoginLimiter:
         key = self._key(user, client)
         recent = self._recent(key)
         recent.append(self._clock())
-        self._failures.pop(key, None)
         self._failures[key] = recent[-self.max_failures :]
+        self._failures.move_to_end(key)
         if len(self._failures) > self._max_keys:
-            self._forget_old()
+            self._failures.popitem(last=False)
 
     def succeeded(self, user: str, client: str) -> None:
         """A successful login clears the failures of this user and address."""
         self._failures.pop(self._key(user, client), None)
 
-    def _forget_old(self) -> None:
-        """Bounds memory: drops stale keys, then the least recently failing ones."""
-        since = self._clock() - self.window
-        self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > since}
-        while len(self._failures) > self._max_keys:
-            del self._failures[next(iter(self._failures))]
+
+class SharedSessions(Sessions):
+    """Sessions whose logout holds on every instance: ended session ids are kept in the
+    database (until they would have expired), not in this process."""
+
+    def __init__(
+        self,
+        signer: Signer,
+        clock: Clock,
+        decision_log: DecisionLog,
+        lifetime: float = SESSION_SECONDS,
+    ) -> None:
+        super().__init__(signer, clock, lifetime)
+        self._log = decision_log
+
+    async def read_shared(self, cookie: str | None) -> Session | None:
+        """The session a cookie carries, or None if missing, forged, expired or logged out
+        on any instance."""
+        session = self.read(cookie)
+        if session is None or await self._log.session_ended(session.session_id, self._clock()):
+            return None
+        return session
+
+    async def end_everywhere(self, session: Session) -> None:
+        """Logs a session out on every instance."""
+        self.end(session)
+        await self._log.end_session(session.session_id, session.expires_at, self._clock())
+
+
+class SharedLoginLimiter:
+    """LoginLimiter counted in the database, so every instance sees the same failures: at
+    most `max_failures` per username and address in a window that starts at the first
+    failure. Each attempt costs O(1) rows."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        decision_log: DecisionLog,
+        max_failures: int = MAX_FAILURES,
+        window: float = FAILURE_WINDOW_SECONDS,
+    ) -> None:
+        self._clock = clock
+        self._log = decision_log
+        self.max_failures = max_failures
+        self.window = window
+
+    @staticmethod
+    def _key(user: str, client: str) -> str:
+        return f"{user.strip().casefold()}|{client}"
+
+    async def retry_after(self, user: str, client: str) -> float | None:
+        """Seconds until this user may try again from this address, or None if they may now."""
+        now = self._clock()
+        failures, window_ends = await self._log.login_failures(
+            self._key(user, client), now, self.window
+        )
+        return None if failures < self.max_failures else max(1.0, window_ends - now)
+
+    async def failed(self, user: str, client: str) -> None:
+        """Counts a failed login."""
+        await self._log.login_failed(self._key(user, client), self._clock(), self.window)
+
+    async def succeeded(self, user: str, client: str) -> None:
+        """A successful login clears the failures of this user and address."""
+        await self._log.login_succeeded(self._key(user, client))
 
 
 class PasswordChecker:
-    """Checks admin passwords with scrypt on worker threads, never on the event loop. An
-    unknown user is checked against a dummy hash, so it costs as long as a wrong password."""
+    """Checks admin passwords on worker threads, never on the event loop. An unknown user is
+    checked against a dummy hash, so it costs as long as a wrong password. A right password
+    whose hash is weaker than today's (scrypt) gets a new argon2id hash."""
 
-    def __init__(self, decision_log: DecisionLog) -> None:
+    def __init__(self, decision_log: DecisionLog, clock: Clock | None = None) -> None:
         self._log = decision_log
+        self._clock = clock or time.time
         self._dummy_hash: str | None = None
         self._slots = asyncio.Semaphore(CONCURRENT_PASSWORD_CHECKS)
 
@@ -248,4 +312,10 @@ class PasswordChecker:
         stored = await self._log.admin_password_hash(user) if user else None
         async with self._slots:
             matches = await asyncio.to_thread(verify_password, password, stored or self._dummy_hash)
-        return stored if matches and stored is not None else None
+        if not matches or stored is None:
+            return None
+        if needs_rehash(stored):
+            async with self._slots:
+                stored = await asyncio.to_thread(hash_password, password)
+            await self._log.save_admin(user, stored, self._clock())
+        return stored

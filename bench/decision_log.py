@@ -2,7 +2,8 @@
 
 Prints how long list, search, stats and a full CSV export take, and the export's peak
 Python memory for two log sizes, to show it stays flat as the log grows.
-Run: `.venv/bin/python bench/decision_log.py [--sizes 10000 50000]`.
+Run: `.venv/bin/python bench/decision_log.py [--sizes 10000 50000]`, or on PostgreSQL:
+`... --backend postgresql --url postgresql://user@host/empty_db` (the tables are emptied).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.decision_log import DecisionFilter
+from bot.decision_log import DecisionFilter, DecisionLog
 from bot.export import DecisionWriter
-from bot.sqlite_log import SQLiteDecisionLog
-from bot.sqlite_store import SQLiteStorage
-from tests.decision_factory import build_log
+from storage import open_url
+from tests.decision_factory import build_log, generated_rows
 
 
 class _Discard(io.TextIOBase):
@@ -36,7 +36,7 @@ class _Discard(io.TextIOBase):
         return len(text)
 
 
-async def export(log: SQLiteDecisionLog) -> int:
+async def export(log: DecisionLog) -> int:
     """Exports the whole log as CSV into a counting sink; returns the characters written."""
     sink = _Discard()
     exporter = DecisionWriter("csv", sink)  # type: ignore[arg-type]
@@ -46,8 +46,22 @@ async def export(log: SQLiteDecisionLog) -> int:
     return sink.size
 
 
-async def measure(path: Path) -> None:
-    store = await SQLiteStorage.open(path)
+async def fill_postgres(url: str, size: int) -> None:
+    """An emptied PostgreSQL database holding `size` generated decisions."""
+    import psycopg
+
+    await (await open_url(url)).close()
+    rows = generated_rows(size)
+    columns = list(rows[0])
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute("TRUNCATE decisions, reviews")
+        with cursor.copy(f"COPY decisions ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+
+
+async def measure(url: str) -> None:
+    store = await open_url(url)
     log = store.decision_log
     timings = {}
     started = time.perf_counter()
@@ -79,13 +93,23 @@ async def measure(path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--url", help="an empty PostgreSQL database (for --backend postgresql)")
     args = parser.parse_args()
+    if args.backend == "postgresql":
+        if not args.url:
+            parser.error("--backend postgresql needs --url postgresql://...")
+        for size in args.sizes:
+            asyncio.run(fill_postgres(args.url, size))
+            print(f"decision log of {size:,} decisions (PostgreSQL):")
+            asyncio.run(measure(args.url))
+        return
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             path = Path(folder) / f"log-{size}.db"
             build_log(path, size)
             print(f"decision log of {size:,} decisions:")
-            asyncio.run(measure(path))
+            asyncio.run(measure(f"sqlite:///{path}"))
 
 
 if __name__ == "__main__":

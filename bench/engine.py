@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
-from bot.sqlite_store import SQLiteStorage
 from rules.loader import load_ruleset
 from rules.places import PlaceIndex
+from storage import open_url
 
 SCRIPTS = [
     [
@@ -85,13 +85,14 @@ SCRIPTS = [
 ]
 
 
-async def main(checks: int, places_cache: Path) -> None:
+async def main(checks: int, places_cache: Path, database_url: str | None) -> None:
     rules = load_ruleset()
     started = time.perf_counter()
     places = PlaceIndex.load(places_cache)
     print(f"place index loaded in {time.perf_counter() - started:.2f} s")
     with tempfile.TemporaryDirectory() as folder:
-        storage = await SQLiteStorage.open(Path(folder) / "bench.db")
+        # A SQLite file in a temporary folder, or the (empty) database the URL names.
+        storage = await open_url(database_url or f"sqlite:///{Path(folder) / 'bench.db'}")
         engine = Engine(rules, storage, places=places)
         latencies: list[float] = []
         decisions = 0
@@ -122,5 +123,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--checks", type=int, default=3000)
     parser.add_argument("--places-cache", type=Path, default=Path("data"))
+    parser.add_argument(
+        "--database-url", help="sqlite:///path or postgresql://... (default: a temp file)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.checks, args.places_cache))
+    asyncio.run(main(args.checks, args.places_cache, args.database_url))

@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -28,51 +28,25 @@ class DecisionFilter:
     focus_area: str | None = None
     search: str | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
-        """A SQL condition on `decisions d` and its parameters."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.since is not None:
-            clauses.append("d.created_at >= ?")
-            params.append(_start_of(self.since))
-        if self.until is not None:
-            # `until` is inclusive: the whole day counts.
-            clauses.append("d.created_at < ?")
-            params.append(_start_of(self.until) + 86400)
-        for column, value in (
-            ("outcome", self.outcome),
-            ("channel", self.channel),
-            ("focus_area", self.focus_area),
-        ):
-            if value:
-                clauses.append(f"d.{column} = ?")
-                params.append(value)
-        for column, value in (("department", self.department), ("partner", self.partner)):
-            if value:
-                clauses.append(f"d.{column} LIKE ? ESCAPE '\\'")
-                params.append(f"%{_like(value)}%")
-        query = fts_query(self.search or "")
-        if query:
-            clauses.append("d.id IN (SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH ?)")
-            params.append(query)
-        return (" AND ".join(clauses) or "1 = 1"), params
+    def words(self) -> list[str]:
+        """The search words, each to match as a prefix (at most ten)."""
+        return re.findall(r"\w+", self.search or "")[:10]
 
-    def is_empty(self) -> bool:
-        return self == DecisionFilter()
+    def since_at(self) -> float | None:
+        """The first moment `since` admits (UTC midnight)."""
+        return None if self.since is None else _start_of(self.since)
+
+    def until_before(self) -> float | None:
+        """The first moment after `until` (inclusive: the whole day counts)."""
+        return None if self.until is None else _start_of(self.until) + 86400
 
 
 def _start_of(day: date) -> float:
     return datetime.combine(day, time.min, tzinfo=UTC).timestamp()
 
 
-def _like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def fts_query(text: str) -> str:
-    """A safe FTS5 query from free text: every word must match, as a prefix."""
-    words = re.findall(r"\w+", text)
-    return " ".join(f'"{word}"*' for word in words[:10])
+# Statistics count months as the municipality lives them.
+STATS_TIME_ZONE = "Europe/Stockholm"
 
 
 class MonthStats(BaseModel):
@@ -142,7 +116,9 @@ class DecisionLog(Protocol):
         ...
 
     async def purge_before(self, cutoff: float, now: float) -> int:
-        """Removes personal identifiers from decisions made before `cutoff`; returns how many."""
+        """Removes personal identifiers from decisions made before `cutoff`, and deletes
+        unfinished checks last touched before it (their typed text); the audit says how many
+        of each. Returns the number of decisions."""
         ...
 
     async def erase_user(self, user_id: str, now: float, actor: str) -> int:
@@ -155,4 +131,31 @@ class DecisionLog(Protocol):
 
     async def admin_password_hash(self, username: str) -> str | None:
         """The stored hash of an admin's password, or None for an unknown user."""
+        ...
+
+    async def end_session(self, session_id: str, until: float, now: float) -> None:
+        """Logs a web admin session out everywhere until it would have expired."""
+        ...
+
+    async def session_ended(self, session_id: str, now: float) -> bool:
+        """Whether a session was logged out (on any instance)."""
+        ...
+
+    async def login_failed(self, key: str, now: float, window: float) -> int:
+        """Counts a failed login for `key` (user and address) in a fixed window that starts
+        at its first failure; returns the failures in the current window. O(1)."""
+        ...
+
+    async def login_failures(self, key: str, now: float, window: float) -> tuple[int, float]:
+        """The failures counted for `key` in its current window and when that window ends."""
+        ...
+
+    async def login_succeeded(self, key: str) -> None:
+        """A successful login clears the key's failures."""
+        ...
+
+    async def lease(self, name: str, holder: str, seconds: float, now: float) -> bool:
+        """Takes or renews the lease `name` for `holder` until now + seconds; False while
+        another holder's lease runs. Singleton jobs (the daily purge) run under one, so
+        several instances on one database run them once."""
         ...

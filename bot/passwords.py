@@ -1,27 +1,49 @@
-"""Admin passwords, hashed with scrypt (memory-hard, in the standard library)."""
+"""Admin passwords, hashed with argon2id at OWASP's parameters; older scrypt hashes still
+verify and are replaced by an argon2id hash at the next successful login."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import secrets
 
-# 2^15 × 8 × 128 bytes = 32 MiB per hash: slow to brute-force, fine for a login.
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# OWASP (Password Storage Cheat Sheet): argon2id, 19 MiB, 2 iterations, 1 lane.
+ARGON2 = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# The scrypt cost hashes made before argon2id used; only verified now, never made.
 N, R, P = 2**15, 8, 1
-MAX_MEMORY = 64 * 1024 * 1024
+MAX_MEMORY = 256 * 1024 * 1024
 
 
 def hash_password(password: str) -> str:
-    """A self-describing hash: scrypt$N$r$p$salt$digest (base64)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, maxmem=MAX_MEMORY)
-    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return f"scrypt${N}${R}${P}${encoded[0]}${encoded[1]}"
+    """A self-describing argon2id hash ($argon2id$v=19$m=…,t=…,p=…$salt$digest)."""
+    return ARGON2.hash(password)
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a stored hash is weaker than what hash_password makes now (scrypt, old costs)."""
+    if not stored.startswith("$argon2id$"):
+        return True
+    try:
+        return ARGON2.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether `password` matches a hash made by hash_password (constant-time compare)."""
+    """Whether `password` matches a stored hash (argon2id, or the older scrypt format)."""
+    if stored.startswith("$argon2"):
+        try:
+            return ARGON2.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+    return _verify_scrypt(password, stored)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    """scrypt$N$r$p$salt$digest (base64), compared in constant time."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":

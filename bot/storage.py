@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -47,8 +48,41 @@ class StoredDecision(DecisionRecord):
     purged_at: float | None = None
 
 
+class Turn(Protocol):
+    """One turn of one conversation, in one transaction that holds the conversation's lock
+    across every process on the database: load, decide, then save or record. Nothing is
+    written until the `async with` block ends without an error."""
+
+    async def load(self) -> ConversationState | None:
+        """The conversation's saved state, or None for a new one."""
+        ...
+
+    async def save(self, state: ConversationState) -> None:
+        """Saves the conversation's new state (at commit)."""
+        ...
+
+    async def record_decision(self, record: DecisionRecord, state: ConversationState) -> int:
+        """Records a decision, the new state and the user's department; returns the id, which
+        is final once the block has ended without an error."""
+        ...
+
+    async def last_department(self) -> str | None:
+        """The department this user gave last time (read inside the turn)."""
+        ...
+
+    async def last_decision(self) -> StoredDecision | None:
+        """This user's most recent decision on this channel (read inside the turn)."""
+        ...
+
+
 class Storage(Protocol):
-    """What the engine needs from storage. SQLite is the default; PostgreSQL is planned."""
+    """What the engine needs from storage: SQLite (embedded) or PostgreSQL (shared)."""
+
+    def turn(self, key: ConversationKey) -> AbstractAsyncContextManager[Turn]:
+        """A turn of `key`'s conversation: `async with storage.turn(key) as tx:`. Turns of one
+        conversation run one at a time, in order, across processes; an error in the block
+        rolls the turn back."""
+        ...
 
     async def load_conversation(self, key: ConversationKey) -> ConversationState | None:
         """The saved state of a conversation, or None for a new one."""
@@ -88,7 +122,7 @@ class Storage(Protocol):
         ...
 
     async def ping(self) -> None:
-        """Raises StorageError when the database cannot be reached."""
+        """Raises StorageError when the database cannot be read and written."""
         ...
 
     async def close(self) -> None:

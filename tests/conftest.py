@@ -13,11 +13,13 @@ import pytest
 from adapters import jsonl
 from bot.engine import Engine
 from bot.messages import ConversationKey
-from bot.sqlite_store import SQLiteStorage
 from rules.loader import load_ruleset
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from storage import Backend, open_url
+from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import PLACES_CACHE
+from tests.pg_server import PostgresServer, binaries
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +73,41 @@ def clock() -> Clock:
 @pytest.fixture
 async def storage() -> AsyncIterator[SQLiteStorage]:
     store = await SQLiteStorage.open(":memory:")
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole run (`make test` installs Debian's)."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; make test does)")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty database on the test server."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh database on each backend: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tripcheck.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def backend(database_url: str) -> AsyncIterator[Backend]:
+    """An open, migrated backend on each kind of database."""
+    store = await open_url(database_url)
     yield store
     await store.close()
 

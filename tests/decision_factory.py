@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.sqlite_store import SQLiteStorage
+from storage.sqlite.store import SQLiteStorage
 
 DEPARTMENTS = [
     "Kommunstaben",

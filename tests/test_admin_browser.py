@@ -14,8 +14,8 @@ import bot.passwords
 from bot.engine import Engine
 from bot.passwords import hash_password
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.conftest import Clock
 from tests.decision_factory import build_log
 from tests.servers import running

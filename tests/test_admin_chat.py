@@ -7,8 +7,8 @@ import pytest
 from bot.admin_chat import quarter_start
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
-from bot.sqlite_store import SQLiteStorage
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.conftest import Chat, Clock
 from tests.test_conversation import SWEDISH_CHECK, answer_all
 

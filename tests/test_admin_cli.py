@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,8 @@ from tests.decision_factory import build_log, generated_rows
 from tripcheck.cli import main
 
 COUNT = 10_000
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +159,9 @@ def test_stats_per_month_and_department(log_db, capsys) -> None:  # type: ignore
     for r in rows:
         when = day(r["created_at"])
         if date(2026, 7, 1) <= when <= date(2026, 9, 30):
-            group = (when.strftime("%Y-%m"), r["department"])
+            # Months as the municipality lives them: in Stockholm time.
+            month = datetime.fromtimestamp(r["created_at"], STOCKHOLM).strftime("%Y-%m")
+            group = (month, r["department"])
             expected[group][r["outcome"]] += 1
             avoided[group] += r["co2_avoided_kg"] or 0
     by_group = {(s["month"], s["department"]): s for s in stats if s["month"] != "all"}
@@ -229,7 +234,7 @@ def test_admin_add_stores_a_memory_hard_hash(tmp_path: Path, monkeypatch, capsys
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert main(["admin", "add", "kerstin", "--password-stdin", "--db", str(db)]) == 0
     stored = sqlite3.connect(db).execute("SELECT password_hash FROM admins").fetchone()[0]
-    assert stored.startswith("scrypt$") and "correct horse" not in stored
+    assert stored.startswith("$argon2id$") and "correct horse" not in stored
     assert verify_password("correct horse battery", stored)
     assert not verify_password("wrong horse battery", stored)
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))

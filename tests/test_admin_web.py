@@ -30,12 +30,12 @@ from bot.export import CSV_COLUMNS, csv_row
 from bot.messages import ConversationKey
 from bot.passwords import hash_password
 from bot.settings import Settings
-from bot.sqlite_log import SQLiteDecisionLog
-from bot.sqlite_store import SQLiteStorage
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from storage.sqlite.log import SQLiteDecisionLog
+from storage.sqlite.store import SQLiteStorage
 from tests.conftest import Chat, Clock
 from tests.decision_factory import build_log
 from tests.servers import running

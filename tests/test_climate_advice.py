@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,11 @@ import sqlite_utils
 from bot.batch import evaluate_row
 from bot.engine import Engine
 from bot.messages import ConversationKey
-from bot.sqlite_store import MIGRATIONS, SCHEMA_VERSION, SQLiteStorage
 from bot.state import ConversationState
 from rules.answers import Interpreter
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SCHEMA_VERSION, SQLiteStorage, migrate
 from tests.conftest import Chat
 from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK, answer_all
 from tests.test_storage import record
@@ -187,9 +188,9 @@ async def test_migration_two_fills_the_columns_of_older_decisions(tmp_path: Path
     # A database as version 1 wrote it: only the first migration, a decision with its figures
     # in the JSON column.
     db = tmp_path / "old.db"
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        migrate(conn, upto=1)
     old = sqlite_utils.Database(db)
-    MIGRATIONS[0](old)
-    old.table("schema_version").insert({"version": 1})
     co2 = {"distance_km": 726.0, "planned_mode": "flight", "planned_kg": 395.8, "avoided_kg": 395.8}
     old.table("decisions").insert(
         {

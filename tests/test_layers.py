@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("rules", "bot", "adapters", "tripcheck")
+PACKAGES = ("rules", "bot", "adapters", "storage", "tripcheck")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -48,7 +48,11 @@ def test_the_project_keeps_its_layers() -> None:
         ("adapters/rest.py", "import tripcheck.app", "Layers"),
         ("rules/evaluate.py", "import sqlite3", "The rules are pure"),
         ("bot/dialogue.py", "import starlette", "The engine knows no platform"),
-        ("adapters/slack.py", "import bot.sqlite_store", "Adapters reach storage only"),
+        ("adapters/slack.py", "import storage.sqlite.store", "Adapters reach storage only"),
+        ("adapters/slack.py", "import psycopg", "Adapters reach storage only"),
+        ("storage/sqlite/store.py", "import adapters.slack", "Layers"),
+        ("bot/engine.py", "import storage", "Layers"),
+        ("bot/dialogue.py", "import psycopg", "The engine knows no platform"),
     ],
 )
 def test_a_forbidden_import_breaks_the_contract(

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
-from bot.sqlite_store import SQLiteStorage
 from rules.check import FIELDS
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.conftest import Clock
 from tests.test_conversation import SWEDISH_CHECK
 

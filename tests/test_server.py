@@ -15,8 +15,8 @@ import pytest
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import TRIPCHECK, env
 from tests.servers import free_port, running
 from tests.test_conversation import ENGLISH_CHECK

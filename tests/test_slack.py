@@ -40,11 +40,11 @@ from adapters.slack_blocks import (
 from bot.engine import Engine
 from bot.messages import Choice, ConversationKey, Outgoing
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.fake_slack import (
     BOT_ID,
     BOT_USER_ID,

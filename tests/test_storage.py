@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.messages import ConversationKey
-from bot.sqlite_store import SCHEMA_VERSION, SQLiteStorage
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError
+from storage.sqlite.store import SCHEMA_VERSION, SQLiteStorage
 
 KEY = ConversationKey("terminal", "anna", "anna")
 
@@ -97,7 +97,7 @@ WRITER = textwrap.dedent(
     import asyncio, sys, time
     sys.path.insert(0, {root!r})
     from tests.test_storage import KEY, record
-    from bot.sqlite_store import SQLiteStorage
+    from storage.sqlite.store import SQLiteStorage
     from bot.state import ConversationState
 
     async def main():

@@ -30,9 +30,9 @@ from adapters.teams_cards import ANSWERED, CHOICE, DONE, MAX_BUTTONS, PICKED, de
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import TRIPCHECK, env
 from tests.conftest import Chat
 from tests.fake_teams import ConnectorCall, FakeBotFrameworkKeys, FakeConnector, card_texts

@@ -23,9 +23,9 @@ from adapters.telegram_render import MAX_CALLBACK_DATA, Answer, Keyboards
 from bot.engine import Engine
 from bot.messages import Choice, ConversationKey, Incoming, Outgoing, TurnResult
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from bot.storage import StorageError
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import PLACES_CACHE
 from tests.fake_telegram import FakeTelegram, parse_html, utf16_length
 from tests.servers import free_port, running

@@ -16,8 +16,8 @@ from bot.export import DecisionWriter, iso_time, stats_total, summary
 from bot.passwords import hash_password
 from bot.retention import cutoff
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from bot.storage import StorageError, StoredDecision
+from storage import Backend, open_backend
 
 
 def add_parsers(commands: Any) -> None:
@@ -83,9 +83,9 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO | None =
     """Runs one admin command; 0 on success, 1 for not found, 2 for unusable storage."""
     out = out or sys.stdout
     if getattr(args, "db", None):
-        settings = settings.model_copy(update={"db": args.db})
+        settings = settings.model_copy(update={"db": args.db, "database_url": None})
     try:
-        store = await SQLiteStorage.open(settings.db)
+        store = await open_backend(settings)
     except StorageError as error:
         print(f"tripcheck: {error}", file=sys.stderr)
         return 2
@@ -100,7 +100,7 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO | None =
 
 
 async def _decisions(
-    store: SQLiteStorage, args: argparse.Namespace, settings: Settings, out: TextIO
+    store: Backend, args: argparse.Namespace, settings: Settings, out: TextIO
 ) -> int:
     log = store.decision_log
     command = args.decisions_command
@@ -200,7 +200,7 @@ def _show(decision: StoredDecision, reviews: list[dict[str, Any]], out: TextIO) 
     out.write("\n".join(lines) + "\n")
 
 
-async def _stats(store: SQLiteStorage, where: DecisionFilter, fmt: str, out: TextIO) -> int:
+async def _stats(store: Backend, where: DecisionFilter, fmt: str, out: TextIO) -> int:
     rows = await store.decision_log.stats(where)
     rows.append(stats_total(rows))
     columns = [
@@ -241,7 +241,7 @@ async def _stats(store: SQLiteStorage, where: DecisionFilter, fmt: str, out: Tex
     return 0
 
 
-async def _add_admin(store: SQLiteStorage, args: argparse.Namespace) -> int:
+async def _add_admin(store: Backend, args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

@@ -1,4 +1,4 @@
-"""Wires the parts together: settings → rule set, place index, storage → engine."""
+"""Wires the parts together: settings → rule set, place index, storage backend → engine."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.engine import Engine
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from rules.loader import load_ruleset
 from rules.places import PlaceIndex
+from storage import open_backend
 
 
 def place_cache_dir(settings: Settings) -> Path:
@@ -24,7 +24,7 @@ def place_cache_dir(settings: Settings) -> Path:
 async def open_engine(settings: Settings) -> Engine:
     """Loads the rules and places and opens storage; raises RuleSetError or StorageError."""
     rules = load_ruleset(settings.rules_dir)
-    storage = await SQLiteStorage.open(settings.db)
+    storage = await open_backend(settings)
     places = asyncio.get_running_loop().run_in_executor(
         None, PlaceIndex.load, place_cache_dir(settings)
     )

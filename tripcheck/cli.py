@@ -19,7 +19,7 @@ from rules.answers import Interpreter
 from rules.loader import RuleSetError, load_ruleset
 from rules.models import Lang
 from rules.places import PlaceIndex
-from tripcheck import admin_cli
+from tripcheck import admin_cli, db_cli
 from tripcheck.app import open_engine, place_cache_dir
 
 
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     teams.add_argument("--output", type=Path, default=Path("tripcheck-teams.zip"))
 
     admin_cli.add_parsers(commands)
+    db_cli.add_parsers(commands)
 
     rules = commands.add_parser("rules", help="work with the rule set")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
@@ -81,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_chat(args, settings))
     if args.command == "serve":
         return asyncio.run(_serve(args, settings))
+    if args.command == "db":
+        return asyncio.run(db_cli.run(args, settings))
     if args.command in ("decisions", "stats", "admin"):
         return asyncio.run(admin_cli.run(args, settings))
     if args.command == "telegram":

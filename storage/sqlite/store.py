@@ -1,0 +1,433 @@
+"""SQLite storage: WAL mode, numbered SQL migrations, one reader thread and one turn thread.
+
+Within a process every write holds one asyncio lock; across processes on the same file,
+`BEGIN IMMEDIATE` takes SQLite's write lock, so a turn's load–decide–save is atomic even when
+two `tripcheck serve` processes share the file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import stat
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.decision_log import STATS_TIME_ZONE
+from bot.messages import ConversationKey
+from bot.state import ConversationState
+from bot.storage import DecisionRecord, StorageError, StoredDecision
+from storage.migrations import migrations_of
+from storage.rows import from_row as _from_row
+from storage.rows import to_row as _to_row
+from storage.sqlite.log import SQLiteDecisionLog
+
+T = TypeVar("T")
+MIGRATIONS = migrations_of("storage.sqlite")
+SCHEMA_VERSION = len(MIGRATIONS)
+# Platforms retry for minutes, not days: older delivery ids are forgotten.
+DELIVERY_MEMORY_SECONDS = 7 * 86400
+# A turn of another process holds the write lock for milliseconds; waiting longer means trouble.
+BUSY_TIMEOUT_MS = 5000
+_STOCKHOLM = ZoneInfo(STATS_TIME_ZONE)
+
+
+def local_month(timestamp: float | None) -> str | None:
+    """The month (YYYY-MM) a moment falls in, in Stockholm time."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).astimezone(_STOCKHOLM).strftime("%Y-%m")
+
+
+def statements(sql: str) -> list[str]:
+    """A migration file cut into whole statements (a trigger's body keeps its semicolons)."""
+    found: list[str] = []
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                found.append(pending.strip())
+            pending = ""
+    if pending.strip() and not pending.strip().startswith("--"):
+        found.append(pending.strip())
+    return found
+
+
+def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
+    """Brings the schema to version `upto` in one transaction; returns the version it had.
+    `BEGIN IMMEDIATE` takes the write lock at once, so two processes starting together migrate
+    one after the other, and a read-only or locked file fails here with nothing written."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        if row is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+        current = 0 if row is None else int(row[0])
+        if current > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {current} is newer than this Tripcheck knows ({SCHEMA_VERSION})"
+            )
+        for migration in MIGRATIONS[current:upto]:
+            for statement in statements(migration.sql):
+                conn.execute(statement)
+        if upto > current:
+            conn.execute("UPDATE schema_version SET version = ?", [upto])
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return current
+
+
+def _connect(name: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.create_function("tripcheck_month", 1, local_month, deterministic=True)
+    return conn
+
+
+class SQLiteStorage:
+    """The default Storage and DecisionLog on one file."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        turn_conn: sqlite3.Connection,
+        executors: tuple[ThreadPoolExecutor, ThreadPoolExecutor],
+        name: str,
+    ) -> None:
+        self._conn = conn
+        self._turn_conn = turn_conn
+        self._executor, self._turn_executor = executors
+        self._name = name
+        self._identity = _identity(name)
+        # One writer per process; BEGIN IMMEDIATE orders the processes.
+        self._write_lock = asyncio.Lock()
+        self.decision_log = SQLiteDecisionLog(conn, self._run, self._write, _from_row)
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SQLiteStorage:
+        """Opens (creating if needed) and migrates the database; StorageError if unusable."""
+        name = str(path)
+        executors = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="tripcheck-sqlite"),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="tripcheck-sqlite-turn"),
+        )
+
+        def connect() -> tuple[sqlite3.Connection, sqlite3.Connection]:
+            if name != ":memory:":
+                Path(name).parent.mkdir(parents=True, exist_ok=True)
+                _refuse_read_only(name)
+            conn = _connect(name)
+            try:
+                migrate(conn)
+                if name != ":memory:":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except BaseException:
+                conn.close()
+                raise
+            # An in-memory database is private to its connection: turns share the main one.
+            turn_conn = conn if name == ":memory:" else _connect(name)
+            turn_conn.execute("PRAGMA synchronous = NORMAL")
+            return conn, turn_conn
+
+        try:
+            conn, turn_conn = await asyncio.get_running_loop().run_in_executor(
+                executors[0], connect
+            )
+        except sqlite3.Error as error:
+            for executor in executors:
+                executor.shutdown(wait=False)
+            raise StorageError(_explain(name, error)) from error
+        except OSError as error:
+            for executor in executors:
+                executor.shutdown(wait=False)
+            raise StorageError(f"Cannot open the database {name}: {error}") from error
+        if name == ":memory:":
+            executors = (executors[0], executors[0])
+        return cls(conn, turn_conn, executors, name)
+
+    async def _run(self, work: Callable[[], T], *, turn: bool = False) -> T:
+        executor = self._turn_executor if turn else self._executor
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, work)
+        except sqlite3.Error as error:
+            raise StorageError(_explain(self._name, error)) from error
+        except OSError as error:
+            raise StorageError(f"The database {self._name} cannot be used: {error}") from error
+        except RuntimeError as error:  # the executor was shut down: storage is closed
+            raise StorageError(f"The database {self._name} is closed.") from error
+
+    async def _write(self, work: Callable[[], T]) -> T:
+        """Runs one write on the main connection, in its own transaction."""
+
+        def transaction() -> T:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work()
+                self._still_there()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return result
+
+        async with self._write_lock:
+            return await self._run(transaction)
+
+    def _still_there(self) -> None:
+        """Raises if the file was deleted or replaced while open: a commit would then go to a
+        file nobody will read again, and the decision would be acknowledged and lost."""
+        if self._identity is not None and _identity(self._name) != self._identity:
+            raise StorageError(f"The database {self._name} was deleted or replaced while open.")
+
+    @asynccontextmanager
+    async def turn(self, key: ConversationKey) -> AsyncIterator[SQLiteTurn]:
+        async with self._write_lock:
+            conn = self._turn_conn
+            await self._run(lambda: conn.execute("BEGIN IMMEDIATE"), turn=True)
+            try:
+                yield SQLiteTurn(self, conn, key)
+
+                def commit() -> None:
+                    self._still_there()
+                    conn.execute("COMMIT")
+
+                await self._run(commit, turn=True)
+            except BaseException:
+                if conn.in_transaction:
+                    await asyncio.shield(self._rollback(conn))
+                raise
+
+    async def _rollback(self, conn: sqlite3.Connection) -> None:
+        # If the connection is unusable, the transaction dies with it.
+        with contextlib.suppress(StorageError):
+            await self._run(lambda: conn.execute("ROLLBACK"), turn=True)
+
+    async def load_conversation(self, key: ConversationKey) -> ConversationState | None:
+        text = await self._run(lambda: _load_state(self._conn, key))
+        return None if text is None else ConversationState.model_validate_json(text)
+
+    async def save_conversation(self, key: ConversationKey, state: ConversationState) -> None:
+        async with self.turn(key) as tx:
+            await tx.save(state)
+
+    async def record_decision(
+        self, key: ConversationKey, record: DecisionRecord, state: ConversationState
+    ) -> int:
+        async with self.turn(key) as tx:
+            return await tx.record_decision(record, state)
+
+    async def last_department(self, key: ConversationKey) -> str | None:
+        return await self._run(lambda: _last_department(self._conn, key))
+
+    async def last_decision(self, key: ConversationKey) -> StoredDecision | None:
+        rows = await self._run(lambda: _last_decision_rows(self._conn, key))
+        return _from_row(rows[0]) if rows else None
+
+    async def get_decision(self, decision_id: int) -> StoredDecision | None:
+        return await self.decision_log.get_decision(decision_id)
+
+    async def recent_decisions(
+        self, channel: str, user_id: str, limit: int = 10
+    ) -> list[StoredDecision]:
+        sql = (
+            "SELECT * FROM decisions WHERE channel = ? AND user_id = ?"
+            " ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        rows = await self._run(lambda: _rows(self._conn, sql, [channel, user_id, limit]))
+        return [_from_row(row) for row in rows]
+
+    async def claim_delivery(self, source: str, delivery_id: str, now: float) -> bool:
+        def work() -> bool:
+            cursor = self._conn.execute(
+                "INSERT INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING rowid",
+                [source, delivery_id, now],
+            )
+            row = cursor.fetchone()
+            if row is not None and row[0] % 1000 == 0:
+                self._conn.execute(
+                    "DELETE FROM deliveries WHERE received_at < ?",
+                    [now - DELIVERY_MEMORY_SECONDS],
+                )
+            return row is not None
+
+        return await self._write(work)
+
+    async def ping(self) -> None:
+        def work() -> None:
+            if self._name == ":memory:":
+                self._conn.execute("SELECT version FROM schema_version").fetchone()
+                return
+            self._still_there()
+            _refuse_read_only(self._name)
+            # A fresh read-only connection reads the file itself, not this connection's page
+            # cache, so a damaged file is noticed.
+            probe = sqlite3.connect(f"{Path(self._name).resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                probe.execute("SELECT version FROM schema_version").fetchone()
+            finally:
+                probe.close()
+
+        await self._run(work)
+
+    async def backup(self, target: str | Path) -> None:
+        """Copies the database, consistent, while it is in use (SQLite's online backup)."""
+
+        def work() -> None:
+            copy = sqlite3.connect(str(target))
+            try:
+                self._conn.backup(copy)
+            finally:
+                copy.close()
+
+        await self._run(work)
+
+    async def close(self) -> None:
+        def shut() -> None:
+            if self._turn_conn is not self._conn:
+                self._turn_conn.close()
+            self._conn.close()
+
+        await self._run(shut)
+        self._executor.shutdown(wait=True)
+        self._turn_executor.shutdown(wait=True)
+
+
+class SQLiteTurn:
+    """The Turn of SQLiteStorage: every call runs in the turn's open transaction."""
+
+    def __init__(self, store: SQLiteStorage, conn: sqlite3.Connection, key: ConversationKey):
+        self._store = store
+        self._conn = conn
+        self._key = key
+
+    async def load(self) -> ConversationState | None:
+        text = await self._store._run(lambda: _load_state(self._conn, self._key), turn=True)
+        return None if text is None else ConversationState.model_validate_json(text)
+
+    async def save(self, state: ConversationState) -> None:
+        payload = state.model_dump_json()
+        await self._store._run(
+            lambda: _upsert_conversation(self._conn, self._key, payload, state.updated_at),
+            turn=True,
+        )
+
+    async def record_decision(self, record: DecisionRecord, state: ConversationState) -> int:
+        row = _to_row(record)
+        payload = state.model_dump_json()
+        key = self._key
+
+        def work() -> int:
+            columns = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            cursor = self._conn.execute(
+                f"INSERT INTO decisions ({columns}) VALUES ({marks})", list(row.values())
+            )
+            _upsert_conversation(self._conn, key, payload, state.updated_at)
+            self._conn.execute(
+                "INSERT INTO profiles (channel, user_id, last_department, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (channel, user_id) DO UPDATE SET"
+                " last_department = excluded.last_department, updated_at = excluded.updated_at",
+                [key.channel, key.user, record.department, record.created_at],
+            )
+            return int(cursor.lastrowid or 0)
+
+        return await self._store._run(work, turn=True)
+
+    async def last_department(self) -> str | None:
+        return await self._store._run(lambda: _last_department(self._conn, self._key), turn=True)
+
+    async def last_decision(self) -> StoredDecision | None:
+        rows = await self._store._run(lambda: _last_decision_rows(self._conn, self._key), turn=True)
+        return _from_row(rows[0]) if rows else None
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _load_state(conn: sqlite3.Connection, key: ConversationKey) -> str | None:
+    row = conn.execute(
+        "SELECT state FROM conversations WHERE channel = ? AND chat = ? AND user_id = ?",
+        [key.channel, key.chat, key.user],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _last_department(conn: sqlite3.Connection, key: ConversationKey) -> str | None:
+    row = conn.execute(
+        "SELECT last_department FROM profiles WHERE channel = ? AND user_id = ?",
+        [key.channel, key.user],
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _last_decision_rows(conn: sqlite3.Connection, key: ConversationKey) -> list[dict[str, Any]]:
+    return _rows(
+        conn,
+        "SELECT * FROM decisions WHERE channel = ? AND user_id = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        [key.channel, key.user],
+    )
+
+
+def _upsert_conversation(
+    conn: sqlite3.Connection, key: ConversationKey, payload: str, updated_at: float
+) -> None:
+    conn.execute(
+        "INSERT INTO conversations (channel, chat, user_id, state, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat, user_id) DO UPDATE SET"
+        " state = excluded.state, updated_at = excluded.updated_at",
+        [key.channel, key.chat, key.user, payload, updated_at],
+    )
+
+
+def _identity(name: str) -> tuple[int, int] | None:
+    """The file's device and inode, to notice it being deleted or replaced."""
+    if name == ":memory:":
+        return None
+    try:
+        info = os.stat(name)
+    except FileNotFoundError:
+        return (-1, -1)
+    return (info.st_dev, info.st_ino)
+
+
+def _refuse_read_only(name: str) -> None:
+    """Raises if the database or its WAL/shared-memory files cannot be written. A read-only
+    `-shm` is refused here rather than mapped: SQLite would take the server down with SIGBUS.
+    The write bits are looked at too, since root may write where the mode says no."""
+    for path in (name, f"{name}-wal", f"{name}-shm"):
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            continue
+        if not os.access(path, os.W_OK) or not stat.S_IMODE(info.st_mode) & 0o222:
+            raise sqlite3.OperationalError(f"attempt to write a readonly database ({path})")
+
+
+def _explain(name: str, error: sqlite3.Error) -> str:
+    message = str(error)
+    if "not a database" in message or "malformed" in message:
+        return f"The database {name} is corrupt or not a SQLite file; it was left untouched."
+    if "readonly" in message or "read-only" in message:
+        return f"The database {name} is read-only; Tripcheck needs to write to it."
+    if "locked" in message or "busy" in message:
+        return f"The database {name} is locked by another program; try again when it is free."
+    if "unable to open" in message:
+        return f"Cannot open the database {name}: check that its folder exists and is writable."
+    return f"The database {name} cannot be used: {message}"
