@@ -16,6 +16,7 @@ from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult
 from bot.ordering import KeyedLocks
 from bot.state import ConversationState, Role
 from bot.storage import DecisionRecord, Storage, StorageError, StoredDecision
+from bot.storage import Turn as StorageTurn
 from rules.answers import Interpreter
 from rules.decision import Decision
 from rules.models import Lang
@@ -185,7 +186,23 @@ class Engine:
     async def _handle(
         self, key: ConversationKey, incoming: Incoming, role: Role, opening: bool
     ) -> TurnResult:
-        state = await self.storage.load_conversation(key)
+        # Waiting for the place index must not hold the conversation's lock, which on SQLite
+        # is the whole file's write lock for every process.
+        await self._places_before_turn(key)
+        # One transaction per turn, holding the conversation's lock across processes: no
+        # turn is lost or applied twice, and a check makes one decision.
+        async with self.storage.turn(key) as tx:
+            return await self._in_turn(tx, key, incoming, role, opening)
+
+    async def _in_turn(
+        self,
+        tx: StorageTurn,
+        key: ConversationKey,
+        incoming: Incoming,
+        role: Role,
+        opening: bool,
+    ) -> TurnResult:
+        state = await tx.load()
         if state is None:
             state = ConversationState(lang=self._lang(incoming), role=role)
         if self.admin is not None and not opening:
@@ -193,34 +210,33 @@ class Engine:
             answer = await self.admin.answer(key, incoming.text, state.lang, self.clock())
             if answer is not None:
                 return TurnResult(tuple(answer), taken=True, lang=state.lang)
-        await self._places_for(state)
         last_department = None
         if not state.in_progress and role == "employee":
-            last_department = await self.storage.last_department(key)
+            last_department = await tx.last_department()
         now = self.clock()
         if opening:
             turn = self.dialogue.open(state, now, last_department, incoming.lang)
         else:
             turn = self.dialogue.handle(state, incoming, now, last_department)
         if turn.wants_status:
-            turn.out.insert(0, await self._status(key, state))
+            turn.out.insert(0, await self._status(tx, state))
         if turn.decision is not None:
-            turn.out.extend(await self._record(key, state, turn, now))
+            turn.out.extend(await self._record(tx, key, state, turn, now))
         else:
-            await self.storage.save_conversation(key, state)
+            await tx.save(state)
         open_step = self.dialogue.step_id(state)
         return TurnResult(tuple(turn.out), taken=turn.taken, lang=state.lang, step=open_step)
 
-    async def _places_for(self, state: ConversationState) -> None:
+    async def _places_before_turn(self, key: ConversationKey) -> None:
         """Takes the place index once it has loaded, waiting only when this turn needs it."""
         loading = self._places_loading
         if loading is None:
             return
-        needed = state.step == "destination" or (
-            state.pending is not None and state.pending.field == "destination"
-        )
-        if not (loading.done() or needed):
-            return
+        if not loading.done():
+            state = await self.storage.load_conversation(key)
+            asking = state.pending.field if state and state.pending else state and state.step
+            if asking not in ("destination", "guests_from"):
+                return
         self._places_loading = None
         try:
             self.interpreter.places = await loading
@@ -228,13 +244,18 @@ class Engine:
             log.exception("the place index could not be loaded; going on without places")
 
     async def _record(
-        self, key: ConversationKey, state: ConversationState, turn: Turn, now: float
+        self,
+        tx: StorageTurn,
+        key: ConversationKey,
+        state: ConversationState,
+        turn: Turn,
+        now: float,
     ) -> list[Outgoing]:
         decision = turn.decision
         assert decision is not None
         record = self._record_of(key, state, decision, now)
         self.dialogue.finish(state)
-        decision_id = await self.storage.record_decision(key, record, state)
+        decision_id = await tx.record_decision(record, state)
         recorded = decision.model_copy(update={"id": decision_id})
         saved = self.rules.text("saved", state.lang, id=decision_id, version=decision.rules_version)
         return [self.dialogue.render.decision(recorded), Outgoing("message", saved)]
@@ -271,8 +292,8 @@ class Engine:
             co2=decision.co2,
         )
 
-    async def _status(self, key: ConversationKey, state: ConversationState) -> Outgoing:
-        last = await self.storage.last_decision(key)
+    async def _status(self, tx: StorageTurn, state: ConversationState) -> Outgoing:
+        last = await tx.last_decision()
         if last is None:
             return Outgoing("message", self.rules.text("status.none", state.lang))
         date = datetime.fromtimestamp(last.created_at, UTC).date().isoformat()

@@ -8,6 +8,7 @@ the fake for the calls it expects) before it looks at what was sent; it never sl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -732,7 +733,16 @@ async def test_slack_gets_its_answer_before_slow_storage_is_done(
         await gate.wait()
         return await load(key)
 
+    turn = storage.turn
+
+    @contextlib.asynccontextmanager
+    async def slow_turn(key: ConversationKey) -> AsyncIterator[Any]:
+        await gate.wait()
+        async with turn(key) as tx:
+            yield tx
+
     monkeypatch.setattr(storage, "load_conversation", slow_load)
+    monkeypatch.setattr(storage, "turn", slow_turn)
     calls = len(bot.fake.calls)
     if request_kind == "event":
         body = json.dumps(event_body(anna.message("project"))).encode()

@@ -23,10 +23,6 @@ from tests.servers import free_port
 from tests.test_conversation import SWEDISH_CHECK
 
 TOKEN = "two-instances-token"
-ENGINE_WIRING = pytest.mark.xfail(
-    reason="engine wiring pending: Engine._handle must run inside storage.turn(key)",
-    strict=False,
-)
 
 
 @pytest.fixture
@@ -89,7 +85,6 @@ async def _send(client: httpx.AsyncClient, url: str, sender: str, **body: str) -
     return replies
 
 
-@ENGINE_WIRING
 async def test_concurrent_messages_of_one_sender_are_all_applied_in_order(
     instances: list[str], database_url: str
 ) -> None:
@@ -109,7 +104,6 @@ async def test_concurrent_messages_of_one_sender_are_all_applied_in_order(
     assert moments == sorted(moments)
 
 
-@ENGINE_WIRING
 async def test_twenty_concurrent_saves_make_one_decision(
     instances: list[str], database_url: str
 ) -> None:
