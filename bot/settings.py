@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=False, validation_alias="TEAMS_ALLOW_UNAUTHENTICATED"
     )
 
+    def with_db(self, path: Path) -> Settings:
+        """These settings on the SQLite file `path` (the command line's --db), whatever
+        TRIPCHECK_DATABASE_URL says."""
+        return self.model_copy(update={"db": Path(path), "database_url": None})
+
     @classmethod
     def from_env(cls) -> Settings:
         """Reads the environment (and .env); unset settings keep their defaults."""

@@ -83,7 +83,7 @@ async def run(args: argparse.Namespace, settings: Settings, out: TextIO | None =
     """Runs one admin command; 0 on success, 1 for not found, 2 for unusable storage."""
     out = out or sys.stdout
     if getattr(args, "db", None):
-        settings = settings.model_copy(update={"db": args.db, "database_url": None})
+        settings = settings.with_db(args.db)
     try:
         store = await open_backend(settings)
     except StorageError as error:

@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     if args.db is not None:
-        settings = settings.model_copy(update={"db": args.db})
+        settings = settings.with_db(args.db)
     lang: Lang | None = args.lang or None
     try:
         engine = await open_engine(settings)
@@ -139,8 +139,10 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logs
     from tripcheck.server import serve
 
-    updates = {k: v for k, v in {"host": args.host, "port": args.port, "db": args.db}.items() if v}
+    updates = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v}
     settings = settings.model_copy(update=updates)
+    if args.db:
+        settings = settings.with_db(args.db)
     logs.configure(settings.log_level)
     try:
         engine = await open_engine(settings)

@@ -26,7 +26,7 @@ def add_parsers(commands: Any) -> None:
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Runs one `db` command; 0 on success, 1 for a refused request, 2 for unusable storage."""
     if args.db:
-        settings = settings.model_copy(update={"db": Path(args.db), "database_url": None})
+        settings = settings.with_db(Path(args.db))
     if args.db_command == "backup":
         if sqlite_path(database_url(settings)) is None:
             print(
