@@ -12,9 +12,10 @@ import yaml
 from pydantic import ValidationError
 
 from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
-from rules.check import FIELDS, applies, check_from_answers
+from rules.check import check_from_answers
 from rules.decision import Decision
 from rules.evaluate import evaluate
+from rules.fields import FIELD, FIELDS, applies
 from rules.models import Lang
 
 IGNORED_KEYS = frozenset({"id", "expect", "notes", "comment"})
@@ -82,10 +83,8 @@ def evaluate_row(
     for name in FIELDS:
         if not applies(name, answers):
             continue
-        text = _as_text(row.get(name))
-        if name == "partner" and not text:
-            text = "none"
-        if name == "destination" and not text:
+        text = _as_text(row.get(name)) or FIELD[name].default or ""
+        if FIELD[name].offer == "partner_home" and not text:
             text = _partner_home(answers, interpreter)
         if name == "goals" and not text and name in row:
             text = "none"
@@ -96,6 +95,11 @@ def evaluate_row(
         if isinstance(parsed, Rejected):
             hint = interpreter.rules.text(parsed.hint, "en")
             result.errors.append(f"{name}: {text!r} is not understood. {hint}")
+        elif isinstance(parsed, Ambiguous) and _several_partners(parsed):
+            # As in the chat, every partner is recorded; with no one to ask, the first leads.
+            lead = parsed.options[0].answer
+            result.notes.append(f"{name}: several partners named; {lead.label} leads")
+            answers[name] = lead.value
         elif isinstance(parsed, Ambiguous):
             labels = ", ".join(o.answer.label for o in parsed.options)
             result.notes.append(f"{name}: {text!r} could be {labels}; taken as written")
@@ -126,3 +130,10 @@ def evaluate_file(path: Path, interpreter: Interpreter, lang: Lang) -> Iterator[
     """Evaluates every row of a batch file; a bad row does not stop the others."""
     for index, row in enumerate(read_rows(path), start=1):
         yield evaluate_row(index, row, interpreter, lang)
+
+
+def _several_partners(parsed: Ambiguous) -> bool:
+    """Whether the options are the several partners named, rather than guesses at one."""
+    return all(
+        isinstance(o.answer.value, dict) and o.answer.value.get("others") for o in parsed.options
+    )

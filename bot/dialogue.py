@@ -12,10 +12,18 @@ from bot.messages import Choice, Incoming, Outgoing
 from bot.render import Renderer
 from bot.state import Answer, ConversationState, Pending, PendingOption
 from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
-from rules.check import FIELDS, Destination, applies, check_from_answers
+from rules.check import Destination, PartnerRef, check_from_answers
 from rules.decision import Decision
 from rules.evaluate import evaluate
-from rules.footprint import comparison, distance_km, estimate_for, whole_number_text
+from rules.fields import FIELD, FIELDS, applies
+from rules.footprint import (
+    comparison,
+    distance_km,
+    estimate_for,
+    refusal_text,
+    whole_number_text,
+)
+from rules.language import detect as detect_language
 from rules.matching import normalize
 from rules.models import Lang
 from rules.ruleset import RuleSet
@@ -121,8 +129,8 @@ class Dialogue:
             self._reask(state, turn)
         elif state.phase == "idle":
             # A new check speaks the language of the greeting, else the channel's.
-            greeted = self.rules.greeting_lang.get(normalize(text or ""))
-            state.lang = greeted or incoming.lang or state.lang
+            written_in = detect_language(text, self.rules) if text else None
+            state.lang = written_in or incoming.lang or state.lang
             self._start(state, turn, now, last_department, text)
         elif not text and not choice:
             turn.hint(self.render.hint("hint.empty", state.lang))
@@ -391,7 +399,12 @@ class Dialogue:
         parsed = self.interpreter.parse(
             "organisation" if partner_contact else step, raw, state.lang
         )
-        if isinstance(parsed, Rejected):
+        refused = self._refusal(state, step, parsed)
+        if refused is not None:
+            # A mode that does not exist for this place (a train to Reykjavík): ask again.
+            turn.hint(Outgoing("hint", refused))
+            self._reask(state, turn)
+        elif isinstance(parsed, Rejected):
             self._fail(state, turn, parsed.hint)
         elif isinstance(parsed, Ambiguous):
             state.pending = Pending(
@@ -413,6 +426,16 @@ class Dialogue:
             self._echo(state, turn, step)
             self._next(state, turn)
 
+    def _refusal(
+        self, state: ConversationState, step: str, parsed: Accepted | Ambiguous | Rejected
+    ) -> str | None:
+        """Why a planned travel mode cannot be taken to the place given, or None."""
+        if FIELD[step].answer != "mode" or not isinstance(parsed, Accepted):
+            return None
+        destination = state.values().get("destination")
+        place = Destination.model_validate(destination) if destination else None
+        return refusal_text(place, str(parsed.value), self.rules, state.lang)
+
     def _valid_choice(self, state: ConversationState, step: str, choice: str) -> bool:
         values = {c.value for c in self.render.choices(step, state)}
         if step == "department":
@@ -430,35 +453,14 @@ class Dialogue:
         state.failures = 0
 
     def _echo(self, state: ConversationState, turn: Turn, step: str) -> None:
-        """Says back how a partner or place was understood, so a wrong match is caught early."""
-        lang = state.lang
-        answer = state.answers[step]
-        if step == "partner":
-            partner_id = answer.value.get("id")
-            if partner_id:
-                partner = self.rules.partner_by_id[partner_id]
-                area = self.render.t(f"focus.{partner.focus_area}", lang)
-                turn.out.append(
-                    self.render.message("echo.partner", lang, partner=answer.label, area=area)
-                )
-            elif answer.value.get("text"):
-                turn.out.append(
-                    self.render.message("echo.unlisted_partner", lang, partner=answer.label)
-                )
-        elif step == "destination":
-            km = distance_km(Destination.model_validate(answer.value), self.rules)
-            if km is not None:
-                shown = whole_number_text(km, lang)
-                turn.out.append(
-                    self.render.message("echo.place_distance", lang, place=answer.label, km=shown)
-                )
-            elif answer.value.get("country"):
-                turn.out.append(self.render.message("echo.place", lang, place=answer.label))
-            else:
-                unknown = self.render.t("echo.unknown_place", lang, place=answer.label)
-                no_figures = self.render.t("co2.unknown_place", lang)
-                turn.out.append(Outgoing("message", f"{unknown} {no_figures}"))
-        elif step == "travel_mode":
+        """Says back how a partner or place was understood, so a wrong match is caught early,
+        and the climate comparison once the mode is known (the field table's `echo`)."""
+        echo = FIELD[step].echo
+        if echo == "partner":
+            self._echo_partner(state, turn, state.answers[step])
+        elif echo == "place":
+            self._echo_place(state, turn, state.answers[step])
+        elif echo == "climate":
             values = state.values()
             destination = values.get("destination")
             co2 = estimate_for(
@@ -468,7 +470,48 @@ class Dialogue:
                 self.rules,
             )
             if co2 is not None:
-                turn.out.append(Outgoing("message", comparison(co2, self.rules, lang)))
+                turn.out.append(Outgoing("message", comparison(co2, self.rules, state.lang)))
+
+    def _echo_partner(self, state: ConversationState, turn: Turn, answer: Answer) -> None:
+        lang = state.lang
+        ref = PartnerRef.model_validate(answer.value)
+        if ref.id:
+            partner = self.rules.partner_by_id[ref.id]
+            area = self.render.t(f"focus.{partner.focus_area}", lang)
+            turn.out.append(
+                self.render.message("echo.partner", lang, partner=answer.label, area=area)
+            )
+            if ref.others:
+                others = ", ".join(self.rules.partner_by_id[o].name(lang) for o in ref.others)
+                turn.out.append(self.render.message("echo.other_partners", lang, others=others))
+            if ref.dormant:
+                # Flagged at once: the next question asks about a decision to resume.
+                turn.out.append(self.render.message("echo.dormant", lang, partner=answer.label))
+        elif ref.text:
+            turn.out.append(
+                self.render.message("echo.unlisted_partner", lang, partner=answer.label)
+            )
+
+    def _echo_place(self, state: ConversationState, turn: Turn, answer: Answer) -> None:
+        lang = state.lang
+        place = Destination.model_validate(answer.value)
+        if place.digital:
+            turn.out.append(self.render.message("echo.digital_place", lang, place=answer.label))
+            return
+        if place.hosted:
+            turn.out.append(self.render.message("echo.hosted", lang))
+            return
+        km = distance_km(place, self.rules)
+        if km is not None:
+            shown = whole_number_text(km, lang)
+            text_id = "echo.approximate_place" if place.approximate else "echo.place_distance"
+            turn.out.append(self.render.message(text_id, lang, place=answer.label, km=shown))
+        elif place.country:
+            turn.out.append(self.render.message("echo.place", lang, place=answer.label))
+        else:
+            unknown = self.render.t("echo.unknown_place", lang, place=answer.label)
+            no_figures = self.render.t("co2.unknown_place", lang)
+            turn.out.append(Outgoing("message", f"{unknown} {no_figures}"))
 
     # --- did you mean ------------------------------------------------------------------
 
@@ -479,10 +522,18 @@ class Dialogue:
             return
         lang = state.lang
         keep = Choice(self.render.t("choice.keep_typed", lang, text=pending.typed.raw), "keep")
-        if len(pending.options) == 1:
+        choices: tuple[Choice, ...]
+        several = pending.field == "partner" and all(
+            PartnerRef.model_validate(o.answer.value).others for o in pending.options
+        )
+        if several:
+            named = ", ".join(o.answer.label for o in pending.options)
+            text = self.render.t("partner.which_leads", lang, partners=named)
+            choices = tuple(Choice(o.answer.label, o.value) for o in pending.options)
+        elif len(pending.options) == 1:
             option = pending.options[0]
             text = self.render.t("confirm.one", lang, name=option.answer.label)
-            choices: tuple[Choice, ...] = (
+            choices = (
                 Choice(self.render.t("choice.yes", lang), option.value),
                 keep,
             )

@@ -7,14 +7,16 @@ from typing import Any
 from bot.messages import Choice, CitedLine, ClimateRow, DecisionView, Outgoing
 from bot.state import ConversationState
 from rules.answers import Interpreter
-from rules.check import FIELDS, MODES, YES_NO_FIELDS, applies
+from rules.check import MODES
 from rules.decision import Decision, Reason
+from rules.fields import FIELD, FIELDS, applies
 from rules.footprint import COMPARISON_ORDER, hours_text, kg_text, mode_name
 from rules.models import Lang
 from rules.ruleset import RuleSet
 
-# Questions answered by typing; their buttons (e.g. "no partner") are shortcuts.
-FREE_TEXT_FIELDS = frozenset({"title", "department", "partner", "destination", "travellers"})
+# The button values with a meaning of their own: none of these; another (type it).
+NONE_CHOICE = "none"
+OTHER_CHOICE = "other"
 
 
 class Renderer:
@@ -35,33 +37,31 @@ class Renderer:
         return Outgoing("hint", self.t(text_id, lang, **values))
 
     def choices(self, field: str, state: ConversationState) -> tuple[Choice, ...]:
-        """The buttons offered for a field's question."""
+        """The buttons offered for a field's question (its `offer` in the field table)."""
         lang = state.lang
-        if field in YES_NO_FIELDS:
-            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in ("yes", "no"))
-        if field == "physical_necessary":
-            presence = ("yes", "no", "unsure")
-            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in presence)
-        if field == "kind":
-            return tuple(
-                Choice(self.t(f"kind.{v}", lang), v) for v in ("trip", "project", "activity")
-            )
-        if field == "travel_mode":
+        offer = FIELD[field].offer
+        if offer in ("yes_no", "presence"):
+            values = ("yes", "no") if offer == "yes_no" else ("yes", "no", "unsure")
+            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in values)
+        if offer == "kinds":
+            kinds = ("trip", "project", "activity")
+            return tuple(Choice(self.t(f"kind.{v}", lang), v) for v in kinds)
+        if offer == "modes":
             return tuple(Choice(self.t(f"mode.{v}", lang), v) for v in MODES)
-        if field == "goals":
+        if offer == "goals":
             goals = tuple(
                 Choice(f"{g.number} {g.name(lang)}", str(g.number)) for g in self.rules.plan.goals
             )
-            return (*goals, Choice(self.t("choice.none", lang), "none"))
-        if field == "partner":
-            return (Choice(self.t("partner.none", lang).capitalize(), "none"),)
-        if field == "destination":
+            return (*goals, Choice(self.t("choice.none", lang), NONE_CHOICE))
+        if offer == "no_partner":
+            return (Choice(self.t("partner.none", lang).capitalize(), NONE_CHOICE),)
+        if offer == "partner_home":
             home = self._partner_home(state)
             return (Choice(home, home),) if home else ()
-        if field == "department" and state.last_department:
+        if offer == "last_department" and state.last_department:
             return (
                 Choice(state.last_department, state.last_department),
-                Choice(self.t("choice.other", lang), "other"),
+                Choice(self.t("choice.other", lang), OTHER_CHOICE),
             )
         return ()
 
@@ -90,8 +90,8 @@ class Renderer:
             text,
             step=field,
             choices=choices,
-            multi=field == "goals",
-            free_text=field in FREE_TEXT_FIELDS,
+            multi=FIELD[field].multi,
+            free_text=FIELD[field].free_text,
         )
 
     def explain(self, step: str, state: ConversationState) -> str:
@@ -154,7 +154,7 @@ class Renderer:
 
         avoided = (decision.co2 or {}).get("avoided_kg")
         return DecisionView(
-            headline=self.t(f"decision.headline.{decision.outcome}", lang),
+            headline=self.t(f"decision.headline.{self._headline(decision)}", lang),
             reasons=cited(decision.reasons),
             advisories=cited(decision.advisories),
             guidelines=tuple(g.text for g in decision.guidelines),
@@ -169,6 +169,13 @@ class Renderer:
                 for key in ("reasons", "advisories", "guidelines")
             },
         )
+
+    @staticmethod
+    def _headline(decision: Decision) -> str:
+        """The outcome, or "hosted" for meeting in person in Luleå (nobody of ours travels)."""
+        if any(r.code == "hosted_in_person" for r in decision.reasons):
+            return "hosted"
+        return decision.outcome
 
     def climate_rows(self, co2: dict[str, Any] | None, lang: Lang) -> tuple[ClimateRow, ...]:
         """A digital meeting and every mode that exists for the trip (impossible ones left

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rules.check import CHECKLIST, YES_NO_FIELDS, Destination, PartnerRef
+from rules.check import Destination, PartnerRef
+from rules.fields import CHECKLIST, FIELD
 from rules.matching import Matcher, normalize
 from rules.models import Lang, Partner
 from rules.places import PlaceIndex
@@ -95,6 +96,12 @@ def _home(partner: Partner) -> str:
     return normalize(partner.home.name) if partner.home is not None else ""
 
 
+def partner_value(ref: PartnerRef) -> dict[str, Any]:
+    """A partner answer's value: id and text, plus other partners and dormancy when set."""
+    unset = {key for key in ("others", "dormant") if not getattr(ref, key)}
+    return ref.model_dump(exclude=unset)
+
+
 class Interpreter:
     """Turns typed text into field values using the rule set's vocabulary and matchers."""
 
@@ -108,36 +115,38 @@ class Interpreter:
         )
 
     def parse(self, field: str, text: str, lang: Lang) -> Parsed:
-        """Interprets `text` as the answer to `field`."""
+        """Interprets `text` as the answer to `field` (a field of the table in rules/fields.py,
+        or "organisation": a partner contact's own organisation)."""
         text = text.strip()
         if not text:
             return Rejected("hint.empty")
-        if field == "kind":
-            return self._choice(self.rules.kind_words, text, lang, "kind", "hint.kind")
-        if field == "travel_mode":
-            return self._choice(self.rules.mode_words, text, lang, "mode", "hint.travel_mode")
-        if field == "physical_necessary":
-            return self._presence(text, lang)
-        if field in YES_NO_FIELDS:
-            return self._yes_no(field, text, lang)
-        if field == "title":
-            return self._title(text)
         if field == "organisation":
             title = self._title(text)
             return Rejected("hint.organisation") if isinstance(title, Rejected) else title
-        if field == "department":
+        answer = FIELD[field].answer
+        if answer == "kind":
+            return self._choice(self.rules.kind_words, text, lang, "kind", "hint.kind")
+        if answer == "mode":
+            return self._choice(self.rules.mode_words, text, lang, "mode", "hint.travel_mode")
+        if answer == "presence":
+            return self._presence(text, lang)
+        if answer == "yes_no":
+            return self._yes_no(field, text, lang)
+        if answer == "title":
+            return self._title(text)
+        if answer == "department":
             return self._department(text, lang)
-        if field == "partner":
+        if answer == "partner":
             return self._partner(text, lang)
-        if field == "destination":
-            return self._destination(text, lang)
-        if field == "guests_from":
-            return self._guests_from(text, lang)
-        if field == "goals":
+        if answer == "place":
+            return (
+                self._guests_from(text, lang)
+                if field == "guests_from"
+                else self._destination(text, lang)
+            )
+        if answer == "goals":
             return self._goals(text, lang)
-        if field == "travellers":
-            return self._travellers(text, lang)
-        raise KeyError(field)
+        return self._travellers(text, lang)
 
     def answer_word(self, text: str) -> str | None:
         """ "yes", "no" or "unsure" when the text says one of them, also inside a longer
@@ -223,9 +232,13 @@ class Interpreter:
             return Ambiguous(options, typed)
         return typed
 
-    def _partner_answer(self, partner_id: str, text: str, lang: Lang) -> Accepted:
+    def _partner_answer(
+        self, partner_id: str, text: str, lang: Lang, named: list[str] | None = None
+    ) -> Accepted:
         partner = self.rules.partner_by_id[partner_id]
-        return Accepted(PartnerRef(id=partner_id, text=text).model_dump(), partner.name(lang))
+        others = tuple(key for key in named or () if key != partner_id)
+        ref = PartnerRef(id=partner_id, text=text, others=others, dormant=partner.dormant)
+        return Accepted(partner_value(ref), partner.name(lang))
 
     def partners_in(self, text: str, lang: Lang) -> list[str]:
         """Every partner of the plan the text names, in the order named ("SERN och UBC" →
@@ -240,18 +253,20 @@ class Interpreter:
         if len(text) > MAX_NAME:
             return Rejected("hint.too_long")
         if normalize(text) in self.rules.nothing_words:
-            return Accepted(PartnerRef().model_dump(), self.rules.text("partner.none", lang))
+            return Accepted(partner_value(PartnerRef()), self.rules.text("partner.none", lang))
         if not any(c.isalnum() for c in text):
             return Rejected("hint.partner")
         match = self.partner_matcher.match(text)
         if match.status == "exact" and match.key is not None:
             return self._partner_answer(match.key, text, lang)
-        typed = Accepted(PartnerRef(text=text).model_dump(), text)
+        typed = Accepted(partner_value(PartnerRef(text=text)), text)
         named = self.partners_in(text, lang)
         if len(named) > 1:
             # Several partners: each is an option, so none is dropped; the user says which
             # one leads (its focus area decides).
-            options = tuple(Option(key, self._partner_answer(key, text, lang)) for key in named)
+            options = tuple(
+                Option(key, self._partner_answer(key, text, lang, named)) for key in named
+            )
             return Ambiguous(options, typed)
         if len(named) == 1:
             return self._partner_answer(named[0], text, lang)

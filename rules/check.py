@@ -7,48 +7,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.fields import FIELDS, applies, qualifies
 from rules.places import Place, PlaceKind
 
 Kind = Literal["trip", "project", "activity"]
 Mode = Literal["flight", "train", "bus", "car", "ferry"]
 Presence = Literal["yes", "no", "unsure"]
 MODES: tuple[Mode, ...] = ("flight", "train", "bus", "car", "ferry")
-
-# The check's fields in the order the conversation asks them; also the batch file's keys.
-FIELDS: tuple[str, ...] = (
-    "kind",
-    "title",
-    "department",
-    "partner",
-    "destination",
-    "guests_from",
-    "contributes_development",
-    "external_monitoring",
-    "influence",
-    "goals",
-    "physical_necessary",
-    "digital_alternative",
-    "travellers",
-    "travel_mode",
-    "equality_considered",
-    "eu_funding_checked",
-    "in_annual_plan",
-)
-CHECKLIST: tuple[str, ...] = ("contributes_development", "external_monitoring", "influence")
-# Questions about our own staff's journey: not asked for a digital meeting or a hosted one.
-TRAVEL_FIELDS = frozenset(
-    {"physical_necessary", "digital_alternative", "travellers", "travel_mode"}
-)
-# Questions answered yes or no.
-YES_NO_FIELDS = frozenset(
-    {
-        *CHECKLIST,
-        "digital_alternative",
-        "equality_considered",
-        "eu_funding_checked",
-        "in_annual_plan",
-    }
-)
 
 
 class PartnerRef(BaseModel):
@@ -57,6 +22,10 @@ class PartnerRef(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: str | None = None
     text: str = ""
+    # The other partners of the plan named with the one that leads ("SERN och UBC").
+    others: tuple[str, ...] = ()
+    # A dormant twin city (Zenica, Puerto Cabezas): the check asks about a decision to resume.
+    dormant: bool = False
 
 
 class Destination(BaseModel):
@@ -114,6 +83,8 @@ class Check(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     department: str = Field(min_length=1, max_length=200)
     partner: PartnerRef | None = None
+    # For a dormant twin city: whether a decision says active cooperation is relevant again.
+    dormant_resumed: bool | None = None
     destination: Destination | None = None
     # For a hosted activity (destination Luleå): where the guests come from; it decides the
     # focus area.
@@ -134,46 +105,6 @@ class Check(BaseModel):
     def qualifies(self) -> bool:
         """Adds value by the checklist and contributes to at least one goal (POLICY.md §8)."""
         return qualifies(self.model_dump())
-
-
-def qualifies(answers: Mapping[str, Any]) -> bool:
-    """Whether the answers so far show added value: a checklist yes and at least one goal."""
-    return any(answers.get(field) is True for field in CHECKLIST) and bool(answers.get("goals"))
-
-
-def _destination(answers: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = answers.get("destination")
-    if isinstance(value, Destination):
-        return value.model_dump()
-    return value if isinstance(value, Mapping) else {}
-
-
-def is_digital(answers: Mapping[str, Any]) -> bool:
-    """Whether the place given is a digital meeting ("Teams"): no trip at all."""
-    return _destination(answers).get("kind") == "digital"
-
-
-def is_hosted(answers: Mapping[str, Any]) -> bool:
-    """Whether the activity takes place in Luleå itself: we host it, nobody of ours travels."""
-    return bool(_destination(answers).get("hosted"))
-
-
-def applies(field: str, answers: Mapping[str, Any]) -> bool:
-    """Whether `field` is asked, given the answers so far. Travel details only when they matter:
-    never for a digital meeting; for a hosted one, presence and the digital option only."""
-    if field == "guests_from":
-        return is_hosted(answers)
-    if field in TRAVEL_FIELDS and is_digital(answers):
-        return False
-    if field in ("travellers", "travel_mode") and is_hosted(answers):
-        return False
-    if field in ("physical_necessary", "travellers", "travel_mode"):
-        return qualifies(answers)
-    if field == "digital_alternative":
-        return qualifies(answers) and answers.get("physical_necessary") in ("no", "unsure")
-    if field == "eu_funding_checked":
-        return answers.get("kind") == "project"
-    return True
 
 
 def check_from_answers(answers: Mapping[str, Any]) -> Check:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from rules.check import CHECKLIST, Check, Destination
+from rules.check import Check, Destination
 from rules.climate import ClimateEstimate
 from rules.decision import Decision, Outcome, Reason
-from rules.footprint import co2_record, comparison, estimate_for, kg_text, mode_name
+from rules.fields import CHECKLIST
+from rules.footprint import (
+    co2_record,
+    comparison,
+    estimate_for,
+    kg_text,
+    lower_carbon_values,
+    mode_name,
+    route_name,
+)
 from rules.matching import normalize
 from rules.models import FocusArea, Lang, Partner
 from rules.ruleset import RuleSet
@@ -186,7 +195,7 @@ def _climate_reasons(
             "climate_travel",
             "resor_i_tjansten",
             comparison=told,
-            best=mode_name(best, rules, lang),
+            best=route_name(best, co2.routes.get(best) if best != "flight" else None, rules, lang),
             best_kg=kg_text(best_kg, lang),
         ),
     ]
@@ -206,7 +215,8 @@ def _advisories(
     if area == "domestic":
         codes.append("not_international")
     if partner is not None and partner.dormant:
-        codes.append("dormant_twin_city")
+        resumed = check.dormant_resumed is True
+        codes.append("dormant_twin_city_resumed" if resumed else "dormant_twin_city")
     if _is_new_twin_city(check, rules, partner):
         codes.append("new_twin_city")
     if not check.equality_considered:
@@ -223,7 +233,7 @@ def _advisories(
     ):
         codes.append("ask_for_remote_participation")
     # Only a recommended trip has a mode worth changing.
-    if outcome == "travel" and co2 is not None and co2.saving_kg() is not None:
+    if outcome == "travel" and co2 is not None and co2.lower_carbon is not None:
         codes.append("lower_carbon_mode")
     return codes
 
@@ -276,9 +286,6 @@ def _advisory_values(
 ) -> dict[str, str]:
     """What advisory texts may name: the partner, and a lower-carbon mode and its saving."""
     values = {"partner": partner.name(lang) if partner else ""}
-    saving = co2.saving_kg() if co2 is not None else None
-    if co2 is not None and saving is not None and co2.lowest_reasonable_mode is not None:
-        values["alternative"] = rules.text(f"mode.{co2.lowest_reasonable_mode}", lang)
-        values["planned"] = mode_name(co2.planned_mode, rules, lang)
-        values["saving"] = kg_text(saving, lang)
+    if co2 is not None:
+        values.update(lower_carbon_values(co2, rules, lang))
     return values

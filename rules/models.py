@@ -20,6 +20,7 @@ FOCUS_AREAS: tuple[FocusArea, ...] = (
 AdvisoryCode = Literal[
     "outside_focus_area",
     "dormant_twin_city",
+    "dormant_twin_city_resumed",
     "new_twin_city",
     "equality_not_considered",
     "eu_funding_not_checked",

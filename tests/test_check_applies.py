@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from rules.check import FIELDS, Destination, applies, check_from_answers
+from rules.check import Destination, check_from_answers
+from rules.fields import FIELDS, applies
 
 QUALIFIED: dict[str, Any] = {
     "kind": "trip",

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
-from rules.check import FIELDS
+from rules.fields import FIELDS
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.conftest import Clock

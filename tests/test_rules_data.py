@@ -29,7 +29,7 @@ def test_every_text_exists_in_both_languages_with_the_same_placeholders(rules: R
 def test_every_text_the_code_uses_exists(rules: RuleSet) -> None:
     # Questions, explanations and labels for every field, reasons for every advisory and
     # guideline: a missing one would only show up in a conversation.
-    from rules.check import FIELDS
+    from rules.fields import FIELDS
 
     needed = (
         [f"q.{f}" for f in FIELDS]
@@ -59,6 +59,7 @@ def test_the_plan_has_nine_goals_three_checklist_questions_and_every_advisory(
     assert {a.code for a in rules.plan.advisories} == {
         "outside_focus_area",
         "dormant_twin_city",
+        "dormant_twin_city_resumed",
         "new_twin_city",
         "equality_not_considered",
         "eu_funding_not_checked",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rules.answers import Accepted, Interpreter, Rejected
-from rules.check import CHECKLIST
+from rules.fields import CHECKLIST
 from rules.models import Lang
 from rules.ruleset import RuleSet
 
@@ -280,8 +280,8 @@ def test_several_partners_are_each_an_option_and_none_is_dropped(
     assert isinstance(parsed, Ambiguous)
     assert [o.value for o in parsed.options] == ["sern", "ubc"]
     assert [o.answer.value for o in parsed.options] == [
-        {"id": "sern", "text": text},
-        {"id": "ubc", "text": text},
+        {"id": "sern", "text": text, "others": ("ubc",)},
+        {"id": "ubc", "text": text, "others": ("sern",)},
     ]
     assert parsed.typed.value == {"id": None, "text": text}
 
