@@ -1,17 +1,26 @@
-"""The jsonl channel: one JSON object per line in, one per line out. The machine contract."""
+"""The jsonl channel: one JSON object per line in, one per line out. The machine contract.
+
+Any line gets an answer and the channel goes on: a line that is not UTF-8, not JSON, nested
+too deeply or with a number too long for int() gets one `error` line. Text is cleaned of
+lone surrogates and control characters, and the streams are UTF-8 whatever the locale."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from adapters.chat_kit import BadJson, clean_line, clean_text, parse_json
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming, Outgoing
 from rules.models import Lang
 
 EXAMPLE = '{"text": "..."} / {"choice": "..."}'
+# What stdin's "surrogateescape" decoding makes of bytes that are not UTF-8.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -22,19 +31,31 @@ class LineError:
     problem: str = ""
 
 
+def use_utf8_streams(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """Reads and writes UTF-8 whatever the locale (LC_ALL=C makes Python's default ASCII):
+    undecodable input bytes are kept as surrogates for parse_line to refuse, and output
+    that cannot be encoded is escaped rather than fatal."""
+    if isinstance(stdin, io.TextIOWrapper):
+        stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
+    if isinstance(stdout, io.TextIOWrapper):
+        stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
 def parse_line(line: str, lang: Lang | None) -> Incoming | LineError:
     """An Incoming from one input line, or what is wrong with it."""
+    if _UNDECODABLE.search(line):
+        return LineError("error.bad_json", "the line is not UTF-8")
     try:
-        data: Any = json.loads(line)
-    except json.JSONDecodeError as error:
-        return LineError("error.bad_json", error.msg)
+        data: Any = parse_json(line)
+    except BadJson as error:
+        return LineError("error.bad_json", str(error))
     if not isinstance(data, dict):
         return LineError("error.bad_message")
     text, choice = data.get("text"), data.get("choice")
     if isinstance(choice, str | int) and not isinstance(choice, bool):
-        return Incoming(choice=str(choice), lang=lang)
+        return Incoming(choice=clean_line(str(choice)), lang=lang)
     if isinstance(text, str):
-        return Incoming(text=text, lang=lang)
+        return Incoming(text=clean_text(text), lang=lang)
     return LineError("error.bad_message")
 
 
