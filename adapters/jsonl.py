@@ -19,6 +19,8 @@ from bot.messages import ConversationKey, Incoming, Outgoing
 from rules.models import Lang
 
 EXAMPLE = '{"text": "..."} / {"choice": "..."}'
+# The longest input line read; the rest of a longer one is skipped, with one error line.
+MAX_LINE = 1024 * 1024
 # What stdin's "surrogateescape" decoding makes of bytes that are not UTF-8.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
@@ -63,7 +65,12 @@ async def handle_line(
     engine: Engine, key: ConversationKey, line: str, lang: Lang | None
 ) -> list[dict[str, Any]]:
     """The replies to one input line, as JSON objects."""
-    incoming = parse_line(line, lang)
+    return await _answer(engine, key, parse_line(line, lang), lang)
+
+
+async def _answer(
+    engine: Engine, key: ConversationKey, incoming: Incoming | LineError, lang: Lang | None
+) -> list[dict[str, Any]]:
     if isinstance(incoming, LineError):
         conversation_lang = await engine.conversation_lang(key) if lang is None else lang
         text = engine.rules.text(
@@ -81,10 +88,22 @@ async def run(
     stdout: TextIO = sys.stdout,
 ) -> None:
     """Reads messages until end of input, writing every reply as soon as it is produced."""
-    for raw in stdin:
-        line = raw.strip()
-        if not line:
-            continue
-        for reply in await handle_line(engine, key, line, lang):
+    while raw := stdin.readline(MAX_LINE + 1):
+        if len(raw) > MAX_LINE and not raw.endswith("\n"):
+            _skip_line(stdin)
+            too_long = LineError("error.bad_json", f"the line is longer than {MAX_LINE} characters")
+            replies = await _answer(engine, key, too_long, lang)
+        else:
+            line = raw.strip()
+            if not line:
+                continue
+            replies = await handle_line(engine, key, line, lang)
+        for reply in replies:
             stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
         stdout.flush()
+
+
+def _skip_line(stdin: TextIO) -> None:
+    """Reads the rest of an overlong line, a bounded piece at a time."""
+    while (piece := stdin.readline(MAX_LINE)) and not piece.endswith("\n"):
+        pass

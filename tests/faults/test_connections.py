@@ -134,3 +134,15 @@ def test_an_idle_kept_alive_connection_is_closed(served: Served) -> None:
         closed = closed_by_server(connection)
     print(f"an idle keep-alive connection: closed by the server: {closed}")
     assert closed
+
+
+def test_oversize_headers_are_refused_not_buffered(served: Served) -> None:
+    with served.connect() as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: edge\r\nX-Big: " + b"h" * 64 * 1024)
+        connection.settimeout(10)
+        try:
+            answer = connection.recv(4096)
+        except OSError:
+            answer = b""
+    print(f"tried 64 KiB of headers: {answer[:40]!r}")
+    assert answer.startswith(b"HTTP/1.1 400") or answer == b""

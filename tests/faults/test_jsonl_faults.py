@@ -33,6 +33,7 @@ HOSTILE_LINES = {
     "not an object": b"[1, 2, 3]",
     "wrong types": b'{"text": ["a"], "choice": {"b": 1}}',
     "truncated": b'{"text": "he',
+    "two megabytes on one line": b'{"text": "' + b"a" * (2 * 1024 * 1024) + b'"}',
 }
 LOCALES = {
     "C, no UTF-8 mode": {"LC_ALL": "C", "PYTHONUTF8": "0", "LANG": "C"},
