@@ -37,7 +37,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = Served(
-        tmp_path_factory.mktemp("crowded"), open_files=OPEN_FILES, TRIPCHECK_HEADER_TIMEOUT="60"
+        tmp_path_factory.mktemp("crowded"),
+        open_files=OPEN_FILES,
+        TRIPCHECK_HEADER_TIMEOUT="60",
+        TRIPCHECK_FORWARDED_ALLOW_IPS="127.0.0.1",
     )
     try:
         yield server
@@ -146,3 +149,14 @@ def test_oversize_headers_are_refused_not_buffered(served: Served) -> None:
             answer = b""
     print(f"tried 64 KiB of headers: {answer[:40]!r}")
     assert answer.startswith(b"HTTP/1.1 400") or answer == b""
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["by default", "from a configured proxy"])
+def test_x_forwarded_for_is_believed_only_from_configured_proxies(
+    served: Served, crowded: Served, trusted: bool
+) -> None:
+    server = crowded if trusted else served
+    httpx.get(f"{server.url}/healthz", headers={"X-Forwarded-For": "203.0.113.77"})
+    seen = "203.0.113.77" in server.log()
+    print(f"X-Forwarded-For from loopback, {'trusted' if trusted else 'default'}: used {seen}")
+    assert seen is trusted
