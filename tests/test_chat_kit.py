@@ -22,6 +22,7 @@ from adapters.chat_kit import (
     BodyLimit,
     BodyTooLarge,
     clean_line,
+    clean_strings,
     clean_text,
     parse_json,
     parse_json_object,
@@ -89,6 +90,21 @@ def test_text_is_cleaned_of_what_cannot_be_stored(raw: str, text: str, line: str
     assert clean_text(raw) == text
     assert clean_line(raw) == line
     clean_text(raw).encode("utf-8")  # always encodable
+
+
+def test_every_string_of_a_payload_is_cleaned() -> None:
+    payload = {"us\ud800er": ["x\x00", {"b": "\udfff", "n": 1, "t": True}], "e": None}
+    assert clean_strings(payload) == {
+        "us\ufffder": ["x", {"b": "\ufffd", "n": 1, "t": True}],
+        "e": None,
+    }
+    deep: Any = "\ud800"
+    for _ in range(60):
+        deep = [deep]
+    cleaned = clean_strings(deep)
+    for _ in range(60):
+        cleaned = cleaned[0]
+    assert cleaned == "\ufffd" and clean_strings("\x07") == "" and clean_strings(3) == 3
 
 
 # --- capped bodies ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ a capped body, a guarded JSON parse, text cleaned of what no database or log can
 (for Slack) the signature checked on the raw bytes."""
 
 from adapters.chat_kit.body import BodyLimit, BodyTooLarge, read_body, replayed
-from adapters.chat_kit.clean import clean_line, clean_text
+from adapters.chat_kit.clean import clean_line, clean_strings, clean_text
 from adapters.chat_kit.json_input import BadJson, parse_json, parse_json_object
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "BodyLimit",
     "BodyTooLarge",
     "clean_line",
+    "clean_strings",
     "clean_text",
     "parse_json",
     "parse_json_object",

@@ -4,6 +4,7 @@ database driver nor a log line can encode) and no control characters."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 REPLACEMENT = "\ufffd"
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -23,3 +24,29 @@ def clean_line(value: str) -> str:
     """A one-line value (a sender id, a button value): clean_text, with tabs and line breaks
     as single spaces, trimmed."""
     return _LINE_BREAKS.sub(" ", clean_text(value)).strip()
+
+
+def clean_strings(value: Any) -> Any:
+    """A parsed JSON value with every string in it (keys too) passed through clean_text: for a
+    platform payload whose ids and texts all come from outside. Iterative, so any depth that
+    parse_json accepted is fine."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if not isinstance(value, dict | list):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    pending: list[tuple[Any, Any]] = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(item, dict | list):
+                copy: Any = {} if isinstance(item, dict) else []
+                pending.append((item, copy))
+            else:
+                copy = clean_text(item) if isinstance(item, str) else item
+            if isinstance(target, dict):
+                target[clean_text(key)] = copy
+            else:
+                target.append(copy)
+    return root
