@@ -38,15 +38,15 @@ def clean_strings(value: Any) -> Any:
     pending: list[tuple[Any, Any]] = [(value, root)]
     while pending:
         source, target = pending.pop()
-        items = source.items() if isinstance(source, dict) else enumerate(source)
-        for key, item in items:
+        pairs = source.items() if isinstance(source, dict) else ((None, i) for i in source)
+        for key, item in pairs:
             if isinstance(item, dict | list):
                 copy: Any = {} if isinstance(item, dict) else []
                 pending.append((item, copy))
             else:
                 copy = clean_text(item) if isinstance(item, str) else item
             if isinstance(target, dict):
-                target[clean_text(key)] = copy
+                target[clean_text(str(key))] = copy
             else:
                 target.append(copy)
     return root
