@@ -6,10 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import subprocess
+import sys
 
 import pytest
 
-from tripcheck.connections import ACCEPT_ERROR_LOG_SECONDS, AcceptErrorLog, connection_cap
+from tripcheck.connections import (
+    ACCEPT_ERROR_LOG_SECONDS,
+    RESERVED_DESCRIPTORS,
+    AcceptErrorLog,
+    connection_cap,
+)
 
 OUT_OF_FILES = {"message": "socket.accept() out of system resource", "exception": OSError(24)}
 
@@ -39,3 +46,26 @@ def test_the_cap_stands_when_the_open_files_limit_allows_it() -> None:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert connection_cap(10) == 10
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= soft
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        ((100, 4096), f"200 {200 + RESERVED_DESCRIPTORS}"),  # raised as far as needed
+        ((100, 150), f"{150 - RESERVED_DESCRIPTORS} 150"),  # the hard limit: a smaller cap
+    ],
+)
+def test_the_open_files_limit_is_raised_or_the_cap_lowered(
+    limits: tuple[int, int], expected: str
+) -> None:
+    # In a child process: the limit of this one must stay as it is.
+    program = (
+        "import resource\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, {limits})\n"
+        "from tripcheck.connections import connection_cap\n"
+        "print(connection_cap(200), resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.split("\n")[0] == expected
