@@ -1,9 +1,12 @@
-"""The REST channel, for a web chat and automation: POST a message, get the replies."""
+"""The REST channel, for a web chat and automation: POST a message, get the replies.
+
+Every request is answered: 401 without the token, 413 for a body over MAX_BODY (read no
+further), 400 for anything that is not a message, with a short log line and never a 500.
+REST has no delivery id: a client that sends a message twice means it twice."""
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.chat_kit import (
+    BadJson,
+    BodyTooLarge,
+    clean_line,
+    clean_text,
+    parse_json_object,
+    read_body,
+)
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
 from bot.settings import Settings
@@ -47,11 +58,14 @@ class RestChannel:
     async def receive(self, request: Request) -> Response:
         if not self._authorised(request):
             return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLarge as error:
+            log.warning("rest: refused a request: %s", error)
             return JSONResponse({"error": "the message is too large"}, status_code=413)
         parsed = _parse(body)
         if isinstance(parsed, str):
+            log.warning("rest: refused a request: %s", parsed)
             return JSONResponse({"error": parsed}, status_code=400)
         sender, incoming = parsed
         key = ConversationKey("rest", sender, sender)
@@ -60,17 +74,18 @@ class RestChannel:
 
 
 def _parse(body: bytes) -> tuple[str, Incoming] | str:
-    """The sender and message of a request body, or what is wrong with it."""
+    """The sender and message of a request body (cleaned of lone surrogates and control
+    characters), or what is wrong with it."""
     try:
-        data: Any = json.loads(body)
-    except ValueError:
-        return 'the body must be JSON: {"sender": "...", "message": "..."}'
-    if not isinstance(data, dict):
-        return "the body must be a JSON object"
+        data: dict[str, Any] = parse_json_object(body)
+    except BadJson as error:
+        return f'the body must be a JSON object {{"sender": "...", "message": "..."}}: {error}'
     sender = data.get("sender")
-    if not isinstance(sender, str | int) or isinstance(sender, bool) or not str(sender).strip():
+    if not isinstance(sender, str | int) or isinstance(sender, bool):
         return '"sender" must be a non-empty string'
-    sender = str(sender).strip()
+    sender = clean_line(str(sender))
+    if not sender:
+        return '"sender" must be a non-empty string'
     if len(sender) > MAX_SENDER:
         return f'"sender" must be at most {MAX_SENDER} characters'
     lang = data.get("lang") if data.get("lang") in ("sv", "en") else None
@@ -78,9 +93,9 @@ def _parse(body: bytes) -> tuple[str, Incoming] | str:
     if step is not None and not isinstance(step, str):
         return '"step" must be a string (the question\'s step)'
     if isinstance(data.get("choice"), str):
-        return sender, Incoming(choice=data["choice"], step=step, lang=lang)
+        return sender, Incoming(choice=clean_line(data["choice"]), step=step, lang=lang)
     if isinstance(data.get("message"), str):
-        return sender, Incoming(text=data["message"], lang=lang)
+        return sender, Incoming(text=clean_text(data["message"]), lang=lang)
     return 'give "message" (typed text) or "choice" (a button value)'
 
 

@@ -1,48 +1,284 @@
-"""The shared chat kit: locale, secrets and the choice values every platform sends."""
+"""The shared edge of every chat channel: capped bodies, guarded JSON, cleaned text and
+Slack's signature checked on raw bytes. Each works on its own; the server and channels use it."""
 
 from __future__ import annotations
 
-import pytest
-from pydantic import SecretStr
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from typing import Any
 
-from adapters.chat_kit.choices import NONE_VALUE, ticked_answer
-from adapters.chat_kit.locale import language_of_locale
-from adapters.chat_kit.secrets import secret_value
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.chat_kit import (
+    BadJson,
+    BodyLimit,
+    BodyTooLarge,
+    clean_line,
+    clean_strings,
+    clean_text,
+    parse_json,
+    parse_json_object,
+    read_body,
+    replayed,
+)
+from adapters.chat_kit.slack_verify import check_slack_request
+
+LIMIT = 4096
+SECRET = "slack-signing-secret-for-tests"
+NOW = 1_790_000_000
+
+
+def hostile_json() -> list[tuple[str, bytes]]:
+    return [
+        ("deeply nested", b"[" * 100_000 + b"]" * 100_000),
+        ("nested past the guard", json.dumps({"a": [[[[[[[[[[[[[[]]]]]]]]]]]]]]}).encode()),
+        ("5000-digit number", b'{"n": ' + b"7" * 5000 + b"}"),
+        ("not UTF-8", b'{"text": "\xff\xfe\xc3"}'),
+        ("UTF-16 that json.loads would guess", '{"a": 1}'.encode("utf-16")),
+        ("NaN", b'{"n": NaN}'),
+        ("Infinity", b"[-Infinity]"),
+        ("empty", b""),
+        ("truncated", b'{"a": '),
+    ]
+
+
+@pytest.mark.parametrize(("what", "body"), hostile_json(), ids=[w for w, _ in hostile_json()])
+def test_hostile_json_is_bad_json_not_a_crash(what: str, body: bytes) -> None:
+    with pytest.raises(BadJson) as refused:
+        parse_json(body, max_depth=10)
+    print(f"tried {what}: refused as {refused.value}")
 
 
 @pytest.mark.parametrize(
-    ("locale", "lang"),
+    ("text", "value"),
     [
-        ("sv", "sv"),
-        ("sv-SE", "sv"),
-        ("sv_FI", "sv"),
-        ("SV-se", "sv"),
-        ("en-US", "en"),
-        ("fi-FI", "en"),
-        ("nb-NO", "en"),
-        ("svx", "en"),
-        ("", None),
-        ("  ", None),
-        (None, None),
+        ('{"a": [1, {"b": "c"}]}', {"a": [1, {"b": "c"}]}),
+        ('"plain"', "plain"),
+        ("12", 12),
+        ('{"sv": "Åre → Luleå", "s": "\\ud800"}', {"sv": "Åre → Luleå", "s": "\ud800"}),
     ],
 )
-def test_a_locale_gives_the_language_of_a_new_conversation(
-    locale: str | None, lang: str | None
+def test_ordinary_json_parses(text: str, value: Any) -> None:
+    assert parse_json(text.encode()) == value
+
+
+def test_an_object_is_required_where_asked() -> None:
+    with pytest.raises(BadJson, match="not an object"):
+        parse_json_object(b"[1, 2]")
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "line"),
+    [
+        ("hej\ud800då", "hej\ufffddå", "hej\ufffddå"),
+        ("\udfff", "\ufffd", "\ufffd"),
+        ("bell\x07 nul\x00 esc\x1b del\x7f c1\x85", "bell nul esc del c1", "bell nul esc del c1"),
+        ("two\nlines\r\nand\ttab", "two\nlines\nand\ttab", "two lines and tab"),
+        ("  Luleå–Tromsø  ", "  Luleå–Tromsø  ", "Luleå–Tromsø"),
+        ("english", "english", "english"),
+    ],
+)
+def test_text_is_cleaned_of_what_cannot_be_stored(raw: str, text: str, line: str) -> None:
+    assert clean_text(raw) == text
+    assert clean_line(raw) == line
+    clean_text(raw).encode("utf-8")  # always encodable
+
+
+def test_every_string_of_a_payload_is_cleaned() -> None:
+    payload = {"us\ud800er": ["x\x00", {"b": "\udfff", "n": 1, "t": True}], "e": None}
+    assert clean_strings(payload) == {
+        "us\ufffder": ["x", {"b": "\ufffd", "n": 1, "t": True}],
+        "e": None,
+    }
+    deep: Any = "\ud800"
+    for _ in range(60):
+        deep = [deep]
+    cleaned = clean_strings(deep)
+    for _ in range(60):
+        cleaned = cleaned[0]
+    assert cleaned == "\ufffd" and clean_strings("\x07") == "" and clean_strings(3) == 3
+
+
+# --- capped bodies ------------------------------------------------------------------------
+
+
+def body_app(limit: int = LIMIT) -> tuple[Starlette, list[int]]:
+    """An app whose route reads the body with read_body, and records what it got."""
+    seen: list[int] = []
+
+    async def echo(request: Request) -> Response:
+        try:
+            body = await read_body(request, limit)
+        except BodyTooLarge:
+            return Response(status_code=413)
+        again = await replayed(request, body).body()
+        seen.append(len(again))
+        return JSONResponse({"size": len(body)})
+
+    return Starlette(routes=[Route("/echo", echo, methods=["POST"])]), seen
+
+
+def chunks(total: int, size: int = 1024) -> AsyncIterator[bytes]:
+    async def stream() -> AsyncIterator[bytes]:
+        sent = 0
+        while sent < total:
+            sent += size
+            yield b"x" * size
+
+    return stream()
+
+
+@pytest.fixture
+def client_for() -> Any:
+    def make(app: Any) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        return httpx.AsyncClient(transport=transport, base_url="http://edge")
+
+    return make
+
+
+@pytest.mark.parametrize("size", [0, 1, LIMIT])
+async def test_a_body_within_the_limit_is_read_whole(size: int, client_for: Any) -> None:
+    app, seen = body_app()
+    async with client_for(app) as client:
+        response = await client.post("/echo", content=b"y" * size)
+    assert response.json() == {"size": size} and seen == [size]
+
+
+async def test_a_declared_length_over_the_limit_is_refused_unread(client_for: Any) -> None:
+    app, seen = body_app()
+    async with client_for(app) as client:
+        response = await client.post("/echo", content=b"y" * (LIMIT + 1))
+    assert response.status_code == 413 and seen == []
+
+
+async def test_a_streamed_body_is_refused_when_it_passes_the_limit(client_for: Any) -> None:
+    app, seen = body_app()
+    async with client_for(app) as client:
+        response = await client.post("/echo", content=chunks(LIMIT * 100))
+    assert response.status_code == 413 and seen == []
+
+
+def limited(limit: int = LIMIT) -> tuple[BodyLimit, list[int]]:
+    """A route that reads its body carelessly (whole), behind the BodyLimit middleware."""
+    reached: list[int] = []
+
+    async def careless(request: Request) -> Response:
+        reached.append(len(await request.body()))
+        return Response("ok")
+
+    app = Starlette(routes=[Route("/hook", careless, methods=["POST", "GET"])])
+    return BodyLimit(app, limit=limit), reached
+
+
+@pytest.mark.parametrize(
+    ("what", "content", "headers"),
+    [
+        ("declared too large", b"z" * (LIMIT + 1), {}),
+        ("streamed too large", chunks(LIMIT * 50), {}),
+        ("5000-digit Content-Length", b"z", {"content-length": "9" * 5000}),
+        ("non-numeric Content-Length", b"z", {"content-length": "lots"}),
+    ],
+)
+async def test_the_middleware_refuses_before_the_route_runs(
+    what: str, content: Any, headers: dict[str, str], client_for: Any
 ) -> None:
-    assert language_of_locale(locale) == lang
+    app, reached = limited()
+    async with client_for(app) as client:
+        response = await client.post("/hook", content=content, headers=headers)
+    print(f"tried {what}: {response.status_code}, route reached {len(reached)} time(s)")
+    assert response.status_code == 413 and reached == []
+    assert response.headers["connection"] == "close"
+
+
+async def test_the_middleware_passes_bodies_within_the_limit(client_for: Any) -> None:
+    app, reached = limited()
+    async with client_for(app) as client:
+        assert (await client.post("/hook", content=b"a" * LIMIT)).status_code == 200
+        assert (await client.get("/hook")).status_code == 200
+    assert reached == [LIMIT, 0]
+
+
+async def test_the_middleware_answers_408_to_a_body_that_never_ends() -> None:
+    async def endless(request: Request) -> Response:
+        raise AssertionError("the route must not run")
+
+    app = BodyLimit(Starlette(routes=[Route("/hook", endless, methods=["POST"])]), LIMIT, 0.05)
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": b"a", "more_body": True}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client sends nothing more
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/hook", "headers": [], "query_string": b""}
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 408
+
+
+# --- Slack signatures ---------------------------------------------------------------------
+
+
+def slack_headers(
+    body: bytes, timestamp: str = str(NOW), secret: str = SECRET, **extra: str
+) -> dict[str, str]:
+    signed = b"v0:" + timestamp.encode() + b":" + body
+    signature = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return {"x-slack-request-timestamp": timestamp, "x-slack-signature": signature, **extra}
+
+
+EVENT = json.dumps({"type": "event_callback", "event": {"type": "message"}}).encode()
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
-    [(SecretStr("abc"), "abc"), (SecretStr("  "), None), ("x", "x"), ("", None), (None, None)],
+    ("what", "body", "headers", "status"),
+    [
+        ("no headers", EVENT, {}, 401),
+        ("non-numeric timestamp", EVENT, slack_headers(EVENT, timestamp="soon"), 401),
+        ("empty timestamp", EVENT, slack_headers(EVENT, timestamp=""), 401),
+        ("5000-digit timestamp", EVENT, slack_headers(EVENT, timestamp="1" * 5000), 401),
+        ("Arabic-Indic digits", EVENT, slack_headers(EVENT, timestamp="١٧٩٠٠٠٠٠٠٠"), 401),
+        ("stale timestamp", EVENT, slack_headers(EVENT, timestamp=str(NOW - 301)), 401),
+        ("wrong secret", EVENT, slack_headers(EVENT, secret="guess"), 401),
+        ("signature garbage", EVENT, {**slack_headers(EVENT), "x-slack-signature": "v0=zz"}, 401),
+        ("unsigned non-UTF-8", b"\xff\xfe", {"x-slack-request-timestamp": str(NOW)}, 401),
+        ("signed non-UTF-8", b"\xff{\xfe", slack_headers(b"\xff{\xfe"), 400),
+        ("signed deep JSON", b"{" + b'"a":[' * 5000, slack_headers(b"{" + b'"a":[' * 5000), 400),
+        ("signed long number", b'{"n":' + b"9" * 5000 + b"}", None, 400),
+        ("signed deep payload form", b"payload=" + b"%5B" * 3000, None, 400),
+    ],
 )
-def test_a_blank_secret_is_not_set(value: SecretStr | str | None, expected: str | None) -> None:
-    assert secret_value(value) == expected
+def test_slack_requests_are_checked_on_their_raw_bytes(
+    what: str, body: bytes, headers: dict[str, str] | None, status: int
+) -> None:
+    signed = slack_headers(body) if headers is None else headers
+    refusal = check_slack_request(body, signed, SECRET, now=NOW)
+    print(f"tried {what}: {refusal}")
+    assert refusal is not None and refusal.status == status
 
 
 @pytest.mark.parametrize(
-    ("values", "answer"),
-    [(["5", "8"], "5,8"), ([], NONE_VALUE), ([NONE_VALUE], NONE_VALUE), (["3", NONE_VALUE], "3")],
+    ("body", "content_type"),
+    [
+        (EVENT, "application/json"),
+        (b"command=%2Ftripcheck&text=hej&user_id=U1&trigger_id=t1", ""),
+        (b"payload=" + b"%7B%22type%22%3A%22block_actions%22%7D", ""),
+        (b"", ""),
+    ],
 )
-def test_ticked_choices_become_the_engines_answer(values: list[str], answer: str) -> None:
-    assert ticked_answer(values) == answer
+def test_genuine_slack_requests_pass(body: bytes, content_type: str) -> None:
+    headers = slack_headers(body, **{"content-type": content_type})
+    assert check_slack_request(body, headers, SECRET, now=NOW + 299) is None

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from adapters import rest
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
@@ -54,7 +60,9 @@ async def test_health_and_readiness(server: tuple[str, Engine]) -> None:
     assert ready.json()["channels"] == ["rest"]
 
 
-async def test_readiness_fails_when_the_database_is_damaged(rules: RuleSet, tmp_path: Path) -> None:
+async def test_readiness_fails_when_the_database_is_damaged(
+    rules: RuleSet, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     db = tmp_path / "t.db"
     storage = await SQLiteStorage.open(db)
     app = create_app(settings(), Engine(rules, storage))
@@ -64,7 +72,10 @@ async def test_readiness_fails_when_the_database_is_damaged(rules: RuleSet, tmp_
             damaged.write(b"\xff" * 4096 * 4)
         ready = await client.get(f"{url}/readyz")
         health = await client.get(f"{url}/healthz")
-    assert ready.status_code == 503 and "corrupt" in ready.json()["database"]
+    # Outsiders learn only that it is down; the detail, with the path, is in the log.
+    assert ready.status_code == 503 and ready.json() == {"status": "unavailable"}
+    assert str(tmp_path) not in ready.text
+    assert any("corrupt" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
     assert health.status_code == 200
 
 
@@ -112,6 +123,113 @@ async def test_bad_bodies_get_a_clear_400(server: tuple[str, Engine], body: obje
     url, _ = server
     response = await post(url, body)
     assert response.status_code == 400 and "error" in response.json()
+
+
+DEEP = "[" * 20_000 + "]" * 20_000
+
+
+@pytest.mark.parametrize(
+    ("what", "content"),
+    [
+        ("deeply nested JSON", DEEP.encode()),
+        ("deeply nested message", b'{"sender": "a", "message": ' + DEEP.encode() + b"}"),
+        ("5000-digit sender", b'{"sender": ' + b"4" * 5000 + b', "message": "hi"}'),
+        ("5000-digit choice", b'{"sender": "a", "choice": ' + b"4" * 5000 + b"}"),
+        ("not UTF-8", b'{"sender": "a", "message": "\xff\xfe\xfd"}'),
+        ("Latin-1 text", '{"sender": "a", "message": "Luleå"}'.encode("latin-1")),
+        ("NaN", b'{"sender": "a", "message": NaN}'),
+        ("sender a list", b'{"sender": ["a"], "message": "hi"}'),
+        ("sender a bool", b'{"sender": true, "message": "hi"}'),
+        ("sender only control characters", rb'{"sender": "\u0000\u001b\t", "message": "hi"}'),
+        ("message a number", b'{"sender": "a", "message": 12}'),
+        ("choice an object", b'{"sender": "a", "choice": {"x": 1}}'),
+        ("a string", b'"hello"'),
+        ("empty", b""),
+    ],
+)
+async def test_hostile_bodies_get_400_and_a_log_line_never_500(
+    server: tuple[str, Engine], what: str, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, _ = server
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{url}/webhooks/rest", content=content, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+    print(f"tried {what}: {response.status_code} {response.json()}")
+    assert response.status_code == 400 and "error" in response.json()
+    refused = [r for r in caplog.records if r.name == "tripcheck.rest"]
+    assert refused and all(r.exc_info is None for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "stored_sender"),
+    [
+        ("sender", "web\ud800-1", "web\ufffd-1"),
+        ("message", "hej \udfff d\u00e5", "s"),
+        ("choice", "trip\ud83d", "s"),
+        ("message", "bell\u0007\u0000", "s"),
+    ],
+)
+async def test_lone_surrogates_and_controls_are_cleaned_not_fatal(
+    server: tuple[str, Engine], field: str, value: str, stored_sender: str
+) -> None:
+    url, engine = server
+    body = {"sender": "s", field: value} if field != "sender" else {field: value, "message": "hi"}
+    raw = json.dumps(body).encode()  # lone surrogates travel as JSON escapes
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{url}/webhooks/rest", content=raw, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+    assert response.status_code == 200, response.text
+    key = ConversationKey("rest", stored_sender, stored_sender)
+    assert await engine.storage.load_conversation(key) is not None
+
+
+async def test_a_body_over_the_rest_limit_is_refused_unread(server: tuple[str, Engine]) -> None:
+    url, engine = server
+
+    async def endless() -> AsyncIterator[bytes]:
+        # Chunked, no Content-Length: within the server's cap, over the channel's.
+        yield b'{"sender": "big", "message": "'
+        for _ in range(200):
+            yield b"a" * 1024
+
+    async with httpx.AsyncClient() as client:
+        declared = await post(url, {"sender": "big", "message": "a" * (rest.MAX_BODY + 1)})
+        streamed = await client.post(
+            f"{url}/webhooks/rest", content=endless(), headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+    assert declared.status_code == 413 and streamed.status_code == 413
+    key = ConversationKey("rest", "big", "big")
+    assert await engine.storage.load_conversation(key) is None
+
+
+async def test_every_route_has_its_body_capped_before_it_runs(rules: RuleSet) -> None:
+    """The server's own cap (TRIPCHECK_MAX_BODY_BYTES) guards webhooks that read whole bodies."""
+    reached: list[int] = []
+
+    async def careless(request: Request) -> Response:
+        reached.append(len(await request.body()))
+        return Response("ok")
+
+    class Careless:
+        name = "careless"
+        routes: ClassVar = [Route("/hook", careless, methods=["POST"])]
+
+        async def start(self) -> None:
+            return None
+
+        async def stop(self) -> None:
+            return None
+
+    storage = await SQLiteStorage.open(":memory:")
+    capped = settings(TRIPCHECK_MAX_BODY_BYTES="2048")
+    app = create_app(capped, Engine(rules, storage), [Careless()])
+    async with running(app) as url, httpx.AsyncClient() as client:
+        small = await client.post(f"{url}/hook", content=b"s" * 2048)
+        large = await client.post(f"{url}/hook", content=b"L" * 2049)
+    assert small.status_code == 200 and large.status_code == 413
+    assert reached == [2048]
 
 
 async def test_the_rest_channel_is_off_without_a_token(rules: RuleSet) -> None:

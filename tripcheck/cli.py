@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "db":
         return asyncio.run(db_cli.run(args, settings))
     if args.command in ("decisions", "stats", "admin"):
-        return asyncio.run(admin_cli.run(args, settings))
+        try:
+            return asyncio.run(admin_cli.run(args, settings))
+        except BrokenPipeError:
+            return _reader_left()
     if args.command == "telegram":
         telegram_cli = importlib.import_module("tripcheck.telegram_cli")
         return int(asyncio.run(telegram_cli.run_command(args, settings)))
@@ -96,16 +100,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _evaluate(args, settings)
         except BrokenPipeError:
-            # The reader (e.g. `| head`) stopped early: not an error worth a traceback.
-            sys.stderr.close()
-            return 0
+            return _reader_left()
     return _rules_check(args.dir)
+
+
+def _reader_left() -> int:
+    """The reader of our output (e.g. `| head`) stopped early: not an error worth a
+    traceback. Output goes to /dev/null from now on, so the flush at exit is quiet too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     if args.db is not None:
         settings = settings.with_db(args.db)
     lang: Lang | None = args.lang or None
+    if args.jsonl:
+        from adapters import jsonl
+
+        jsonl.use_utf8_streams()
     try:
         engine = await open_engine(settings)
     except (StorageError, RuleSetError) as error:
@@ -117,8 +132,6 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     key = ConversationKey("terminal", user, user)
     try:
         if args.jsonl:
-            from adapters import jsonl
-
             await jsonl.run(engine, key, lang)
         elif args.plain or not sys.stdin.isatty():
             from adapters import terminal

@@ -9,25 +9,31 @@ import signal
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from adapters.channel import Channel, enabled_channels
+from adapters.chat_kit import BodyLimit
 from bot.engine import Engine
 from bot.retention import purge_daily
 from bot.settings import Settings
 from bot.storage import StorageError
+from tripcheck.connections import AcceptErrorLog, connection_cap, guarded_protocol
 
 log = logging.getLogger("tripcheck.server")
 # How long shutdown waits for turns still being handled after the last request.
 DRAIN_SECONDS = 20.0
+# The most bytes of request line and headers (h11's default, stated).
+MAX_HEADER_BYTES = 16 * 1024
 
 
 def create_app(
     settings: Settings, engine: Engine, channels: list[Channel] | None = None
 ) -> Starlette:
-    """The ASGI app: /healthz, /readyz and the routes of every enabled channel."""
+    """The ASGI app: /healthz, /readyz and the routes of every enabled channel, every request
+    body capped at settings.max_body_bytes before any route sees it."""
     active = enabled_channels(settings, engine) if channels is None else channels
 
     async def healthz(request: Request) -> JSONResponse:
@@ -37,7 +43,9 @@ def create_app(
         try:
             await engine.storage.ping()
         except StorageError as error:
-            return JSONResponse({"status": "unavailable", "database": str(error)}, status_code=503)
+            # Outsiders learn only up or down; the error (with its path) is for the log.
+            log.warning("not ready: %s", error)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse(
             {
                 "status": "ready",
@@ -73,13 +81,17 @@ def create_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     for channel in active:
         routes.extend(channel.routes)
-    return Starlette(routes=routes, lifespan=lifespan)
+    limit = Middleware(BodyLimit, limit=settings.max_body_bytes)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[limit])
 
 
 async def serve(settings: Settings, engine: Engine) -> None:
-    """Runs the app on settings.host:settings.port until SIGTERM or SIGINT."""
+    """Runs the app on settings.host:settings.port until SIGTERM or SIGINT, with the header
+    and keep-alive timeouts and the connection cap of the settings."""
     import uvicorn
 
+    asyncio.get_running_loop().set_exception_handler(AcceptErrorLog())
+    max_connections = connection_cap(settings.max_connections)
     config = uvicorn.Config(
         create_app(settings, engine),
         host=settings.host,
@@ -87,6 +99,13 @@ async def serve(settings: Settings, engine: Engine) -> None:
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=int(DRAIN_SECONDS),
+        http=guarded_protocol(settings.header_timeout, max_connections),
+        timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
+        limit_concurrency=max_connections,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        # uvicorn trusts X-Forwarded-For from loopback by default; only configured proxies.
+        proxy_headers=bool(settings.forwarded_allow_ips.strip()),
+        forwarded_allow_ips=settings.forwarded_allow_ips.strip() or None,
     )
     # uvicorn re-raises SIGTERM/SIGINT once it has shut down gracefully, which would end the
     # process as "killed"; after a clean drain the right exit status is 0.

@@ -1,1 +1,20 @@
-"""What the Slack, Telegram and Teams channels share: written once, used by each."""
+"""What the Slack, Telegram and Teams channels share, written once: the HTTP edge (a capped
+body, a guarded JSON parse, text cleaned of what no database or log can hold, the Slack
+signature checked on the raw bytes), locale to language, secrets and choice values."""
+
+from adapters.chat_kit.body import BodyLimit, BodyTooLarge, read_body, replayed
+from adapters.chat_kit.clean import clean_line, clean_strings, clean_text
+from adapters.chat_kit.json_input import BadJson, parse_json, parse_json_object
+
+__all__ = [
+    "BadJson",
+    "BodyLimit",
+    "BodyTooLarge",
+    "clean_line",
+    "clean_strings",
+    "clean_text",
+    "parse_json",
+    "parse_json_object",
+    "read_body",
+    "replayed",
+]

@@ -1,0 +1,112 @@
+"""Request bodies read with a cap: never more than the limit in memory, 413 as soon as the
+declared or the received size passes it, and before anything parses the body."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("tripcheck.server")
+# How long a client may take to send a whole body once its headers are in.
+BODY_SECONDS = 30.0
+
+
+class BodyTooLarge(Exception):
+    """The request body is (or says it is) larger than the limit."""
+
+
+def declared_length(headers: Any) -> int | None:
+    """The Content-Length header as a number; None when absent; BodyTooLarge when it is not
+    a plain decimal number (so no one can make int() chew on 5000 digits)."""
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise BodyTooLarge(f"unusable Content-Length {value[:20]!r}")
+    return int(value)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body of `request`, read chunk by chunk; BodyTooLarge as soon as
+    Content-Length or the bytes read so far pass `limit` (the rest is never read)."""
+    declared = declared_length(request.headers)
+    if declared is not None and declared > limit:
+        raise BodyTooLarge(f"Content-Length {declared} is over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the body passed the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def replayed(request: Request, body: bytes) -> Request:
+    """A copy of `request` whose body is `body` (already read), for code that reads it again,
+    such as a platform SDK's request handler."""
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await request.receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+class BodyLimit:
+    """ASGI middleware: every HTTP request's body is read (capped) before the app runs, so no
+    route can be made to hold more than `limit` bytes of one request, whatever it does with
+    the body. 413 beyond the limit, 408 if the body is not in within `timeout` seconds."""
+
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = BODY_SECONDS) -> None:
+        self.app = app
+        self.limit = limit
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            async with asyncio.timeout(self.timeout):
+                body = await read_body(request, self.limit)
+        except BodyTooLarge as error:
+            log.warning("request refused: %s", error, extra={"path": scope["path"]})
+            await _refuse(send, 413, b"the request body is too large")
+            return
+        except TimeoutError:
+            log.warning(
+                "request refused: the body was not sent in time", extra={"path": scope["path"]}
+            )
+            await _refuse(send, 408, b"the request body was not sent in time")
+            return
+        except ClientDisconnect:
+            return  # nobody left to answer
+        await self.app(scope, replayed(request, body).receive, send)
+
+
+async def _refuse(send: Send, status: int, text: bytes) -> None:
+    """A short plain-text answer that also closes the connection, so the unread rest of the
+    body is never read."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(text)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": text})
