@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from markupsafe import escape
 
 import bot.passwords
 from adapters import admin_auth, admin_web
@@ -99,9 +100,10 @@ class Browser:
     """An HTTP client that keeps cookies by hand: httpx (rightly) will not send a `Secure`
     cookie over plain http, and the test server speaks plain http on loopback."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lang: str = "en") -> None:
         self.http = httpx.AsyncClient(base_url=url)
-        self.cookies: dict[str, str] = {}
+        # The admin is Swedish unless one chooses English; most tests read the English texts.
+        self.cookies: dict[str, str] = {admin_web.LANG_COOKIE: lang}
         self.set_cookies: list[str] = []
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -114,7 +116,7 @@ class Browser:
             parsed: SimpleCookie = SimpleCookie()
             parsed.load(header)
             for name, morsel in parsed.items():
-                if morsel["max-age"] == "0" or not morsel.value.strip('"'):
+                if morsel["max-age"] == "0" or not morsel.value.strip('"'):  # deleted
                     self.cookies.pop(name, None)
                 else:
                     self.cookies[name] = morsel.value
@@ -389,7 +391,7 @@ async def test_a_login_without_the_forms_token_is_refused(
 
 async def test_a_login_without_the_login_cookie_is_refused(browser: Browser) -> None:
     form = await browser.get("/admin/login")
-    browser.cookies.clear()
+    browser.cookies = {admin_web.LANG_COOKIE: "en"}
     fields = {"csrf": csrf_of(form.text), "username": ADMIN, "password": PASSWORD}
     response = await browser.post("/admin/login", fields)
     assert response.status_code == 403 and "only over HTTPS" in response.text
@@ -494,11 +496,11 @@ async def test_the_list_is_paged(site: Site, admin: Browser) -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"since": "yesterday"}, "“since” must be a date"),
+        ({"since": "yesterday"}, "“Since” must be a date"),
         ({"since": "2026-05-01", "until": "2026-04-01"}, "must not be after"),
-        ({"outcome": "maybe"}, "“outcome” must be one of"),
-        ({"focus_area": "mars"}, "“focus area” must be one of"),
-        ({"page": "0"}, "“page” must be a whole number"),
+        ({"outcome": "maybe"}, "“Outcome” must be one of"),
+        ({"focus_area": "mars"}, "“Focus area” must be one of"),
+        ({"page": "0"}, "“Page” must be a whole number"),
         ({"search": "x" * 201}, "at most 200 characters"),
     ],
 )
@@ -529,13 +531,17 @@ async def test_the_decision_page_shows_answers_reasons_climate_and_transcript(
     html = page.text
     assert f"Decision {stored.id}" in html and stored.rules_version in html
     for field, answer in stored.answers.items():
-        row = re.search(rf"<th scope=\"row\">{field}</th>(.*?)</tr>", html, re.S)
+        row = re.search(rf'<tr data-field="{field}">(.*?)</tr>', html, re.S)
         assert row, field
+        # The question by its name, not its code.
+        assert f'<th scope="row">{site.engine.rules.text(f"field.{field}", "en")}</th>' in row.group(1)
         assert answer["raw"] in row.group(1) and answer["label"] in row.group(1)
     for item in [*stored.reasons, *stored.advisories, *stored.guidelines]:
-        assert item["code"] in html and item["section"] in html
+        assert f'data-code="{item["code"]}"' in html and item["section"] in html
+        assert str(escape(item["text"])) in html
+        assert f"<code>{item['code']}</code>" not in html
     assert stored.reasons and stored.guidelines
-    assert "flight" in html and str(round(stored.co2["distance_km"])) in html
+    assert "Flight" in html and str(round(stored.co2["distance_km"])) in html
     transcript = html.split('id="transcript"')[1].split('id="reviews"')[0]
     assert "Study visit on social economy" in transcript and "Bologna" in transcript
     assert "Not reviewed yet." in html
@@ -569,7 +575,8 @@ async def test_a_review_is_recorded_with_reviewer_and_time_and_the_decision_is_u
     assert await site.log.get_decision(12) == before
     shown = (await admin.get("/admin/decisions/12")).text.split('id="reviews"')[1]
     assert ADMIN in shown and "disagrees" in shown and "Oulu is one train away" in shown
-    assert "2026-11-25 12:01 UTC" in shown
+    # Times are Stockholm time (UTC+1 in November).
+    assert "2026-11-25 13:01" in shown
 
 
 @pytest.mark.parametrize(
@@ -700,7 +707,9 @@ async def test_the_dashboard_charts_twelve_months_as_svg(site: Site, admin: Brow
 
 
 def test_the_outcome_chart_stacks_bars_in_proportion() -> None:
-    svg = outcomes_chart([MonthTotals("2026-01", 10, 5, 0), MonthTotals("2026-02", 0, 20, 0)])
+    svg = outcomes_chart(
+        [MonthTotals("2026-01", 10, 5, 0), MonthTotals("2026-02", 0, 20, 0)], str
+    )
     heights = {
         (cls, title.split(":")[0]): float(height)
         for cls, height, title in re.findall(
