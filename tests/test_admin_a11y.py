@@ -195,7 +195,13 @@ async def test_axe_finds_nothing_serious_on_any_page_or_error_state(
         page = await new_page(chromium, site, lang, viewport)
         width = viewport["width"]
 
-        async def check(name: str, status: int | None, response: Any = None) -> None:
+        async def check(
+            name: str,
+            status: int | None,
+            response: Any = None,
+            page: Any = page,
+            width: int = width,
+        ) -> None:
             if status is not None and response is not None:
                 assert response.status == status, name
             assert await page.evaluate("document.documentElement.lang") == lang, name
