@@ -104,6 +104,7 @@ async def test_an_admin_signs_in_with_the_provider(site: Site) -> None:
     response = await site.browser.get(f"{callback.path}?{callback.query}")
     assert response.status_code == 200
     assert 'href="/admin/decisions"' in response.text
+    assert '<meta http-equiv="refresh" content="0; url=/admin/decisions">' in response.text
     assert "tripcheck_admin" in site.browser.cookies and FLOW_COOKIE not in site.browser.cookies
     # The code was exchanged with the PKCE verifier whose challenge was sent.
     (token_request,) = site.provider.token_requests
