@@ -41,7 +41,10 @@ def quarter_of(day: date) -> tuple[int, date]:
 @dataclass(frozen=True)
 class LocalDayFilter(DecisionFilter):
     """A DecisionFilter whose `since` and `until` are Stockholm days (the base class reads them
-    as UTC days, which puts decisions made just after midnight in the wrong day)."""
+    as UTC days, which puts decisions made just after midnight in the wrong day), and which
+    can match a department by every spelling it was stored under (`department_spellings`)."""
+
+    department_spellings: tuple[str, ...] = ()
 
     def where(self) -> tuple[str, list[Any]]:
         others = {
@@ -59,4 +62,8 @@ class LocalDayFilter(DecisionFilter):
             # `until` is inclusive: the whole Stockholm day counts.
             clauses.append("d.created_at < ?")
             bounds.append(start_of_day(self.until + timedelta(days=1)))
+        if self.department_spellings:
+            marks = ", ".join("?" for _ in self.department_spellings)
+            clauses.append(f"d.department IN ({marks})")
+            bounds.extend(self.department_spellings)
         return " AND ".join([*clauses, condition]), [*bounds, *params]

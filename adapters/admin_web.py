@@ -12,7 +12,7 @@ import logging
 import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, get_args
@@ -46,9 +46,9 @@ from adapters.admin_oidc import (
     OidcSettings,
     OidcSignIn,
 )
-from adapters.admin_plan import annual_plan, plan_workbook
+from adapters.admin_plan import annual_plan, normalised_department, plan_workbook
 from adapters.admin_time import LocalDayFilter, local_day, local_time, month_key, quarter_of
-from bot.decision_log import DecisionLog, MonthStats, Verdict
+from bot.decision_log import DecisionFilter, DecisionLog, MonthStats, Verdict
 from bot.engine import Engine
 from bot.export import CSV_COLUMNS, csv_row, stats_total
 from bot.logs import pseudonym
@@ -376,6 +376,7 @@ class AdminWeb:
         self.passwords = PasswordChecker(decision_log)
         self.oidc = OidcSignIn(oidc, signer, clock) if oidc is not None and oidc.enabled else None
         self.templates = _templates()
+        self._departments: dict[str, str | None] = {}
         self.stylesheet_bytes = STYLESHEET.read_bytes() if STYLESHEET.exists() else b""
 
     @property
@@ -457,6 +458,7 @@ class AdminWeb:
             other_lang=other,
             switch_link=switch,
             user=self.shown_user(session),
+            department=self.department,
             csrf=self.csrf.for_session(session) if session else "",
             **context,
         )
@@ -744,9 +746,30 @@ class AdminWeb:
             page_size=PAGE_SIZE,
         )
 
+    def department(self, typed: str) -> str | None:
+        """The rules' name of a department as stored, or None if it matches none surely."""
+        if typed not in self._departments:
+            if len(self._departments) > 10_000:
+                self._departments.clear()
+            self._departments[typed] = normalised_department(self.rules, typed)
+        return self._departments[typed]
+
+    async def _read_list_query(self, request: Request) -> ListQuery:
+        """The list's query; a department the rules know matches all its stored spellings
+        ("KFF", "Kultur & fritid", ...), any other text matches as part of the name."""
+        query = read_list_query(request.query_params, self.words(request))
+        typed = query.where.department
+        known = self.department(typed) if typed else None
+        if query.errors or known is None:
+            return query
+        stored = {row.department for row in await self.log.stats(DecisionFilter())}
+        spellings = tuple(sorted(s for s in stored if self.department(s) == known)) or (known,)
+        query.where = replace(query.where, department=None, department_spellings=spellings)
+        return query
+
     async def decisions(self, request: Request, session: Session) -> Response:
         """The decisions that match the filters, newest first, a page at a time."""
-        query = read_list_query(request.query_params, self.words(request))
+        query = await self._read_list_query(request)
         if query.errors:
             return self._list_page(request, session, query, 400)
         total = await self.log.count_decisions(query.where)
@@ -758,7 +781,7 @@ class AdminWeb:
 
     async def decisions_csv(self, request: Request, session: Session) -> Response:
         """The whole filtered list as CSV, streamed from the log in constant memory."""
-        query = read_list_query(request.query_params, self.words(request))
+        query = await self._read_list_query(request)
         if query.errors:
             return self._list_page(request, session, query, 400)
 

@@ -1010,3 +1010,26 @@ async def test_a_department_that_looks_like_a_formula_stays_text_in_the_workbook
     sheet = openpyxl.load_workbook(io.BytesIO(response.content))["2027"]
     names = [row[0].value for row in sheet.iter_rows(min_row=2)]
     assert any(str(name).startswith("'=1+2") for name in names)
+
+
+@pytest.mark.parametrize("typed", ["Kultur & fritid", "KFF", "kultur- och fritidsförvaltningen"])
+async def test_a_department_filter_finds_every_spelling_of_it(
+    site: Site, admin: Browser, typed: str
+) -> None:
+    ids = [
+        await record(site, department=spelling, title=f"Kulturmöte {n}")
+        for n, spelling in enumerate(PLAN_DEPARTMENTS[:3])
+    ]
+    other = await record(site, department="Avdelning X", title="Kulturmöte 9")
+    listing = await admin.get(
+        "/admin/decisions", params={"department": typed, "search": "kulturmöte"}
+    )
+    assert sorted(listed_ids(listing.text)) == sorted(ids) and other not in listed_ids(listing.text)
+    # Shown by the rules' name, with what was typed beside it.
+    assert (
+        'Kultur- och fritidsförvaltningen <span class="typed">(typed: “KFF”)</span>' in listing.text
+    )
+    export = await admin.get(
+        "/admin/decisions.csv", params={"department": typed, "search": "kulturmöte"}
+    )
+    assert len(list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))) == 4
