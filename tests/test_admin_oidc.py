@@ -24,6 +24,8 @@ from rules.ruleset import RuleSet
 from tests.conftest import Clock
 from tests.fake_oidc import ADMIN_GROUP, CLIENT_ID, CLIENT_SECRET, FakeOpenIdProvider
 from tests.servers import running
+from tests.test_admin_a11y import serious_violations
+from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_admin_web import Browser
 from tripcheck.server import create_app
 
@@ -219,3 +221,35 @@ async def test_without_a_provider_the_login_has_no_provider_button(
         assert 'id="oidc"' not in (await browser.get("/admin/login")).text
         assert (await browser.get("/admin/oidc/start")).status_code == 404
         await browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not at /usr/bin/chromium")
+@pytest.mark.parametrize("lang", ["sv", "en"])
+async def test_in_a_browser_an_admin_gets_in_and_anyone_else_gets_a_clear_page(
+    site: Site, rules: RuleSet, lang: str
+) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = await chromium.new_page()
+            page.set_default_timeout(10_000)
+            await page.goto(f"{site.url}/admin/decisions?lang={lang}")
+            await page.get_by_role("link", name=rules.text("admin.web.login.oidc", lang)).click()
+            # Through the provider and back, then on to the page asked for, signed in.
+            await page.wait_for_url(f"{site.url}/admin/decisions*")
+            assert "kerstin.ek@lulea.se" in await page.locator("header").inner_text()
+
+            site.provider.user = {"sub": "s9", "preferred_username": "pia@lulea.se", "groups": []}
+            await page.context.clear_cookies()
+            await page.goto(f"{site.url}/admin/login?lang={lang}")
+            await page.locator("#oidc").click()
+            await page.wait_for_url(f"{site.url}/admin/oidc/callback*")
+            title = rules.text("admin.web.message.oidc_not_admin.title", lang)
+            assert await page.locator("h1").inner_text() == title
+            assert await serious_violations(page) == []
+        finally:
+            await chromium.close()
