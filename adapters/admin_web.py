@@ -457,7 +457,8 @@ class AdminWeb:
             lang=words.lang,
             other_lang=other,
             switch_link=switch,
-            user=self.shown_user(session),
+            user=self.shown_user(session.user) if session else None,
+            shown_user=self.shown_user,
             department=self.department,
             csrf=self.csrf.for_session(session) if session else "",
             **context,
@@ -465,10 +466,9 @@ class AdminWeb:
         return HTMLResponse(html, status_code=status)
 
     @staticmethod
-    def shown_user(session: Session | None) -> str | None:
-        if session is None:
-            return None
-        return session.user.removeprefix(USER_PREFIX)
+    def shown_user(user: str) -> str:
+        """An admin's name as shown: a provider's user without the prefix that marks them."""
+        return user.removeprefix(USER_PREFIX)
 
     def message(
         self,

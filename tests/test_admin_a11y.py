@@ -23,7 +23,7 @@ from bot.passwords import hash_password
 from bot.settings import Settings
 from bot.sqlite_store import SQLiteStorage
 from bot.state import ConversationState
-from bot.storage import DecisionRecord
+from bot.storage import DecisionRecord, StorageError
 from rules.ruleset import RuleSet
 from tests.conftest import Clock
 from tests.decision_factory import build_log
@@ -51,6 +51,7 @@ class Site:
     url: str
     long_id: int
     other_lang_id: int
+    engine: Engine
 
 
 def _record(**changes: Any) -> DecisionRecord:
@@ -110,7 +111,7 @@ async def site(
     engine = Engine(rules, storage, clock=Clock(NOW), decision_log=storage.decision_log)
     settings = Settings.model_validate({"TRIPCHECK_ADMIN_SECRET": "a11y-test-secret"})
     async with running(create_app(settings, engine)) as url:
-        yield Site(url, long_id, other_lang_id)
+        yield Site(url, long_id, other_lang_id, engine)
 
 
 @pytest.fixture
@@ -125,6 +126,10 @@ async def chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+async def _broken(*args: Any, **kwargs: Any) -> Any:
+    raise StorageError("The database is corrupt.")
 
 
 async def serious_violations(page: Any) -> list[str]:
@@ -232,6 +237,13 @@ async def test_axe_finds_nothing_serious_on_any_page_or_error_state(
         assert "/admin/login" not in page.url
         for name, path, status in pages(site):
             await check(name, status, await page.goto(f"{site.url}{path}"))
+
+        # The database unreadable: a clear 503 page.
+        assert site.engine.admin is not None
+        log = site.engine.admin.log
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(log, "count_decisions", _broken)
+            await check("database unavailable", 503, await page.goto(f"{site.url}/admin/decisions"))
 
         # A refused review: the error is announced, next to its field, and in view.
         await page.goto(f"{site.url}/admin/decisions/{site.long_id}")
