@@ -181,9 +181,7 @@ def test_rules_check_command_reports_problems_and_exits_non_zero(tmp_path: Path)
 
     broken = broken_copy(tmp_path, "partners.yml", unknown_key)
     run = subprocess.run(
-        [sys.executable, "-m", "tripcheck", "rules", "check", str(broken)],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", "tripcheck", "rules", "check", str(broken)], capture_output=True, text=True
     )
     assert run.returncode == 1
     assert (
