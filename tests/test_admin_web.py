@@ -970,7 +970,7 @@ async def test_the_annual_plan_counts_departments_once_and_lists_unknown_ones(
         )
     page = await browser.get("/admin/plan", params={"year": "2027"})
     assert page.status_code == 200
-    rows = re.findall(r"<tr[^>]*>\s*<th scope=\"row\">(.*?)</th>(.*?)</tr>", page.text, re.S)
+    rows = re.findall(r"<tr[^>]*>\s*<th scope=\"row\"[^>]*>(.*?)</th>(.*?)</tr>", page.text, re.S)
     cells = {
         re.sub(r"<[^>]+>", "", name).strip(): re.findall(r">([^<]*)</td>", rest)
         for name, rest in rows
