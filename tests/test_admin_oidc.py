@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import admin_oidc
+from adapters.admin_auth import Signer
 from adapters.admin_oidc import FLOW_COOKIE, OidcSettings, code_challenge
 from bot.engine import Engine
 from bot.settings import Settings
@@ -23,7 +24,7 @@ from bot.sqlite_store import SQLiteStorage
 from rules.ruleset import RuleSet
 from tests.conftest import Clock
 from tests.fake_oidc import ADMIN_GROUP, CLIENT_ID, CLIENT_SECRET, FakeOpenIdProvider
-from tests.servers import running
+from tests.servers import free_port, running
 from tests.test_admin_a11y import serious_violations
 from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_admin_web import Browser
@@ -253,3 +254,38 @@ async def test_in_a_browser_an_admin_gets_in_and_anyone_else_gets_a_clear_page(
             assert await serious_violations(page) == []
         finally:
             await chromium.close()
+
+
+async def test_a_rotated_signing_key_is_fetched_again(site: Site) -> None:
+    assert (await sign_in(site)).status_code == 200
+    site.browser.cookies.pop("tripcheck_admin")
+    site.provider.kid, site.provider.key = "rotated-key", _other_key()
+    assert (await sign_in(site)).status_code == 200
+
+
+async def test_an_unreachable_provider_gets_a_clear_page(
+    rules: RuleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIPCHECK_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("TRIPCHECK_OIDC_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("TRIPCHECK_OIDC_ADMIN_GROUP", ADMIN_GROUP)
+    storage = await SQLiteStorage.open(tmp_path / "t.db")
+    engine = Engine(rules, storage, clock=Clock(NOW), decision_log=storage.decision_log)
+    settings = Settings.model_validate({"TRIPCHECK_ADMIN_SECRET": "s"})
+    async with running(create_app(settings, engine)) as url:
+        browser = Browser(url)
+        response = await browser.get("/admin/oidc/start")
+        assert response.status_code == 502
+        assert rules.text("admin.web.message.oidc_provider.title", "en") in response.text
+        await browser.close()
+
+
+@pytest.mark.parametrize(
+    "issuer", ["http://login.example/tenant/v2.0", "ftp://127.0.0.1/x", "file:///etc/passwd"]
+)
+async def test_a_provider_is_only_reached_over_https_or_loopback(issuer: str) -> None:
+    settings = OidcSettings(issuer=issuer, client_id=CLIENT_ID, admin_group=ADMIN_GROUP)
+    sign_in_with = admin_oidc.OidcSignIn(settings, Signer(b"k"), Clock(NOW))
+    with pytest.raises(admin_oidc.OidcRefused):
+        await sign_in_with.begin("/admin", "https://tripcheck.example/admin/oidc/callback")
+    await sign_in_with.stop()
