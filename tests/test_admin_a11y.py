@@ -166,6 +166,13 @@ async def width_of(page: Any) -> int:
     return int(await page.evaluate("document.documentElement.scrollWidth"))
 
 
+async def screenshot_width(page: Any) -> int:
+    """The width of a whole-page screenshot, read from the PNG's header."""
+    png = await page.screenshot(full_page=True)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(png[16:20], "big")
+
+
 def pages(site: Site) -> list[tuple[str, str, int]]:
     """Every admin page and every error state reachable by address: (name, path, status)."""
     return [
@@ -213,6 +220,7 @@ async def test_axe_finds_nothing_serious_on_any_page_or_error_state(
             found[f"{name} @{width}"] = await serious_violations(page)
             if width == PHONE["width"]:
                 assert await width_of(page) <= width, f"{name} is wider than {width} px"
+                assert await screenshot_width(page) <= width, f"{name}'s screenshot is wider"
 
         # Before signing in: the login page, a wrong password, too many attempts.
         await check("login", 200, await page.goto(f"{site.url}/admin/login"))
