@@ -5,7 +5,7 @@ No JavaScript and nothing from a CDN: the markup is built here, every text escap
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,11 +13,13 @@ from markupsafe import Markup, escape
 
 from bot.decision_log import MonthStats
 
+# Colours with at least 3:1 contrast against the white chart (WCAG 1.4.11).
 OUTCOME_COLOURS = (
-    ("travel", "Travel", "#c2410c"),
-    ("digital", "Digital", "#15803d"),
-    ("not_qualified", "Not qualified", "#6b7280"),
+    ("travel", "#c2410c"),
+    ("digital", "#15803d"),
+    ("not_qualified", "#6b7280"),
 )
+Text = Callable[[str], str]
 AVOIDED_COLOUR = "#0f766e"
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 36, 40
@@ -121,22 +123,23 @@ def _legend(entries: Sequence[tuple[str, str]]) -> list[str]:
     return parts
 
 
-def outcomes_chart(months: Sequence[MonthTotals]) -> Markup:
-    """Stacked bars per month: travel, digital and not qualified."""
+def outcomes_chart(months: Sequence[MonthTotals], text: Text) -> Markup:
+    """Stacked bars per month: travel, digital and not qualified. `text` gives the words."""
     top = nice_ceiling(max((m.total for m in months), default=0))
     parts = _frame(
-        "Decisions per month by outcome",
-        "Stacked bars: travel, digital and not qualified decisions in each month.",
+        text("chart.outcomes.title"),
+        text("chart.outcomes.description"),
         top,
-        "decisions",
+        text("chart.outcomes.unit"),
     )
-    parts += _legend([(label, colour) for _, label, colour in OUTCOME_COLOURS])
+    labels = {field: text(f"outcome.{field}") for field, _ in OUTCOME_COLOURS}
+    parts += _legend([(labels[field], colour) for field, colour in OUTCOME_COLOURS])
     slot = (WIDTH - LEFT - RIGHT) / max(len(months), 1)
     scale = (HEIGHT - TOP - BOTTOM) / top
     for index, month in enumerate(months):
         x = LEFT + slot * index + slot * 0.15
         base = float(HEIGHT - BOTTOM)
-        for field, label, colour in OUTCOME_COLOURS:
+        for field, colour in OUTCOME_COLOURS:
             count = int(getattr(month, field))
             if count == 0:
                 continue
@@ -145,23 +148,24 @@ def outcomes_chart(months: Sequence[MonthTotals]) -> Markup:
             parts.append(
                 f'<rect class="bar bar-{field}" x="{x:.1f}" y="{base:.1f}"'
                 f' width="{slot * 0.7:.1f}" height="{height:.1f}" fill="{colour}">'
-                f"<title>{escape(month.month)}: {count} {escape(label.lower())}</title></rect>"
+                f"<title>{escape(month.month)}: {count} {escape(labels[field].lower())}"
+                "</title></rect>"
             )
         parts.append(_month_label(x + slot * 0.35, month.month))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def avoided_chart(months: Sequence[MonthTotals]) -> Markup:
+def avoided_chart(months: Sequence[MonthTotals], text: Text) -> Markup:
     """Bars per month: kg CO2e avoided by meeting digitally instead of travelling."""
     top = nice_ceiling(max((m.avoided_kg for m in months), default=0))
     parts = _frame(
-        "CO2e avoided per month",
-        "Bars: kilograms of CO2e avoided by digital meetings in each month.",
+        text("chart.avoided.title"),
+        text("chart.avoided.description"),
         top,
         "kg CO2e",
     )
-    parts += _legend([("CO2e avoided (kg)", AVOIDED_COLOUR)])
+    parts += _legend([(text("chart.avoided.legend"), AVOIDED_COLOUR)])
     slot = (WIDTH - LEFT - RIGHT) / max(len(months), 1)
     scale = (HEIGHT - TOP - BOTTOM) / top
     for index, month in enumerate(months):

@@ -1,6 +1,8 @@
 """The web admin at /admin for Kommunstaben: a dashboard, the decision list with filters and a
-CSV export, each decision in full, and reviews. Sign-in, CSRF and rate limiting live in
-adapters/admin_auth.py, the SVG charts in adapters/admin_charts.py."""
+CSV export, each decision in full, reviews, the annual plan view with its .xlsx export and the
+accessibility statement. In Swedish, or English by choice; every text from the rules' text
+data. Sign-in, CSRF and rate limiting live in adapters/admin_auth.py, sign-in with the
+municipality's accounts in adapters/admin_oidc.py, the SVG charts in adapters/admin_charts.py."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import csv
 import io
 import logging
 import math
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
@@ -34,47 +37,51 @@ from adapters.admin_auth import (
     same_token,
     signer_from,
 )
-from adapters.admin_charts import (
-    OUTCOME_COLOURS,
-    avoided_chart,
-    month_keys,
-    monthly_totals,
-    outcomes_chart,
+from adapters.admin_charts import avoided_chart, month_keys, monthly_totals, outcomes_chart
+from adapters.admin_oidc import (
+    FLOW_COOKIE,
+    FLOW_SECONDS,
+    USER_PREFIX,
+    OidcRefused,
+    OidcSettings,
+    OidcSignIn,
 )
-from bot.admin_chat import quarter_start
-from bot.decision_log import DecisionFilter, DecisionLog, Verdict
+from adapters.admin_plan import annual_plan, normalised_department, plan_workbook
+from adapters.admin_time import local_day, local_time, month_key, quarter_of
+from bot.decision_log import DecisionFilter, DecisionLog, MonthStats, Verdict
 from bot.engine import Engine
 from bot.export import CSV_COLUMNS, csv_row, stats_total
 from bot.logs import pseudonym
 from bot.settings import Settings
-from bot.storage import StorageError
+from bot.storage import StorageError, StoredDecision
 from rules.decision import Outcome
-from rules.models import FOCUS_AREAS
+from rules.models import FOCUS_AREAS, Lang
+from rules.ruleset import RuleSet
 
 log = logging.getLogger("tripcheck.admin_web")
 
 HOME = "/admin"
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+# SQLite's integers are 64-bit: a larger id is no decision, not an overflow.
+MAX_ID = 2**63 - 1
+MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_COMMENT = 2000
 MAX_TEXT_FILTER = 200
 MAX_USERNAME = 200
 MAX_PASSWORD = 1024
 MAX_FORM_BYTES = 64 * 1024
 CSV_CHUNK = 64 * 1024
-UNREADABLE_FORM = "The form could not be read (too large or malformed), so nothing was changed."
+LANGS: tuple[Lang, ...] = ("sv", "en")
+DEFAULT_LANG: Lang = "sv"
+LANG_COOKIE = "tripcheck_admin_lang"
+LANG_COOKIE_SECONDS = 365 * 86400
+TEXT_PREFIX = "admin.web."
 TEMPLATES = Path(__file__).parent / "templates"
 STYLESHEET = Path(__file__).parent / "static" / "admin.css"
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 VERDICTS: tuple[str, ...] = get_args(Verdict)
-OUTCOME_LABELS = {value: label for value, label, _ in OUTCOME_COLOURS}
-FOCUS_AREA_LABELS = {
-    "regional_arctic": "Regional / Arctic",
-    "eu": "EU",
-    "twin_city": "Twin cities",
-    "business_region": "Luleå Business Region",
-    "other": "Other",
-}
-KNOWN_CHANNELS = ("slack", "teams", "telegram", "rest", "terminal")
+KNOWN_CHANNELS = ("slack", "teams", "telegram", "rest", "terminal", "jsonl")
 FILTER_FIELDS = (
     "since",
     "until",
@@ -85,6 +92,7 @@ FILTER_FIELDS = (
     "focus_area",
     "search",
 )
+ASCII_DIGITS = re.compile(r"[0-9]{1,20}")
 # Admin pages hold personal data: no caching, no framing, nothing loaded from elsewhere.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -102,6 +110,89 @@ PageHandler = Callable[[Request, Session], Awaitable[Response]]
 FormHandler = Callable[[Request, Session, dict[str, str]], Awaitable[Response]]
 
 
+def bounded_int(text: str | None, low: int, high: int) -> int | None:
+    """A whole number written in ASCII digits between `low` and `high`, else None.
+
+    `str.isdigit()` also accepts other scripts' digits and superscripts, which int() or SQLite
+    then refuse or overflow on; this accepts only what the database can hold."""
+    if text is None or not ASCII_DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+class Words:
+    """The admin's texts in one language, and words for the codes decisions store."""
+
+    def __init__(self, rules: RuleSet, lang: Lang) -> None:
+        self.rules = rules
+        self.lang: Lang = lang
+        self._texts = rules.texts[lang]
+
+    def __call__(self, text_id: str, **values: object) -> str:
+        return self.rules.text(TEXT_PREFIX + text_id, self.lang, **values)
+
+    def _plain(self, text_id: str, fallback: str) -> str:
+        """A text without placeholders, or the fallback when there is none."""
+        text = self._texts.get(text_id)
+        if text is None or "{" in text:
+            return fallback
+        return text
+
+    def code(self, group: str, value: str | None) -> str:
+        """The admin's word for a stored code (outcome, focus area, channel, role, language,
+        verdict); an unknown code shows as stored."""
+        if not value:
+            return "–"
+        return self._plain(f"{TEXT_PREFIX}{group}.{value}", value)
+
+    def field(self, name: str) -> str:
+        """A question's name as the checklist calls it."""
+        return self._plain(f"field.{name}", name.replace("_", " "))
+
+    def kind(self, value: str) -> str:
+        return self._plain(f"kind.{value}", value)
+
+    def mode(self, value: str | None) -> str:
+        return self._plain(f"mode.{value}", value) if value else "–"
+
+    def item(self, group: str, item: Mapping[str, Any], decision_lang: str) -> tuple[str, str]:
+        """A reason, advisory or guideline in words, with the language it is in: the text the
+        user was given (in the decision's language), else the rules' text in the admin's."""
+        text = item.get("text")
+        if isinstance(text, str) and text.strip():
+            return text, decision_lang
+        code = str(item.get("code", ""))
+        return self._plain(f"{group}.{code}", code.replace("_", " ")), self.lang
+
+    def number(self, value: float | None, decimals: int = 1) -> str:
+        if value is None:
+            return "–"
+        text = f"{value:,.{decimals}f}".replace(",", "\u2009")
+        return text.replace(".", ",") if self.lang == "sv" else text
+
+    def kg(self, value: float | None) -> str:
+        return "–" if value is None else self.number(value) + " kg"
+
+    def when(self, timestamp: float | None) -> str:
+        """A stored time as Stockholm wall-clock time."""
+        if timestamp is None:
+            return "–"
+        return local_time(timestamp).strftime("%Y-%m-%d %H:%M")
+
+    @staticmethod
+    def iso(timestamp: float | None) -> str:
+        return "" if timestamp is None else local_time(timestamp).isoformat(timespec="minutes")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A problem with one form field, shown next to it and in the summary."""
+
+    field: str
+    text: str
+
+
 @dataclass
 class ListQuery:
     """The decision list's filter and page as an admin gave them, with what is wrong."""
@@ -109,7 +200,7 @@ class ListQuery:
     where: DecisionFilter = field(default_factory=DecisionFilter)
     form: dict[str, str] = field(default_factory=dict)
     page: int = 1
-    errors: list[str] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
 
     def link(self, **changes: str | int) -> str:
         """The query string of this filter (without the page unless given)."""
@@ -117,12 +208,19 @@ class ListQuery:
         values.update(changes)
         return urlencode(values)
 
+    def errors_of(self, name: str) -> list[str]:
+        return [e.text for e in self.errors if e.field == name]
 
-def read_list_query(params: Mapping[str, str]) -> ListQuery:
+
+def read_list_query(params: Mapping[str, str], words: Words) -> ListQuery:
     """The filter and page in a query string, validated like `tripcheck decisions list`."""
     query = ListQuery()
     form = {name: (params.get(name) or "").strip() for name in FILTER_FIELDS}
     query.form = form
+
+    def wrong(name: str, text_id: str, **values: object) -> None:
+        query.errors.append(FieldError(name, words(text_id, **values)))
+
     days: dict[str, date | None] = {}
     for name in ("since", "until"):
         days[name] = None
@@ -130,22 +228,24 @@ def read_list_query(params: Mapping[str, str]) -> ListQuery:
             try:
                 days[name] = date.fromisoformat(form[name])
             except ValueError:
-                query.errors.append(f"“{name}” must be a date like 2026-10-01.")
+                wrong(name, "error.date", field=words(f"filter.{name}"))
     since, until = days["since"], days["until"]
     if since is not None and until is not None and since > until:
-        query.errors.append("“since” must not be after “until”.")
+        wrong("until", "error.since_after_until")
     if form["outcome"] and form["outcome"] not in OUTCOMES:
-        query.errors.append(f"“outcome” must be one of {', '.join(OUTCOMES)}.")
+        choices = ", ".join(words.code("outcome", o) for o in OUTCOMES)
+        wrong("outcome", "error.choice", field=words("filter.outcome"), choices=choices)
     if form["focus_area"] and form["focus_area"] not in FOCUS_AREAS:
-        query.errors.append(f"“focus area” must be one of {', '.join(FOCUS_AREAS)}.")
+        choices = ", ".join(words.code("focus", f) for f in FOCUS_AREAS)
+        wrong("focus_area", "error.choice", field=words("filter.focus_area"), choices=choices)
     for name in ("channel", "department", "partner", "search"):
         if len(form[name]) > MAX_TEXT_FILTER:
-            query.errors.append(f"“{name}” may be at most {MAX_TEXT_FILTER} characters.")
-    page = params.get("page") or "1"
-    if page.isdigit() and int(page) >= 1:
-        query.page = int(page)
+            wrong(name, "error.too_long", field=words(f"filter.{name}"), limit=MAX_TEXT_FILTER)
+    page = bounded_int(params.get("page") or "1", 1, MAX_PAGE)
+    if page is None:
+        wrong("page", "error.page", limit=MAX_PAGE)
     else:
-        query.errors.append("“page” must be a whole number from 1.")
+        query.page = page
     if not query.errors:
         query.where = DecisionFilter(
             since=since,
@@ -173,43 +273,37 @@ def safe_next(value: str | None) -> str:
     # Browsers resolve "..", also when percent-encoded, which could leave /admin.
     if any(segment in (".", "..") for segment in unquote(path).split("/")):
         return HOME
-    if path.startswith((HOME + "/login", HOME + "/logout")):
+    if path.startswith((HOME + "/login", HOME + "/logout", HOME + "/oidc")):
         return HOME
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "–"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _kg(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,.1f}".replace(",", "\u2009") + " kg"
+def chosen_lang(request: Request) -> Lang:
+    """?lang= if given, else the admin's earlier choice (a cookie), else Swedish."""
+    for value in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        for lang in LANGS:
+            if value == lang:
+                return lang
+    return DEFAULT_LANG
 
 
 def _templates() -> jinja2.Environment:
-    environment = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters["when"] = _when
-    environment.filters["kg"] = _kg
-    environment.filters["outcome"] = lambda value: OUTCOME_LABELS.get(value, value)
-    environment.filters["focus_area"] = lambda value: FOCUS_AREA_LABELS.get(value, value)
-    return environment
 
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+def _set_cookie(
+    response: Response, name: str, value: str, max_age: int, samesite: str = "strict"
+) -> None:
     response.set_cookie(
         name,
         value,
@@ -217,7 +311,7 @@ def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None
         path=COOKIE_PATH,
         secure=True,
         httponly=True,
-        samesite="strict",
+        samesite=samesite,  # type: ignore[arg-type]
     )
 
 
@@ -245,20 +339,44 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _month_row(decision: StoredDecision) -> MonthStats:
+    """One decision as a stats row of its Stockholm month."""
+    avoided = (decision.co2 or {}).get("avoided_kg")
+    return MonthStats(
+        month=month_key(decision.created_at),
+        department=decision.department,
+        total=1,
+        travel=int(decision.outcome == "travel"),
+        digital=int(decision.outcome == "digital"),
+        not_qualified=int(decision.outcome == "not_qualified"),
+        avoided_kg=float(avoided) if isinstance(avoided, int | float) else 0.0,
+    )
+
+
 class AdminWeb:
     """The web admin's routes over the decision log."""
 
     name = "admin"
 
-    def __init__(self, decision_log: DecisionLog, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        decision_log: DecisionLog,
+        settings: Settings,
+        clock: Clock,
+        rules: RuleSet,
+        oidc: OidcSettings | None = None,
+    ) -> None:
         self.log = decision_log
         self.clock = clock
+        self.rules = rules
         signer = signer_from(settings.admin_secret)
         self.sessions = Sessions(signer, clock)
         self.csrf = CsrfTokens(signer)
         self.limiter = LoginLimiter(clock)
         self.passwords = PasswordChecker(decision_log)
+        self.oidc = OidcSignIn(oidc, signer, clock) if oidc is not None and oidc.enabled else None
         self.templates = _templates()
+        self._departments: dict[str, str | None] = {}
         self.stylesheet_bytes = STYLESHEET.read_bytes() if STYLESHEET.exists() else b""
 
     @property
@@ -267,7 +385,10 @@ class AdminWeb:
             Route(HOME, self._secured(self._page(self.dashboard))),
             Route(HOME + "/login", self._secured(self.login_form), methods=["GET"]),
             Route(HOME + "/login", self._secured(self.login), methods=["POST"]),
+            Route(HOME + "/oidc/start", self._secured(self.oidc_start), methods=["GET"]),
+            Route(HOME + "/oidc/callback", self._secured(self.oidc_callback), methods=["GET"]),
             Route(HOME + "/logout", self._secured(self._form(self.logout)), methods=["POST"]),
+            Route(HOME + "/accessibility", self._secured(self.accessibility)),
             Route(HOME + "/decisions", self._secured(self._page(self.decisions))),
             Route(HOME + "/decisions.csv", self._secured(self._page(self.decisions_csv))),
             Route(HOME + "/decisions/{decision_id}", self._secured(self._page(self.decision))),
@@ -276,34 +397,39 @@ class AdminWeb:
                 self._secured(self._form(self.review)),
                 methods=["POST"],
             ),
+            Route(HOME + "/plan", self._secured(self._page(self.plan))),
+            Route(HOME + "/plan.xlsx", self._secured(self._page(self.plan_xlsx))),
             Route(HOME + "/static/admin.css", self.stylesheet),
             Route(HOME + "/{rest:path}", self._secured(self._page(self.not_found))),
         ]
 
     async def start(self) -> None:
         await self.passwords.prepare()
+        if self.oidc is not None:
+            await self.oidc.start()
 
     async def stop(self) -> None:
-        return None
+        if self.oidc is not None:
+            await self.oidc.stop()
+
+    def words(self, request: Request) -> Words:
+        return Words(self.rules, chosen_lang(request))
 
     def _secured(self, endpoint: Endpoint) -> Endpoint:
-        """Adds the security headers to every response; a database that cannot be read gets
-        a clear 503 page instead of a stack trace."""
+        """Adds the security headers to every response and keeps a language chosen with
+        ?lang=; a database that cannot be read gets a clear 503 page, not a stack trace."""
 
         async def guarded(request: Request) -> Response:
             try:
                 response = await endpoint(request)
             except StorageError as error:
                 log.error("admin page failed: %s", error, extra={"channel": "admin"})
-                response = self.message(
-                    None,
-                    503,
-                    "Database unavailable",
-                    "The decision log cannot be read right now. Try again in a minute; if it "
-                    "persists, tell whoever runs Tripcheck.",
-                )
+                response = self.message(request, None, 503, "unavailable")
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
+            lang = request.query_params.get("lang")
+            if lang in LANGS and request.cookies.get(LANG_COOKIE) != lang:
+                _set_cookie(response, LANG_COOKIE, lang, LANG_COOKIE_SECONDS, samesite="lax")
             return response
 
         return guarded
@@ -312,24 +438,59 @@ class AdminWeb:
 
     def render(
         self,
+        request: Request,
         template: str,
         session: Session | None,
         status: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        """A page; `user` and the session's CSRF token (for the logout form) are always there."""
+        """A page in the admin's language, with the switch to the other one; `user` and the
+        session's CSRF token (for the logout form) are always there."""
+        words = self.words(request)
+        other: Lang = "en" if words.lang == "sv" else "sv"
+        params = {k: v for k, v in request.query_params.items() if k != "lang"}
+        # After a form post the switch leads to the page itself, not to the post.
+        path = request.url.path if request.method == "GET" else HOME
+        switch = f"{path}?{urlencode({**params, 'lang': other})}"
         html = self.templates.get_template(f"admin/{template}").render(
-            user=session.user if session else None,
+            t=words,
+            lang=words.lang,
+            other_lang=other,
+            switch_link=switch,
+            user=self.shown_user(session.user) if session else None,
+            shown_user=self.shown_user,
+            department=self.department,
             csrf=self.csrf.for_session(session) if session else "",
             **context,
         )
         return HTMLResponse(html, status_code=status)
 
+    @staticmethod
+    def shown_user(user: str) -> str:
+        """An admin's name as shown: a provider's user without the prefix that marks them."""
+        return user.removeprefix(USER_PREFIX)
+
     def message(
-        self, session: Session | None, status: int, title: str, text: str, link: str = HOME
+        self,
+        request: Request,
+        session: Session | None,
+        status: int,
+        message_id: str,
+        link: str = HOME,
+        **values: object,
     ) -> HTMLResponse:
-        """A short page for errors: not found, refused, too many attempts, bad input."""
-        return self.render("message.html", session, status, title=title, text=text, link=link)
+        """A short page for errors: not found, refused, too many attempts, bad input. Its
+        title and text are the texts `message.<id>.title` and `message.<id>.text`."""
+        words = self.words(request)
+        return self.render(
+            request,
+            "message.html",
+            session,
+            status,
+            title=words(f"message.{message_id}.title"),
+            text=words(f"message.{message_id}.text", **values),
+            link=link,
+        )
 
     # --- who is signed in ----------------------------------------------------------------
 
@@ -338,6 +499,12 @@ class AdminWeb:
         session = self.sessions.read(request.cookies.get(SESSION_COOKIE))
         if session is None:
             return None
+        if session.user.startswith(USER_PREFIX):
+            # Signed in with the provider: valid while the same provider and group are set.
+            if self.oidc is None:
+                return None
+            expected = self.sessions.credential_of(self.oidc.credential_source)
+            return session if same_token(expected, session.credential) else None
         stored = await self.log.admin_password_hash(session.user)
         if stored is None:
             return None
@@ -377,16 +544,10 @@ class AdminWeb:
                 return self.to_login(request)
             form = await _read_form(request)
             if form is None:
-                return self.message(session, 400, "Bad form", UNREADABLE_FORM)
+                return self.message(request, session, 400, "unreadable_form")
             if not same_token(self.csrf.for_session(session), form.get("csrf")):
                 log.warning("admin form refused: bad CSRF token", extra={"channel": "admin"})
-                return self.message(
-                    session,
-                    403,
-                    "Refused",
-                    "The form had no valid security token, so nothing was changed. "
-                    "Reload the page and try again.",
-                )
+                return self.message(request, session, 403, "bad_token")
             return await handler(request, session, form)
 
         return endpoint
@@ -407,6 +568,7 @@ class AdminWeb:
         if not (40 <= len(nonce) <= 64 and nonce.replace("-", "").replace("_", "").isalnum()):
             nonce = self.csrf.new_login_nonce()
         response = self.render(
+            request,
             "login.html",
             None,
             status,
@@ -414,6 +576,7 @@ class AdminWeb:
             next=target,
             error=error,
             username=username,
+            oidc_link=(f"{HOME}/oidc/start?{urlencode({'next': target})}" if self.oidc else None),
         )
         _set_cookie(response, LOGIN_COOKIE, nonce, LOGIN_FORM_SECONDS)
         return response
@@ -426,19 +589,15 @@ class AdminWeb:
 
     async def login(self, request: Request) -> Response:
         form = await _read_form(request)
+        words = self.words(request)
         if form is None:
-            return self.message(None, 400, "Bad form", UNREADABLE_FORM, HOME + "/login")
+            return self.message(request, None, 400, "unreadable_form", HOME + "/login")
         nonce = request.cookies.get(LOGIN_COOKIE)
         if not nonce or not same_token(self.csrf.for_login(nonce), form.get("csrf")):
             # A missing cookie is most often plain http: browsers keep `Secure` cookies back.
-            hint = "" if nonce else " The admin works only over HTTPS."
+            hint = "" if nonce else words("message.login_expired.https")
             return self.message(
-                None,
-                403,
-                "Refused",
-                "The login form had expired or did not come from this site. "
-                "Open the login page again and sign in." + hint,
-                HOME + "/login",
+                request, None, 403, "login_expired", HOME + "/login", https_hint=hint
             )
         username = form.get("username", "").strip()[:MAX_USERNAME]
         password = form.get("password", "")
@@ -451,32 +610,83 @@ class AdminWeb:
             )
             minutes = math.ceil(wait / 60)
             response = self.message(
+                request,
                 None,
                 429,
-                "Too many attempts",
-                f"Too many failed logins for this account from your address. "
-                f"Please wait {minutes} minute{'s' if minutes != 1 else ''} and try again.",
+                "too_many" if minutes != 1 else "too_many_one",
                 HOME + "/login",
+                minutes=minutes,
             )
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
         stored: str | None = None
-        if len(password) <= MAX_PASSWORD:
+        if len(password) <= MAX_PASSWORD and not username.startswith(USER_PREFIX):
             stored = await self.passwords.check(username, password)
         if stored is None:
             self.limiter.failed(username, client)
             # What was typed as a username may be a password typed in the wrong field.
             log.info("admin login failed", extra={"channel": "admin", "admin": pseudonym(username)})
             return self.login_page(
-                request, target, status=401, error="Wrong username or password.", username=username
+                request, target, status=401, error=words("login.wrong"), username=username
             )
         self.limiter.succeeded(username, client)
-        _, cookie = self.sessions.start(username, stored)
-        signed_in = RedirectResponse(target, status_code=303)
-        _set_cookie(signed_in, SESSION_COOKIE, cookie, int(self.sessions.lifetime))
-        _clear_cookie(signed_in, LOGIN_COOKIE)
-        log.info("admin signed in", extra={"channel": "admin", "admin": username})
-        return signed_in
+        return self._signed_in_response(username, stored, target)
+
+    def _signed_in_response(
+        self, user: str, credential_source: str, target: str, *, page: Response | None = None
+    ) -> Response:
+        _, cookie = self.sessions.start(user, credential_source)
+        response = page or RedirectResponse(target, status_code=303)
+        _set_cookie(response, SESSION_COOKIE, cookie, int(self.sessions.lifetime))
+        _clear_cookie(response, LOGIN_COOKIE)
+        log.info("admin signed in", extra={"channel": "admin", "admin": user})
+        return response
+
+    def _redirect_uri(self, request: Request) -> str:
+        assert self.oidc is not None
+        configured = self.oidc.settings.redirect_url
+        return configured or f"{str(request.base_url).rstrip('/')}{HOME}/oidc/callback"
+
+    async def oidc_start(self, request: Request) -> Response:
+        """Sends the browser to the provider, with PKCE, state and nonce in a flow cookie."""
+        if self.oidc is None:
+            return self.message(request, None, 404, "not_found")
+        target = safe_next(request.query_params.get("next"))
+        try:
+            address, flow = await self.oidc.begin(target, self._redirect_uri(request))
+        except OidcRefused as refused:
+            log.warning("OpenID sign-in: %s", refused, extra={"channel": "admin"})
+            return self.message(request, None, 502, "oidc_provider", HOME + "/login")
+        response = RedirectResponse(address, status_code=303)
+        # Lax, not strict: the provider's redirect back is a cross-site navigation.
+        _set_cookie(response, FLOW_COOKIE, flow, FLOW_SECONDS, samesite="lax")
+        return response
+
+    async def oidc_callback(self, request: Request) -> Response:
+        """Checks the provider's answer; an admin is signed in, anyone else refused."""
+        if self.oidc is None:
+            return self.message(request, None, 404, "not_found")
+        flow = self.oidc.read_flow(request.cookies.get(FLOW_COOKIE))
+        params = {k: v[:4096] for k, v in request.query_params.items()}
+        try:
+            identity = await self.oidc.finish(params, flow, self._redirect_uri(request))
+        except OidcRefused as refused:
+            log.warning("OpenID sign-in refused: %s", refused, extra={"channel": "admin"})
+            status = 502 if refused.reason == "provider" else 403
+            response: Response = self.message(
+                request, None, status, f"oidc_{refused.reason}", HOME + "/login"
+            )
+            _clear_cookie(response, FLOW_COOKIE)
+            return response
+        assert flow is not None
+        # The session cookie is strict, so a redirect chain that began at the provider would
+        # arrive without it; a page of this site moves on instead.
+        page = self.render(request, "signed_in.html", None, 200, target=flow.next)
+        response = self._signed_in_response(
+            identity.user, self.oidc.credential_source, flow.next, page=page
+        )
+        _clear_cookie(response, FLOW_COOKIE)
+        return response
 
     async def logout(self, request: Request, session: Session, form: dict[str, str]) -> Response:
         self.sessions.end(session)
@@ -487,31 +697,42 @@ class AdminWeb:
 
     # --- pages ---------------------------------------------------------------------------
 
+    async def accessibility(self, request: Request) -> Response:
+        """The accessibility statement (tillgänglighetsredogörelse), open to anyone."""
+        return self.render(request, "accessibility.html", await self.signed_in(request))
+
     async def dashboard(self, request: Request, session: Session) -> Response:
-        """Outcomes and CO2e avoided per month for a year, and this quarter's answer."""
-        today = datetime.fromtimestamp(self.clock(), UTC).date()
+        """Outcomes and CO2e avoided per Stockholm month for a year, and this quarter's answer."""
+        today = local_day(self.clock())
         first = _add_months(today.replace(day=1), -11)
-        months = monthly_totals(
-            await self.log.stats(DecisionFilter(since=first)), month_keys(first, today)
-        )
-        quarter_from = quarter_start(today)
-        quarter = stats_total(await self.log.stats(DecisionFilter(since=quarter_from)))
+        number, quarter_from = quarter_of(today)
+        rows: list[MonthStats] = []
+        in_quarter: list[MonthStats] = []
+        async for decision in self.log.stream_decisions(DecisionFilter(since=first)):
+            row = _month_row(decision)
+            rows.append(row)
+            if local_day(decision.created_at) >= quarter_from:
+                in_quarter.append(row)
+        words = self.words(request)
+        months = monthly_totals(rows, month_keys(first, today))
         return self.render(
+            request,
             "dashboard.html",
             session,
             months=months,
-            outcomes_svg=outcomes_chart(months),
-            avoided_svg=avoided_chart(months),
-            quarter=quarter,
-            quarter_name=f"Q{(quarter_from.month - 1) // 3 + 1} {quarter_from.year}",
+            outcomes_svg=outcomes_chart(months, words),
+            avoided_svg=avoided_chart(months, words),
+            quarter=stats_total(in_quarter),
+            quarter_name=f"Q{number} {quarter_from.year}",
             quarter_from=quarter_from.isoformat(),
             digital_link=urlencode({"outcome": "digital", "since": quarter_from.isoformat()}),
         )
 
     def _list_page(
-        self, session: Session, query: ListQuery, status: int = 200, **found: Any
+        self, request: Request, session: Session, query: ListQuery, status: int = 200, **found: Any
     ) -> HTMLResponse:
         return self.render(
+            request,
             "decisions.html",
             session,
             status,
@@ -525,23 +746,44 @@ class AdminWeb:
             page_size=PAGE_SIZE,
         )
 
+    def department(self, typed: str) -> str | None:
+        """The rules' name of a department as stored, or None if it matches none surely."""
+        if typed not in self._departments:
+            if len(self._departments) > 10_000:
+                self._departments.clear()
+            self._departments[typed] = normalised_department(self.rules, typed)
+        return self._departments[typed]
+
+    async def _read_list_query(self, request: Request) -> ListQuery:
+        """The list's query; a department the rules know matches all its stored spellings
+        ("KFF", "Kultur & fritid", ...), any other text matches as part of the name."""
+        query = read_list_query(request.query_params, self.words(request))
+        typed = query.where.department
+        known = self.department(typed) if typed else None
+        if query.errors or known is None:
+            return query
+        stored = {row.department for row in await self.log.stats(DecisionFilter())}
+        spellings = tuple(sorted(s for s in stored if self.department(s) == known)) or (known,)
+        query.where = replace(query.where, department=None, department_spellings=spellings)
+        return query
+
     async def decisions(self, request: Request, session: Session) -> Response:
         """The decisions that match the filters, newest first, a page at a time."""
-        query = read_list_query(request.query_params)
+        query = await self._read_list_query(request)
         if query.errors:
-            return self._list_page(session, query, 400)
+            return self._list_page(request, session, query, 400)
         total = await self.log.count_decisions(query.where)
         found = await self.log.query_decisions(
             query.where, limit=PAGE_SIZE, offset=(query.page - 1) * PAGE_SIZE
         )
         pages = max(1, math.ceil(total / PAGE_SIZE))
-        return self._list_page(session, query, decisions=found, total=total, pages=pages)
+        return self._list_page(request, session, query, decisions=found, total=total, pages=pages)
 
     async def decisions_csv(self, request: Request, session: Session) -> Response:
         """The whole filtered list as CSV, streamed from the log in constant memory."""
-        query = read_list_query(request.query_params)
+        query = await self._read_list_query(request)
         if query.errors:
-            return self._list_page(session, query, 400)
+            return self._list_page(request, session, query, 400)
 
         async def lines() -> AsyncIterator[str]:
             buffer = io.StringIO()
@@ -557,7 +799,7 @@ class AdminWeb:
                     buffer.truncate()
             yield buffer.getvalue()
 
-        today = datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+        today = local_day(self.clock()).isoformat()
         log.info("admin export", extra={"channel": "admin", "admin": session.user})
         return StreamingResponse(
             lines(),
@@ -567,32 +809,33 @@ class AdminWeb:
             },
         )
 
+    async def _find(self, decision_id: str) -> StoredDecision | None:
+        number = bounded_int(decision_id, 1, MAX_ID)
+        return None if number is None else await self.log.get_decision(number)
+
     async def _decision_page(
         self,
+        request: Request,
         session: Session,
         decision_id: str,
         *,
         status: int = 200,
-        errors: tuple[str, ...] = (),
+        errors: tuple[FieldError, ...] = (),
         verdict: str = "",
         comment: str = "",
     ) -> Response:
-        decision = await self.log.get_decision(int(decision_id)) if decision_id.isdigit() else None
+        decision = await self._find(decision_id)
         if decision is None:
-            return self.message(
-                session,
-                404,
-                "Not found",
-                f"There is no decision {decision_id[:20]}.",
-                HOME + "/decisions",
-            )
+            return self.message(request, session, 404, "no_decision", HOME + "/decisions")
         return self.render(
+            request,
             "decision.html",
             session,
             status,
             decision=decision,
             reviews=await self.log.reviews(decision.id),
             errors=errors,
+            error_of={e.field: e.text for e in errors},
             verdict=verdict,
             comment=comment,
             max_comment=MAX_COMMENT,
@@ -600,23 +843,30 @@ class AdminWeb:
 
     async def decision(self, request: Request, session: Session) -> Response:
         """One decision in full, with its reviews and the review form."""
-        return await self._decision_page(session, request.path_params["decision_id"])
+        return await self._decision_page(request, session, request.path_params["decision_id"])
 
     async def review(self, request: Request, session: Session, form: dict[str, str]) -> Response:
         """Records the admin's review; the decision itself is never changed."""
+        words = self.words(request)
         decision_id = request.path_params["decision_id"]
         verdict = form.get("verdict", "")
         comment = form.get("comment", "").replace("\r\n", "\n").strip()
         errors = []
         if verdict not in VERDICTS:
-            errors.append("Choose “agree” or “disagree”.")
+            errors.append(FieldError("verdict", words("review.error.verdict")))
         if len(comment) > MAX_COMMENT:
-            errors.append(f"The comment has {len(comment)} characters; at most {MAX_COMMENT} fit.")
+            errors.append(
+                FieldError(
+                    "comment",
+                    words("review.error.too_long", length=len(comment), limit=MAX_COMMENT),
+                )
+            )
         if verdict == "disagree" and not comment:
-            errors.append("Say in the comment why you disagree.")
-        decision = await self.log.get_decision(int(decision_id)) if decision_id.isdigit() else None
+            errors.append(FieldError("comment", words("review.error.why")))
+        decision = await self._find(decision_id)
         if decision is None or errors:
             return await self._decision_page(
+                request,
                 session,
                 decision_id,
                 status=400,
@@ -632,10 +882,55 @@ class AdminWeb:
         )
         return RedirectResponse(f"{HOME}/decisions/{decision.id}#reviews", status_code=303)
 
+    def _plan_year(self, request: Request) -> int | None:
+        given = request.query_params.get("year")
+        if given is None:
+            return local_day(self.clock()).year
+        return bounded_int(given.strip(), MIN_YEAR, MAX_YEAR)
+
+    async def _annual_plan(self, year: int) -> Any:
+        where = DecisionFilter(since=date(year, 1, 1), until=date(year, 12, 31))
+        return await annual_plan(self.rules, year, self.log.stream_decisions(where))
+
+    async def plan(self, request: Request, session: Session) -> Response:
+        """The annual plan view: one year's decisions per department."""
+        year = self._plan_year(request)
+        if year is None:
+            words = self.words(request)
+            error = words("plan.error.year", low=MIN_YEAR, high=MAX_YEAR)
+            given = request.query_params.get("year", "")[:20]
+            return self.render(
+                request, "plan.html", session, 400, plan=None, year=given, error=error
+            )
+        return self.render(
+            request,
+            "plan.html",
+            session,
+            plan=await self._annual_plan(year),
+            year=str(year),
+            error=None,
+        )
+
+    async def plan_xlsx(self, request: Request, session: Session) -> Response:
+        """The annual plan view as an .xlsx workbook for Kommunstaben."""
+        year = self._plan_year(request)
+        if year is None:
+            return self.message(
+                request, session, 400, "bad_year", HOME + "/plan", low=MIN_YEAR, high=MAX_YEAR
+            )
+        words = self.words(request)
+        workbook = plan_workbook(await self._annual_plan(year), words)
+        log.info("admin plan export", extra={"channel": "admin", "admin": session.user})
+        return Response(
+            workbook,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="tripcheck-plan-{year}.xlsx"'},
+        )
+
     async def not_found(self, request: Request, session: Session) -> Response:
         if request.path_params["rest"] == "":
             return RedirectResponse(HOME, status_code=303)
-        return self.message(session, 404, "Not found", "There is no such admin page.")
+        return self.message(request, session, 404, "not_found")
 
     async def stylesheet(self, request: Request) -> Response:
         return Response(
@@ -650,4 +945,10 @@ def channel(settings: Settings, engine: Engine) -> AdminWeb | None:
     if engine.admin is None:
         log.info("channel off: the storage keeps no decision log", extra={"channel": "admin"})
         return None
-    return AdminWeb(engine.admin.log, settings, engine.clock)
+    oidc = OidcSettings()
+    if oidc.issuer and not oidc.enabled:
+        log.warning(
+            "OpenID sign-in off: set TRIPCHECK_OIDC_CLIENT_ID and TRIPCHECK_OIDC_ADMIN_GROUP too",
+            extra={"channel": "admin"},
+        )
+    return AdminWeb(engine.admin.log, settings, engine.clock, engine.rules, oidc)

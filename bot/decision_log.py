@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -27,26 +28,30 @@ class DecisionFilter:
     partner: str | None = None
     focus_area: str | None = None
     search: str | None = None
+    # Every spelling a department was stored under (the admin's department matching).
+    department_spellings: tuple[str, ...] = ()
 
     def words(self) -> list[str]:
         """The search words, each to match as a prefix (at most ten)."""
         return re.findall(r"\w+", self.search or "")[:10]
 
     def since_at(self) -> float | None:
-        """The first moment `since` admits (UTC midnight)."""
+        """The first moment `since` admits: midnight in Stockholm."""
         return None if self.since is None else _start_of(self.since)
 
     def until_before(self) -> float | None:
-        """The first moment after `until` (inclusive: the whole day counts)."""
-        return None if self.until is None else _start_of(self.until) + 86400
+        """The first moment after `until` (inclusive: the whole Stockholm day counts, 23 or 25
+        hours long when the clocks change)."""
+        return None if self.until is None else _start_of(self.until + timedelta(days=1))
+
+
+# Days, months and quarters as the municipality lives them.
+STATS_TIME_ZONE = "Europe/Stockholm"
 
 
 def _start_of(day: date) -> float:
-    return datetime.combine(day, time.min, tzinfo=UTC).timestamp()
-
-
-# Statistics count months as the municipality lives them.
-STATS_TIME_ZONE = "Europe/Stockholm"
+    zone = ZoneInfo(STATS_TIME_ZONE)
+    return datetime.combine(day, time.min, tzinfo=zone).timestamp()
 
 
 class MonthStats(BaseModel):

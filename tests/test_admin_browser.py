@@ -14,6 +14,7 @@ import bot.passwords
 from bot.engine import Engine
 from bot.passwords import hash_password
 from bot.settings import Settings
+from rules.models import Lang
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.conftest import Clock
@@ -38,8 +39,9 @@ ADMIN, PASSWORD = "kerstin", "correct horse battery"
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC).timestamp()
 
 
+@pytest.mark.parametrize("lang", ["sv", "en"])
 async def test_an_admin_logs_in_filters_and_reviews_a_decision(
-    rules: RuleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rules: RuleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: Lang
 ) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not at /usr/bin/chromium (apt-get install chromium)")
@@ -54,6 +56,9 @@ async def test_an_admin_logs_in_filters_and_reviews_a_decision(
     await storage.decision_log.save_admin(ADMIN, hash_password(PASSWORD), NOW)
     engine = Engine(rules, storage, clock=Clock(NOW), decision_log=storage.decision_log)
     settings = Settings.model_validate({"TRIPCHECK_ADMIN_SECRET": "browser-test-secret"})
+
+    def t(text_id: str, **values: object) -> str:
+        return rules.text(f"admin.web.{text_id}", lang, **values)
 
     async with running(create_app(settings, engine)) as url, async_playwright() as playwright:
         # launch() gives the browser a new, empty profile directory of its own.
@@ -74,16 +79,18 @@ async def test_an_admin_logs_in_filters_and_reviews_a_decision(
                     else None
                 ),
             )
-            await page.goto(f"{url}/admin/decisions")
+            # Swedish unless English is chosen.
+            await page.goto(f"{url}/admin/decisions" + ("?lang=en" if lang == "en" else ""))
             assert "/admin/login" in page.url
+            assert await page.evaluate("document.documentElement.lang") == lang
 
-            await page.get_by_label("Username").fill(ADMIN)
-            await page.get_by_label("Password").fill(PASSWORD)
-            await page.get_by_role("button", name="Log in").click()
-            await page.wait_for_url(f"{url}/admin/decisions")
+            await page.get_by_label(t("login.username")).fill(ADMIN)
+            await page.get_by_label(t("login.password")).fill(PASSWORD)
+            await page.get_by_role("button", name=t("login.submit")).click()
+            await page.wait_for_url(f"{url}/admin/decisions*")
 
-            await page.get_by_label("Outcome").select_option("digital")
-            await page.get_by_role("button", name="Filter").click()
+            await page.get_by_label(t("filter.outcome")).select_option("digital")
+            await page.get_by_role("button", name=t("filter.submit")).click()
             await page.wait_for_url("**/admin/decisions?*outcome=digital*")
             outcomes = await page.locator("table.decisions tbody td.outcome-digital").count()
             rows = await page.locator("table.decisions tbody tr").count()
@@ -93,11 +100,12 @@ async def test_an_admin_logs_in_filters_and_reviews_a_decision(
             decision_id = int(await first.inner_text())
             await first.click()
             await page.wait_for_url(f"{url}/admin/decisions/{decision_id}")
-            await expect(page.locator("#outcome")).to_have_text("Digital")
+            await expect(page.locator("#outcome")).to_have_text(t("outcome.digital"))
 
-            await page.get_by_role("radio", name="Disagree", exact=True).check()
-            await page.get_by_role("textbox", name="Comment").fill("Oulu is one train ride away")
-            await page.get_by_role("button", name="Mark as reviewed").click()
+            await page.get_by_role("radio", name=t("review.disagree"), exact=True).check()
+            comment = t("review.comment", limit=2000)
+            await page.get_by_role("textbox", name=comment).fill("Oulu is one train ride away")
+            await page.get_by_role("button", name=t("review.submit")).click()
             await page.wait_for_url(f"{url}/admin/decisions/{decision_id}#reviews")
             await expect(page.locator("li.review")).to_contain_text("Oulu is one train ride away")
             # The stylesheet loaded under the page's CSP.

@@ -35,7 +35,8 @@ def run(capsys: pytest.CaptureFixture[str], db: Path, *args: str) -> tuple[int, 
 
 
 def day(timestamp: float) -> date:
-    return datetime.fromtimestamp(timestamp, UTC).date()
+    """The Stockholm day of a timestamp, as the date filters read days."""
+    return datetime.fromtimestamp(timestamp, STOCKHOLM).date()
 
 
 def test_list_filters_by_outcome_channel_and_dates(log_db, capsys) -> None:  # type: ignore[no-untyped-def]

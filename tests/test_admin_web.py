@@ -17,11 +17,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import openpyxl
 import pytest
+from markupsafe import escape
 
 import bot.passwords
 from adapters import admin_auth, admin_web
 from adapters.admin_charts import MonthTotals, monthly_totals, nice_ceiling, outcomes_chart
+from adapters.admin_plan import normalised_department
 from adapters.admin_web import safe_next
 from bot.admin_chat import quarter_start
 from bot.decision_log import DecisionFilter, MonthStats
@@ -99,9 +102,10 @@ class Browser:
     """An HTTP client that keeps cookies by hand: httpx (rightly) will not send a `Secure`
     cookie over plain http, and the test server speaks plain http on loopback."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lang: str = "en") -> None:
         self.http = httpx.AsyncClient(base_url=url)
-        self.cookies: dict[str, str] = {}
+        # The admin is Swedish unless one chooses English; most tests read the English texts.
+        self.cookies: dict[str, str] = {admin_web.LANG_COOKIE: lang}
         self.set_cookies: list[str] = []
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -114,7 +118,7 @@ class Browser:
             parsed: SimpleCookie = SimpleCookie()
             parsed.load(header)
             for name, morsel in parsed.items():
-                if morsel["max-age"] == "0" or not morsel.value.strip('"'):
+                if morsel["max-age"] == "0" or not morsel.value.strip('"'):  # deleted
                     self.cookies.pop(name, None)
                 else:
                     self.cookies[name] = morsel.value
@@ -389,7 +393,7 @@ async def test_a_login_without_the_forms_token_is_refused(
 
 async def test_a_login_without_the_login_cookie_is_refused(browser: Browser) -> None:
     form = await browser.get("/admin/login")
-    browser.cookies.clear()
+    browser.cookies = {admin_web.LANG_COOKIE: "en"}
     fields = {"csrf": csrf_of(form.text), "username": ADMIN, "password": PASSWORD}
     response = await browser.post("/admin/login", fields)
     assert response.status_code == 403 and "only over HTTPS" in response.text
@@ -494,11 +498,11 @@ async def test_the_list_is_paged(site: Site, admin: Browser) -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"since": "yesterday"}, "“since” must be a date"),
+        ({"since": "yesterday"}, "“Since” must be a date"),
         ({"since": "2026-05-01", "until": "2026-04-01"}, "must not be after"),
-        ({"outcome": "maybe"}, "“outcome” must be one of"),
-        ({"focus_area": "mars"}, "“focus area” must be one of"),
-        ({"page": "0"}, "“page” must be a whole number"),
+        ({"outcome": "maybe"}, "“Outcome” must be one of"),
+        ({"focus_area": "mars"}, "“Focus area” must be one of"),
+        ({"page": "0"}, "“Page” must be a whole number"),
         ({"search": "x" * 201}, "at most 200 characters"),
     ],
 )
@@ -529,13 +533,20 @@ async def test_the_decision_page_shows_answers_reasons_climate_and_transcript(
     html = page.text
     assert f"Decision {stored.id}" in html and stored.rules_version in html
     for field, answer in stored.answers.items():
-        row = re.search(rf"<th scope=\"row\">{field}</th>(.*?)</tr>", html, re.S)
+        row = re.search(rf'<tr data-field="{field}">(.*?)</tr>', html, re.S)
         assert row, field
+        # The question by its name, not its code.
+        assert (
+            f'<th scope="row">{site.engine.rules.text(f"field.{field}", "en")}</th>' in row.group(1)
+        )
         assert answer["raw"] in row.group(1) and answer["label"] in row.group(1)
     for item in [*stored.reasons, *stored.advisories, *stored.guidelines]:
-        assert item["code"] in html and item["section"] in html
+        assert f'data-code="{item["code"]}"' in html and item["section"] in html
+        assert str(escape(item["text"])) in html
+        assert f"<code>{item['code']}</code>" not in html
     assert stored.reasons and stored.guidelines
-    assert "flight" in html and str(round(stored.co2["distance_km"])) in html
+    distance = f"{round(stored.co2['distance_km']):,}".replace(",", "\u2009")
+    assert "Flight" in html and f"{distance} km" in html
     transcript = html.split('id="transcript"')[1].split('id="reviews"')[0]
     assert "Study visit on social economy" in transcript and "Bologna" in transcript
     assert "Not reviewed yet." in html
@@ -569,7 +580,8 @@ async def test_a_review_is_recorded_with_reviewer_and_time_and_the_decision_is_u
     assert await site.log.get_decision(12) == before
     shown = (await admin.get("/admin/decisions/12")).text.split('id="reviews"')[1]
     assert ADMIN in shown and "disagrees" in shown and "Oulu is one train away" in shown
-    assert "2026-11-25 12:01 UTC" in shown
+    # Times are Stockholm time (UTC+1 in November).
+    assert "2026-11-25 13:01" in shown
 
 
 @pytest.mark.parametrize(
@@ -700,7 +712,7 @@ async def test_the_dashboard_charts_twelve_months_as_svg(site: Site, admin: Brow
 
 
 def test_the_outcome_chart_stacks_bars_in_proportion() -> None:
-    svg = outcomes_chart([MonthTotals("2026-01", 10, 5, 0), MonthTotals("2026-02", 0, 20, 0)])
+    svg = outcomes_chart([MonthTotals("2026-01", 10, 5, 0), MonthTotals("2026-02", 0, 20, 0)], str)
     heights = {
         (cls, title.split(":")[0]): float(height)
         for cls, height, title in re.findall(
@@ -766,3 +778,258 @@ async def test_an_oversized_form_is_refused_unread(site: Site, admin: Browser) -
     response = await admin.post("/admin/decisions/7/reviews", fields)
     assert response.status_code == 400 and "could not be read" in response.text
     assert await site.log.reviews(7) == []
+
+
+# --- Swedish first, words not codes ---------------------------------------------------------
+
+CODES = (
+    "contributes_development",
+    "adds_value",
+    "not_in_annual_plan",
+    "not_qualified",
+    "eu_funding",
+)
+PAGES = ("/admin", "/admin/decisions", "/admin/decisions/12", "/admin/plan", "/admin/accessibility")
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: the markup without tags and attributes."""
+    body = html.split("<body>", 1)[1]
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+async def test_the_admin_is_swedish_unless_english_is_chosen(site: Site) -> None:
+    swedish = Browser(site.url, lang="")
+    swedish.cookies.clear()
+    await swedish.login()
+    page = await swedish.get("/admin/decisions")
+    assert '<html lang="sv">' in page.text and ">Beslut</h1>" in page.text
+    # The switch is in the other language and says so.
+    assert 'lang="en" hreflang="en">English</a>' in page.text
+    english = await swedish.get("/admin/decisions?lang=en")
+    assert '<html lang="en">' in english.text and ">Decisions</h1>" in english.text
+    # The choice is kept in a cookie for the next pages.
+    assert swedish.cookies[admin_web.LANG_COOKIE] == "en"
+    assert '<html lang="en">' in (await swedish.get("/admin")).text
+    assert '<html lang="sv">' in (await swedish.get("/admin?lang=sv")).text
+    await swedish.close()
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize("path", PAGES)
+async def test_every_page_shows_words_not_codes(site: Site, lang: str, path: str) -> None:
+    browser = Browser(site.url, lang=lang)
+    await browser.login()
+    decision_id = await record(
+        site,
+        lang="sv" if lang == "en" else "en",
+        title="Nätverksmöte",
+        outcome="not_qualified",
+        advisories=[{"code": "not_in_annual_plan"}],
+        reasons=[{"code": "adds_value", "text": "Det tillför värde.", "section": "Inriktning"}],
+        answers={"contributes_development": {"raw": "ja", "value": True, "label": "ja"}},
+        transcript=[{"at": NOW, "step": "contributes_development", "in": "ja"}],
+    )
+    response = await browser.get(path.replace("/12", f"/{decision_id}"))
+    assert response.status_code == 200
+    assert f'<html lang="{lang}">' in response.text
+    text = visible_text(response.text)
+    for code in CODES:
+        assert code not in text, (path, code)
+    if "/decisions/" in path:
+        other = "sv" if lang == "en" else "en"
+        # Content in the other language says which language it is in.
+        assert f'<span class="title" lang="{other}">Nätverksmöte</span>' in response.text
+        assert f'<span lang="{other}">Det tillför värde.</span>' in response.text
+        question = site.engine.rules.text("field.contributes_development", lang)  # type: ignore[arg-type]
+        assert f'<th scope="row">{question}</th>' in response.text
+        advisory = site.engine.rules.text("advisory.not_in_annual_plan", lang)  # type: ignore[arg-type]
+        assert str(escape(advisory)) in response.text
+    await browser.close()
+
+
+# --- hostile numbers (issue 14) -------------------------------------------------------------
+
+# Digits to str.isdigit() but not to SQLite: other scripts, superscripts, and too many of them.
+HOSTILE_NUMBERS = ["٣", "²", "۱۲", "１２", "9" * 20, "9" * 25, "1" * 5000, "0", "-1", "1e3", " 7"]
+
+
+@pytest.mark.parametrize("number", HOSTILE_NUMBERS)
+async def test_hostile_numbers_are_refused_not_a_500(
+    site: Site, admin: Browser, number: str
+) -> None:
+    page = await admin.get("/admin/decisions", params={"page": number})
+    assert page.status_code == 400 and "“Page” must be a whole number" in page.text
+    decision = await admin.get(f"/admin/decisions/{number}")
+    assert decision.status_code == 404
+    form = await admin.get("/admin/decisions/7")
+    fields = {"csrf": csrf_of(form.text), "verdict": "agree", "comment": ""}
+    review = await admin.post(f"/admin/decisions/{number}/reviews", fields)
+    assert review.status_code == 404
+    plan = await admin.get("/admin/plan", params={"year": number})
+    assert plan.status_code == 400
+    assert (await admin.get("/admin/plan.xlsx", params={"year": number})).status_code == 400
+    assert await site.log.reviews(7) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "expected"),
+    [
+        ("1", 1, 10, 1),
+        ("10", 1, 10, 10),
+        ("11", 1, 10, None),
+        ("0", 1, 10, None),
+        ("٣", 1, 10, None),
+        ("9" * 21, 1, 2**63 - 1, None),
+        ("9223372036854775807", 1, 2**63 - 1, 2**63 - 1),
+        ("9223372036854775808", 1, 2**63 - 1, None),
+        ("", 1, 10, None),
+        (None, 1, 10, None),
+    ],
+)
+def test_bounded_integers(text: str | None, low: int, high: int, expected: int | None) -> None:
+    assert admin_web.bounded_int(text, low, high) == expected
+
+
+# --- Stockholm months and quarters ----------------------------------------------------------
+
+# 2026-09-30 23:30 UTC is 2026-10-01 01:30 in Stockholm: October, and the fourth quarter.
+AFTER_MIDNIGHT = datetime(2026, 9, 30, 23, 30, tzinfo=UTC).timestamp()
+
+
+async def test_days_months_and_quarters_are_stockholm_ones(site: Site, admin: Browser) -> None:
+    decision_id = await record(site, created_at=AFTER_MIDNIGHT, outcome="digital", title="Natt")
+    listing = await admin.get("/admin/decisions", params={"since": "2026-10-01", "search": "natt"})
+    assert decision_id in listed_ids(listing.text)
+    assert "2026-10-01 01:30" in listing.text
+    before = await admin.get("/admin/decisions", params={"until": "2026-09-30", "search": "natt"})
+    assert decision_id not in listed_ids(before.text)
+    html = (await admin.get("/admin")).text
+    quarter = [
+        d
+        async for d in site.log.stream_decisions(DecisionFilter())
+        if d.created_at >= datetime(2026, 9, 30, 22, tzinfo=UTC).timestamp()
+    ]
+    digital = sum(d.outcome == "digital" for d in quarter)
+    assert f'<strong id="quarter-digital">{digital}</strong>' in html
+    october = re.search(r'<tr data-month="2026-10">(.*?)</tr>', html, re.S)
+    september = re.search(r'<tr data-month="2026-09">(.*?)</tr>', html, re.S)
+    assert october and september
+    in_october = [
+        d
+        async for d in site.log.stream_decisions(DecisionFilter())
+        if datetime(2026, 9, 30, 22, tzinfo=UTC).timestamp()
+        <= d.created_at
+        < datetime(2026, 10, 31, 23, tzinfo=UTC).timestamp()
+    ]
+    numbers = re.findall(r'<td class="num">([^<]*)</td>', october.group(1))
+    assert numbers[1] == str(sum(d.outcome == "digital" for d in in_october))
+
+
+# --- the annual plan view -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "department"),
+    [
+        ("Kultur & fritid", "Kultur- och fritidsförvaltningen"),
+        ("Kultur- och fritidsförvaltningen", "Kultur- och fritidsförvaltningen"),
+        ("kultur och fritidsförvaltningen", "Kultur- och fritidsförvaltningen"),
+        ("KFF", "Kultur- och fritidsförvaltningen"),
+        ("Tekniska förvaltnngen", "Tekniska förvaltningen"),
+        ("Socialtjänsten", "Socialförvaltningen"),
+        ("Lulebo AB", "Lulebo"),
+        ("Avdelning X", None),
+        ("Miljö- och byggnadsförvaltningen", None),
+    ],
+)
+def test_departments_are_normalised_to_the_rules_list(
+    rules: RuleSet, typed: str, department: str | None
+) -> None:
+    assert normalised_department(rules, typed) == department
+
+
+PLAN_DEPARTMENTS = ["Kultur & fritid", "Kultur- och fritidsförvaltningen", "KFF", "Avdelning X"]
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+async def test_the_annual_plan_counts_departments_once_and_lists_unknown_ones(
+    site: Site, lang: str
+) -> None:
+    browser = Browser(site.url, lang=lang)
+    await browser.login()
+    when = datetime(2027, 3, 1, tzinfo=UTC).timestamp()
+    for index, department in enumerate(PLAN_DEPARTMENTS):
+        await record(
+            site,
+            created_at=when + index,
+            department=department,
+            outcome="digital" if index % 2 else "travel",
+            co2={"avoided_kg": 10.0} if index % 2 else None,
+            advisories=[{"code": "not_in_annual_plan"}] if index == 0 else [],
+        )
+    page = await browser.get("/admin/plan", params={"year": "2027"})
+    assert page.status_code == 200
+    rows = re.findall(r"<tr[^>]*>\s*<th scope=\"row\"[^>]*>(.*?)</th>(.*?)</tr>", page.text, re.S)
+    cells = {
+        re.sub(r"<[^>]+>", "", name).strip(): re.findall(r">([^<]*)</td>", rest)
+        for name, rest in rows
+    }
+    culture = cells["Kultur- och fritidsförvaltningen"]
+    assert culture[:6] == ["3", "2", "1", "0", "1", culture[5]]
+    unknown = site.engine.rules.text("admin.web.plan.unmatched", lang)  # type: ignore[arg-type]
+    assert cells[f"Avdelning X ({unknown})"][0] == "1"
+    unmatched = page.text.split('id="unmatched"')[1]
+    assert "Avdelning X" in unmatched and "Kultur &amp; fritid" not in unmatched
+
+    response = await browser.get("/admin/plan.xlsx", params={"year": "2027"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert 'filename="tripcheck-plan-2027.xlsx"' in response.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book["2027"]
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    words = site.engine.rules.texts[lang]  # type: ignore[index]
+    assert values[0][0] == words["admin.web.plan.department"]
+    by_name = {row[0]: row[1:] for row in values[1:]}
+    assert by_name["Kultur- och fritidsförvaltningen"] == [3, 2, 1, 0, 1, 10.0]
+    assert by_name[f"Avdelning X ({unknown})"][0] == 1
+    assert by_name[words["admin.web.plan.all"]][0] == 4
+    spellings = book[words["admin.web.plan.unmatched_sheet"]]
+    assert [[c.value for c in row] for row in spellings.iter_rows()][1:] == [["Avdelning X", 1]]
+    await browser.close()
+
+
+async def test_a_department_that_looks_like_a_formula_stays_text_in_the_workbook(
+    site: Site, admin: Browser
+) -> None:
+    await record(site, created_at=datetime(2027, 5, 1, tzinfo=UTC).timestamp(), department="=1+2")
+    response = await admin.get("/admin/plan.xlsx", params={"year": "2027"})
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content))["2027"]
+    names = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert any(str(name).startswith("'=1+2") for name in names)
+
+
+@pytest.mark.parametrize("typed", ["Kultur & fritid", "KFF", "kultur- och fritidsförvaltningen"])
+async def test_a_department_filter_finds_every_spelling_of_it(
+    site: Site, admin: Browser, typed: str
+) -> None:
+    ids = [
+        await record(site, department=spelling, title=f"Kulturmöte {n}")
+        for n, spelling in enumerate(PLAN_DEPARTMENTS[:3])
+    ]
+    other = await record(site, department="Avdelning X", title="Kulturmöte 9")
+    listing = await admin.get(
+        "/admin/decisions", params={"department": typed, "search": "kulturmöte"}
+    )
+    assert sorted(listed_ids(listing.text)) == sorted(ids) and other not in listed_ids(listing.text)
+    # Shown by the rules' name, with what was typed beside it.
+    assert (
+        'Kultur- och fritidsförvaltningen <span class="typed">(typed: “KFF”)</span>' in listing.text
+    )
+    export = await admin.get(
+        "/admin/decisions.csv", params={"department": typed, "search": "kulturmöte"}
+    )
+    assert len(list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))) == 4

@@ -44,6 +44,10 @@ def where_sql(where: DecisionFilter) -> tuple[str, list[Any]]:
         if value:
             clauses.append(f"d.{column} = ?")
             params.append(value)
+    if where.department_spellings:
+        marks = ", ".join("?" for _ in where.department_spellings)
+        clauses.append(f"d.department IN ({marks})")
+        params.extend(where.department_spellings)
     for column, value in (("department", where.department), ("partner", where.partner)):
         if value:
             clauses.append(f"d.{column} LIKE ? ESCAPE '\\'")
