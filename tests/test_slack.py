@@ -8,16 +8,11 @@ the fake for the calls it expects) before it looks at what was sent; it never sl
 from __future__ import annotations
 
 import asyncio
-import copy
-import hashlib
-import hmac
-import itertools
 import json
 import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,7 +24,6 @@ import yaml
 
 from adapters import slack
 from adapters.slack_blocks import (
-    DONE_ACTION,
     MAX_LABEL,
     MAX_SECTION,
     QuestionTag,
@@ -38,13 +32,29 @@ from adapters.slack_blocks import (
     render,
 )
 from bot.engine import Engine
-from bot.messages import Choice, ConversationKey, Outgoing
+from bot.messages import Choice, CitedLine, ClimateRow, ConversationKey, DecisionView, Outgoing
 from bot.settings import Settings
 from bot.sqlite_store import SQLiteStorage
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from tests.drivers.slack import (
+    APP_TOKEN,
+    CHANNEL,
+    LOCALES,
+    SIGNING_SECRET,
+    TOKEN,
+    Bot,
+    SlackUser,
+    buttons,
+    event_body,
+    has_buttons,
+    new_ts,
+    shown_text,
+    signature_headers,
+    slack_settings,
+)
 from tests.fake_slack import (
     BOT_ID,
     BOT_USER_ID,
@@ -58,285 +68,8 @@ from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK
 from tripcheck.server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "xoxb-test-token"
-APP_TOKEN = "xapp-test-token"
-SIGNING_SECRET = "signing-secret-for-tests"
-CHANNEL = "C0PLANNING"
-LOCALES = {"U0ANNA": "en-GB", "U0SVEN": "sv-SE"}
 # The module's tests share one event loop, so they can share the servers (see Switchboard).
 shared_loop = pytest.mark.asyncio(loop_scope="module")
-_event_ids = itertools.count(1)
-_message_ts = itertools.count(1)
-
-
-def slack_settings(api_url: str) -> Settings:
-    return Settings.model_validate(
-        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url}
-    )
-
-
-def signature_headers(
-    body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
-) -> dict[str, str]:
-    """Slack's signature: HMAC-SHA256 of v0:{timestamp}:{body} with the signing secret."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
-
-
-def new_ts() -> str:
-    return f"{int(time.time())}.{next(_message_ts):06d}"
-
-
-def event_body(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
-    """An Events API delivery (event_callback) of `event`."""
-    return {
-        "token": "legacy-verification-token",
-        "team_id": TEAM_ID,
-        "api_app_id": "A0TRIPCHECK",
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id or f"Ev{next(_event_ids):08d}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-    }
-
-
-def has_buttons(message: dict[str, Any]) -> bool:
-    return any(block["type"] == "actions" for block in message["blocks"])
-
-
-def shown_text(message: dict[str, Any]) -> str:
-    """Everything a message's blocks show, as mrkdwn."""
-    parts = []
-    for block in message["blocks"]:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        for element in block.get("elements") or []:
-            if "text" in element and isinstance(element["text"], str):
-                parts.append(element["text"])
-    return "\n".join(parts)
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(block, element) for every button of a message."""
-    return [
-        (block, element)
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["type"] == "button"
-    ]
-
-
-@dataclass
-class Bot:
-    """Our server with the Slack channel, the fake Web API behind it, and the engine."""
-
-    url: str
-    fake: FakeSlack
-    engine: Engine
-    slack: slack.SlackChannel
-    http: httpx.AsyncClient
-
-    async def post(
-        self,
-        body: bytes,
-        content_type: str,
-        *,
-        secret: str | None = SIGNING_SECRET,
-        timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        signed = signature_headers(body, secret, timestamp) if secret is not None else {}
-        return await self.http.post(
-            f"{self.url}/slack/events",
-            content=body,
-            headers={"Content-Type": content_type, **signed, **(headers or {})},
-        )
-
-    async def deliver(self, body: bytes, content_type: str, **options: Any) -> httpx.Response:
-        """Posts a signed request, then waits until the bot has done what it was asked."""
-        response = await self.post(body, content_type, **options)
-        assert response.status_code == 200, response.text
-        await asyncio.wait_for(self.slack.settled(), 5)
-        return response
-
-    async def send_event(self, event: dict[str, Any], **options: Any) -> httpx.Response:
-        body = json.dumps(event_body(event)).encode()
-        return await self.deliver(body, "application/json", **options)
-
-
-@dataclass
-class SlackUser:
-    """A person in the workspace, talking to the bot in a DM, a channel thread or a command."""
-
-    bot: Bot
-    user_id: str = "U0ANNA"
-    _seen: int = field(default=0)
-
-    @property
-    def dm(self) -> str:
-        return dm_channel(self.user_id)
-
-    def key(self, chat: str | None = None) -> ConversationKey:
-        return ConversationKey("slack", chat or self.dm, self.user_id)
-
-    async def step(self, chat: str | None = None) -> str | None:
-        state = await self.bot.engine.storage.load_conversation(self.key(chat))
-        return self.bot.engine.dialogue.step_id(state) if state is not None else None
-
-    def new_messages(self) -> list[dict[str, Any]]:
-        """The messages the bot posted (anywhere) since the last call."""
-        messages = list(self.bot.fake.messages.values())
-        fresh, self._seen = messages[self._seen :], len(messages)
-        return fresh
-
-    @staticmethod
-    def message_event(user_id: str, text: str, **fields: Any) -> dict[str, Any]:
-        """A message event in the user's DM with the bot, unless `fields` say otherwise."""
-        event = {
-            "type": "message",
-            "channel": dm_channel(user_id),
-            "channel_type": "im",
-            "user": user_id,
-            "text": text,
-            "ts": new_ts(),
-        }
-        return {**event, **fields}
-
-    def message(self, text: str, **fields: Any) -> dict[str, Any]:
-        return self.message_event(self.user_id, text, **fields)
-
-    async def say(self, text: str, **fields: Any) -> list[dict[str, Any]]:
-        """Types a message (in the DM unless `fields` say otherwise), as Slack escapes it."""
-        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        self.new_messages()
-        await self.bot.send_event(self.message(escaped, **fields))
-        return self.new_messages()
-
-    async def mention(
-        self, text: str, ts: str, thread_ts: str | None = None
-    ) -> list[dict[str, Any]]:
-        event = {
-            "type": "app_mention",
-            "channel": CHANNEL,
-            "user": self.user_id,
-            "text": f"<@{BOT_USER_ID}> {text}",
-            "ts": ts,
-        }
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        self.new_messages()
-        await self.bot.send_event(event)
-        return self.new_messages()
-
-    async def reply_in_thread(self, thread_ts: str, text: str) -> list[dict[str, Any]]:
-        return await self.say(text, channel=CHANNEL, channel_type="channel", thread_ts=thread_ts)
-
-    def latest_question(self, channel: str | None = None) -> dict[str, Any]:
-        """A copy of the bot's latest message with buttons, as the user's Slack shows it."""
-        found = [m for m in self.bot.fake.posted(channel or self.dm) if has_buttons(m)]
-        assert found, "no question with buttons"
-        return copy.deepcopy(found[-1])
-
-    def action_payload(
-        self,
-        message: dict[str, Any],
-        block: dict[str, Any],
-        element: dict[str, Any],
-        state: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        action = {
-            "type": element["type"],
-            "action_id": element["action_id"],
-            "block_id": block["block_id"],
-            "action_ts": f"{time.time():.6f}",
-        }
-        if element["type"] == "button":
-            action.update(text=element["text"], value=element["value"])
-        return {
-            "type": "block_actions",
-            "user": {"id": self.user_id, "username": self.user_id.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0TRIPCHECK",
-            "token": "legacy-verification-token",
-            "container": {
-                "type": "message",
-                "message_ts": message["ts"],
-                "channel_id": message["channel"],
-                "is_ephemeral": False,
-            },
-            "trigger_id": "trigger",
-            "team": {"id": TEAM_ID, "domain": "lulea"},
-            "channel": {"id": message["channel"], "name": "directmessage"},
-            "message": message,
-            "state": {"values": state or {}},
-            "response_url": "https://hooks.slack.com/actions/T0LULEA/1/x",
-            "actions": [action],
-        }
-
-    async def send_action(self, payload: dict[str, Any]) -> httpx.Response:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return await self.bot.deliver(body, "application/x-www-form-urlencoded")
-
-    async def press(
-        self, value: str, message: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Presses the button with `value` on `message` (the latest question by default)."""
-        message = message or self.latest_question()
-        block, element = next((b, e) for b, e in buttons(message) if e["value"] == value)
-        self.new_messages()
-        await self.send_action(self.action_payload(message, block, element))
-        return self.new_messages()
-
-    async def tick_and_press_done(
-        self, values: list[str], message: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Ticks goal checkboxes one by one (as Slack reports each tick), then presses Done."""
-        message = message or self.latest_question()
-        boxes = [
-            (block, element)
-            for block in message["blocks"]
-            if block["type"] == "actions"
-            for element in block["elements"]
-            if element["type"] == "checkboxes"
-        ]
-        state: dict[str, Any] = {}
-        for value in values:
-            block, element = next(
-                (b, e) for b, e in boxes if any(o["value"] == value for o in e["options"])
-            )
-            chosen = state.setdefault(block["block_id"], {}).setdefault(
-                element["action_id"], {"type": "checkboxes", "selected_options": []}
-            )
-            chosen["selected_options"].append(
-                next(o for o in element["options"] if o["value"] == value)
-            )
-            calls = len(self.bot.fake.calls)
-            await self.send_action(self.action_payload(message, block, element, state))
-            assert len(self.bot.fake.calls) == calls, "a tick only acknowledges"
-        block, done = next((b, e) for b, e in buttons(message) if e["action_id"] == DONE_ACTION)
-        self.new_messages()
-        await self.send_action(self.action_payload(message, block, done, state))
-        return self.new_messages()
-
-    async def command(self, text: str = "", channel_id: str = "C0GENERAL") -> httpx.Response:
-        form = {
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "lulea",
-            "channel_id": channel_id,
-            "channel_name": "general",
-            "user_id": self.user_id,
-            "user_name": self.user_id.lower(),
-            "command": "/tripcheck",
-            "text": text,
-            "api_app_id": "A0TRIPCHECK",
-            "response_url": self.bot.fake.response_url_for(next(_event_ids)),
-            "trigger_id": "trigger",
-        }
-        self.new_messages()
-        return await self.bot.deliver(urlencode(form).encode(), "application/x-www-form-urlencoded")
 
 
 class Switchboard:
@@ -454,8 +187,13 @@ async def test_a_whole_check_in_a_dm_by_buttons_checkboxes_and_typing(
     assert decision["blocks"][0]["text"]["text"] == "Recommendation: travel ✈️"
     shown = shown_text(decision)
     assert "*Why:*" in shown and re.search(r"• .+ _\(.+\)_", shown)
-    assert "*Climate (kg CO2e, return trip for the whole party):*" in shown
-    assert "Planned, flight: ≈" in shown and "Other ways: train ≈" in shown
+    # The climate rows as the engine rendered them, the planned way in bold.
+    assert f"*{bot.engine.text('view.climate.heading', 'en')}*" in shown
+    assert re.search(r"• digital meeting ≈ 0[.,]?0? kg\n• train ≈ [\d,]+ kg", shown)
+    assert re.search(r"• \*flight ≈ [\d,]+ kg ← planned\*", shown)
+    assert decision["blocks"][-1]["elements"][0]["text"] == bot.engine.text(
+        "decision.recommends", "en"
+    )
     stored = await bot.engine.storage.last_decision(anna.key())
     assert stored is not None and stored.outcome == "travel" and stored.focus_area == "eu"
     assert stored.channel == "slack" and stored.user_id == anna.user_id
@@ -932,7 +670,7 @@ def test_every_slack_text_exists_in_both_languages(rules: RuleSet) -> None:
         (ROOT / "adapters" / name).read_text() for name in ("slack.py", "slack_blocks.py")
     )
     used = set(re.findall(r"""["'](slack\.[a-z0-9_.]+)["']""", code))
-    assert used >= {"slack.done", "slack.home.entry", "slack.co2.planned"}
+    assert used >= {"slack.done", "slack.home.entry", "slack.command.opened"}
     for text_id in used:
         assert text_id in rules.texts["sv"] and text_id in rules.texts["en"], text_id
 
@@ -947,7 +685,7 @@ def test_what_slack_sends_is_read_as_typed() -> None:
 
 def test_long_texts_and_labels_keep_to_slack_limits(rules: RuleSet) -> None:
     long_text = "\n".join(["R&D " * 40] * 100 + ["x&" * 2000])
-    message = render(Outgoing("message", long_text), rules, "U0ANNA", "Done")
+    message = render(Outgoing("message", long_text), "U0ANNA", "Done")
     texts = [block["text"]["text"] for block in message.blocks]
     assert len(texts) > 1 and all(len(text) <= MAX_SECTION for text in texts)
     # No escape is cut in two, so the parts read back as the whole.
@@ -955,29 +693,62 @@ def test_long_texts_and_labels_keep_to_slack_limits(rules: RuleSet) -> None:
     assert shown == long_text.replace("\n", "")
     choices = (Choice("A very long department name " * 5, "dept"), Choice("Huge", "v" * 2001))
     question = Outgoing("question", "Which?", step="department", choices=choices)
-    blocks = render(question, rules, "U0ANNA", "Done").blocks
+    blocks = render(question, "U0ANNA", "Done").blocks
     [(block, button)] = [(b, e) for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert len(button["text"]["text"]) == MAX_LABEL and button["text"]["text"].endswith("…")
     assert QuestionTag.parse(block["block_id"]) == QuestionTag("U0ANNA", "department")
 
 
-def test_a_digital_decision_shows_the_co2e_avoided(rules: RuleSet) -> None:
-    co2 = {
-        "planned_mode": "flight",
-        "planned_kg": 1234.0,
-        "alternatives": {"flight": 1234.0, "train": 80.5, "bus": 60.0, "car": None, "ferry": None},
-        "avoided_kg": 1234.0,
+VIEW = DecisionView(
+    headline="Recommendation: meet digitally 💻",
+    reasons=(CitedLine("x", "Use <Teams> & video", "(Sustainable work)"),),
+    advisories=(CitedLine("y", "Check the partner", "(2.1)"),),
+    guidelines=("Go by train",),
+    climate_heading="Climate:",
+    climate=(
+        ClimateRow("digital", "digital meeting", "≈ 0 kg"),
+        ClimateRow("train", "train", "≈ 80 kg – lowest reasonable", lowest=True),
+        ClimateRow("flight", "flight", "≈ 1,234 kg ← planned", planned=True),
+    ),
+    climate_note="Avoided by meeting digitally: ≈ 1,234 kg.",
+    footer="Tripcheck recommends; it does not approve.",
+    headings={"reasons": "Why:", "advisories": "Please note:", "guidelines": "When you travel:"},
+)
+
+
+def test_a_decision_is_drawn_from_the_engines_view_not_its_dict() -> None:
+    # No decision dict at all: everything shown comes from the view the engine rendered.
+    reply = Outgoing("decision", "\n".join(VIEW.lines()), view=VIEW)
+    message = render(reply, "U0ANNA", "Done")
+    assert message.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": VIEW.headline, "emoji": True},
     }
-    decision = {
-        "outcome": "digital",
-        "lang": "en",
-        "reasons": [{"code": "x", "text": "Use <Teams> & video", "section": "Sustainable work"}],
-        "advisories": [],
-        "guidelines": [],
-        "co2": co2,
+    sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert sections == [
+        "*Why:*\n• Use &lt;Teams&gt; &amp; video _(Sustainable work)_",
+        "*Please note:*\n• Check the partner _(2.1)_",
+        "*When you travel:*\n• Go by train",
+        "*Climate:*\n• digital meeting ≈ 0 kg\n• train ≈ 80 kg – lowest reasonable\n"
+        "• *flight ≈ 1,234 kg ← planned*\nAvoided by meeting digitally: ≈ 1,234 kg.",
+    ]
+    assert message.blocks[-1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": VIEW.footer}],
     }
-    shown = shown_text({"blocks": decision_blocks(decision, rules)})
-    assert "• Use &lt;Teams&gt; &amp; video _(Sustainable work)_" in shown
-    assert "• Planned, flight: ≈ 1,234 kg" in shown
-    assert "• Other ways: train ≈ 80 · bus ≈ 60" in shown
-    assert "• Avoided by meeting digitally: ≈ 1,234 kg" in shown
+    assert message.text.startswith(VIEW.headline)
+
+
+def test_a_decision_without_reasons_or_climate_shows_only_what_it_has() -> None:
+    bare = DecisionView(
+        headline="Rekommendation: resa ✈️",
+        reasons=(),
+        advisories=(),
+        guidelines=(),
+        climate_heading="Klimat:",
+        climate=(),
+        climate_note=None,
+        footer="Tripcheck rekommenderar; det är inget beslut.",
+        headings={"reasons": "Varför:", "advisories": "Observera:", "guidelines": "När du reser:"},
+    )
+    assert [block["type"] for block in decision_blocks(bare)] == ["header", "context"]
