@@ -152,7 +152,8 @@ class SlackChannel:
         self._app_token = app_token
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self._langs: dict[str, Lang] = {}
+        # Each user's language from their Slack locale; None: they have none set.
+        self._langs: dict[str, Lang | None] = {}
         self._dms: dict[str, str] = {}
         self._lock: KeyedLocks[ConversationKey] = KeyedLocks()
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
@@ -497,18 +498,17 @@ class SlackChannel:
     # --- Slack Web API ------------------------------------------------------------------
 
     async def _lang(self, user: str) -> Lang | None:
-        """The user's Slack language: "sv" for a Swedish locale, else "en" (None if unknown)."""
-        known = self._langs.get(user)
-        if known is not None:
-            return known
+        """The user's Slack language: "sv" for a Swedish locale, else "en"; None when they
+        have no locale or Slack could not say (the engine's default then applies)."""
+        if user in self._langs:
+            return self._langs[user]
         response = await self._call(
             "users.info", self.client.users_info(user=user, include_locale=True)
         )
         if response is None:
             return None
         lang = language_of_locale(str((response.get("user") or {}).get("locale") or ""))
-        if lang is not None:
-            self._langs[user] = lang
+        self._langs[user] = lang
         return lang
 
     async def _dm_channel(self, user: str) -> str | None:

@@ -8,6 +8,8 @@ the fake for the calls it expects) before it looks at what was sent; it never sl
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -448,6 +450,140 @@ async def test_an_event_is_handled_even_when_its_delivery_cannot_be_recorded(
 
 
 @shared_loop
+async def test_a_press_that_fails_keeps_its_buttons_to_press_again(
+    anna: SlackUser, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()
+
+    async def unavailable(*args: Any) -> None:
+        raise StorageError("disk I/O error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(bot.engine.storage, "save_conversation", unavailable)
+        [failed] = await anna.press("trip", question)
+    # The system failed, not the user: they are told so, and the question is as it was.
+    assert shown_text(failed) == f":warning: {bot.engine.text('error.storage', 'en')}"
+    assert bot.fake.messages[(anna.dm, question["ts"])]["blocks"] == question["blocks"]
+    await anna.press("trip", question)
+    assert await anna.step() == "title"
+    assert not has_buttons(bot.fake.messages[(anna.dm, question["ts"])])
+
+
+@shared_loop
+async def test_a_replayed_slash_command_is_one_turn(anna: SlackUser, bot: Bot) -> None:
+    form = {
+        "command": "/tripcheck",
+        "text": "",
+        "user_id": anna.user_id,
+        "channel_id": "C0GENERAL",
+        "team_id": TEAM_ID,
+        "response_url": bot.fake.response_url_for(1),
+    }
+    body = urlencode(form).encode()
+    # Slack gives commands no id: the same signed request, sent four times in its window.
+    headers = signature_headers(body)
+    for _ in range(4):
+        await bot.deliver(body, "application/x-www-form-urlencoded", secret=None, headers=headers)
+    assert len(bot.fake.calls_to("response_url")) == 1
+    assert len(bot.fake.calls_to("chat.postMessage")) == 2  # the greeting and one question
+    state = await bot.engine.storage.load_conversation(anna.key())
+    assert state is not None and len(state.transcript) <= 1
+    # The same command typed again is a request of its own (signed anew) and is handled.
+    await anna.command("status", channel_id=anna.dm)
+    assert "You have no recorded decisions yet." in shown_text(anna.new_messages()[0])
+
+
+@shared_loop
+async def test_a_replayed_press_is_one_turn(anna: SlackUser, bot: Bot) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()
+    block, element = next((b, e) for b, e in buttons(question) if e["value"] == "trip")
+    payload = anna.action_payload(question, block, element)
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = signature_headers(body)
+    posted = len(bot.fake.calls_to("chat.postMessage"))
+    for _ in range(3):
+        await bot.deliver(body, "application/x-www-form-urlencoded", secret=None, headers=headers)
+    # One answer and the next question; the replays add no "earlier question" hint.
+    assert len(bot.fake.calls_to("chat.postMessage")) == posted + 1
+    assert await anna.step() == "title"
+
+
+def signed_with(body: bytes, stamp: str) -> dict[str, Any]:
+    """Headers signed as Slack would sign them, whatever the timestamp says (sent as bytes,
+    as a client may send any byte in a header)."""
+    raw = stamp.encode("latin-1")
+    digest = hmac.new(SIGNING_SECRET.encode(), b"v0:" + raw + b":" + body, hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": raw, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
+
+
+NESTED_JSON = b"[" * 100_000 + b"]" * 100_000
+HUGE_NUMBER = b'{"type": "event_callback", "n": ' + b"9" * 5000 + b"}"
+NOT_UTF8 = b'{"type": "event_callback", "text": "\xff\xfe"}'
+
+
+@pytest.mark.parametrize(
+    ("body", "stamp"),
+    [
+        (b"{}", "soon"),
+        (b"{}", ""),
+        (b"{}", "\u00b2\u00b3"),  # digits to str.isdigit(), not to int()
+        (b"{}", "9" * 5000),
+        (b"{}", "-1"),
+    ],
+    ids=["non-numeric", "empty", "superscript-digits", "5000-digits", "negative"],
+)
+@shared_loop
+async def test_a_malformed_timestamp_gets_401_not_500(bot: Bot, body: bytes, stamp: str) -> None:
+    response = await bot.post(
+        body, "application/json", secret=None, headers=signed_with(body, stamp)
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (NOT_UTF8, "application/json"),
+        (NESTED_JSON, "application/json"),
+        (HUGE_NUMBER, "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"payload=" + NESTED_JSON, "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+    ],
+    ids=["not-utf8", "nested", "5000-digit-number", "json-list", "nested-payload", "list-payload"],
+)
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+@shared_loop
+async def test_a_body_bolt_cannot_read_gets_401_unsigned_and_400_signed(
+    anna: SlackUser, bot: Bot, body: bytes, content_type: str, signed: bool
+) -> None:
+    # Verified before anything parses it: unsigned, it is refused unread; signed (only Slack,
+    # or someone with the signing secret), it is refused as unreadable. Never a 500.
+    response = await bot.post(body, content_type, secret=SIGNING_SECRET if signed else None)
+    assert response.status_code == (400 if signed else 401)
+    await asyncio.wait_for(bot.slack.settled(), 5)
+    assert bot.fake.calls == []
+
+
+@shared_loop
+async def test_a_declared_oversized_body_is_refused_before_it_is_sent(bot: Bot) -> None:
+    host, port = bot.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        "POST /slack/events HTTP/1.1\r\nHost: tripcheck\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {200 * 1024 * 1024}\r\n\r\n"
+    )
+    writer.write(head.encode() + b"{")
+    await writer.drain()
+    # Answered without the 200 MB ever being sent.
+    status = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    assert status.split()[1] == b"413"
+
+
+@shared_loop
 async def test_an_oversized_request_is_refused(anna: SlackUser, bot: Bot) -> None:
     event = anna.message("x" * (slack.MAX_BODY + 1))
     response = await bot.post(json.dumps(event_body(event)).encode(), "application/json")
@@ -569,16 +705,24 @@ async def test_app_home_shows_the_latest_decisions(anna: SlackUser, bot: Bot) ->
 
 
 @pytest.mark.parametrize(
-    ("user", "question"), [("U0SVEN", "Vad gäller det?"), ("U0ANNA", "What is it about?")]
+    ("locale", "question"),
+    [
+        ("sv-SE", "Vad gäller det?"),
+        ("sv-FI", "Vad gäller det?"),
+        ("en-GB", "What is it about?"),
+        ("fi-FI", "What is it about?"),
+        ("", "Vad gäller det?"),  # no locale set: the engine's default language
+    ],
 )
 @shared_loop
-async def test_the_language_follows_the_slack_locale(bot: Bot, user: str, question: str) -> None:
-    person = SlackUser(bot, user)
+async def test_the_language_follows_the_slack_locale(bot: Bot, locale: str, question: str) -> None:
+    person = SlackUser(bot, "U0LOCALE")
+    bot.fake.locales[person.user_id] = locale
     replies = await person.say("Tripcheck")
     assert question in shown_text(replies[-1])
     await person.say("trip")
-    # The locale is asked once, then remembered.
-    assert [c["user"] for c in bot.fake.calls_to("users.info")] == [user]
+    # The locale is asked once, then remembered (also when the user has none).
+    assert [c["user"] for c in bot.fake.calls_to("users.info")] == [person.user_id]
 
 
 # --- the app, its settings and its manifest -------------------------------------------------
@@ -663,6 +807,14 @@ def test_the_manifest_asks_for_exactly_what_the_code_uses() -> None:
     home = manifest["features"]["app_home"]
     assert home["home_tab_enabled"] and home["messages_tab_enabled"]
     assert not home["messages_tab_read_only_enabled"]
+
+
+@pytest.mark.parametrize("name", ["slack.py", "slack_blocks.py"])
+def test_the_slack_channel_uses_only_the_engines_public_api(name: str) -> None:
+    code = (ROOT / "adapters" / name).read_text(encoding="utf-8")
+    for internal in ("engine.storage", "engine.dialogue", "engine.rules", "default_lang"):
+        assert internal not in code, internal
+    assert "RuleSet" not in code and "decision.get(" not in code
 
 
 def test_every_slack_text_exists_in_both_languages(rules: RuleSet) -> None:
