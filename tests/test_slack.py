@@ -702,6 +702,10 @@ async def test_app_home_shows_the_latest_decisions(anna: SlackUser, bot: Bot) ->
     assert await open_home(bot, anna.user_id, tab="messages") is None
     empty = await open_home(bot, "U0SVEN")
     assert empty is not None and "Du har inga sparade kontroller ännu." in shown_text(empty)
+    # No Slack language set: the server's default language (Swedish here).
+    bot.fake.locales["U0NOLOCALE"] = ""
+    unset = await open_home(bot, "U0NOLOCALE")
+    assert unset is not None and "Du har inga sparade kontroller ännu." in shown_text(unset)
 
 
 @pytest.mark.parametrize(
