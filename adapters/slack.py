@@ -243,7 +243,10 @@ class SlackChannel:
         signature = headers.get("x-slack-signature", "")
         signed = b"v0:" + stamp.encode() + b":" + body
         digest = hmac.new(self._signing_secret, signed, hashlib.sha256)
-        return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
+        # As bytes: compare_digest refuses str with non-ASCII characters (Starlette gives
+        # headers decoded as Latin-1, so this encodes back to what was sent).
+        expected = f"v0={digest.hexdigest()}".encode()
+        return hmac.compare_digest(expected, signature.encode("latin-1"))
 
     @contextlib.contextmanager
     def _work(self, kind: str) -> Iterator[None]:

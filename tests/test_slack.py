@@ -542,6 +542,16 @@ async def test_a_malformed_timestamp_gets_401_not_500(bot: Bot, body: bytes, sta
     assert response.status_code == 401
 
 
+@shared_loop
+async def test_a_signature_that_is_not_ascii_gets_401_not_500(bot: Bot) -> None:
+    headers = {
+        **signature_headers(b"{}"),
+        "X-Slack-Signature": "v0=\u00e5\u00e4\u00f6".encode("latin-1"),
+    }
+    response = await bot.post(b"{}", "application/json", secret=None, headers=headers)
+    assert response.status_code == 401
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
