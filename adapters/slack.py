@@ -1,16 +1,20 @@
 """The Slack channel, through slack-bolt's AsyncApp: a check in a DM, in a thread under an
 @mention, or from /tripcheck; closed questions as buttons, goals as checkboxes; the App Home.
 
-Events, slash commands and interactivity all arrive at POST /slack/events (bolt verifies each
-request's signature), or over Socket Mode when SLACK_APP_TOKEN is set. Every request is
-acknowledged at once and handled after, so Slack never waits on storage or the engine."""
+Events, slash commands and interactivity all arrive at POST /slack/events, or over Socket Mode
+when SLACK_APP_TOKEN is set. Over HTTP the body is read with a size cap and its signature and
+timestamp are checked before bolt parses anything. Every request is acknowledged at once and
+handled after, so Slack never waits on storage or the engine."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,20 +22,27 @@ from typing import Any, TypeVar
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.chat_kit.choices import NONE_VALUE
+from adapters.chat_kit.locale import language_of_locale
+from adapters.chat_kit.secrets import secret_value
 from adapters.slack_blocks import (
     ANSWER_ACTION_PATTERN,
     DONE_ACTION,
     GOALS_ACTION_PATTERN,
-    NONE_VALUE,
     QuestionTag,
     SlackMessage,
     answered,
@@ -44,7 +55,7 @@ from adapters.slack_blocks import (
 )
 from bot.engine import Engine
 from bot.logs import pseudonym
-from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.messages import ConversationKey, Incoming, TurnResult
 from bot.ordering import KeyedLocks
 from bot.settings import Settings
 from rules.models import Lang
@@ -72,6 +83,10 @@ BOT_EVENTS = frozenset(
     {"app_home_opened", "app_mention", "message.channels", "message.groups", "message.im"}
 )
 MAX_BODY = 1024 * 1024
+# Slack signs each request over "v0:{timestamp}:{body}"; older than this is a replay.
+SIGNATURE_WINDOW_SECONDS = 5 * 60
+# A Unix time in seconds has ten digits; anything much longer is not a timestamp.
+MAX_TIMESTAMP_DIGITS = 12
 # Shutdown waits this long for requests already acknowledged to Slack.
 STOP_SECONDS = 15.0
 RECENT_DECISIONS = 10
@@ -116,8 +131,11 @@ class SlackChannel:
         *,
         api_url: str | None = None,
         app_token: str | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         self.engine = engine
+        self._signing_secret = signing_secret.encode()
+        self._max_body = max_body
         # process_before_response=False: bolt answers Slack once ack() is called and runs
         # the rest of a listener after; the engine's work always comes after ack().
         self.app = AsyncApp(
@@ -131,11 +149,11 @@ class SlackChannel:
         self.client: AsyncWebClient = self.app.client
         self.client.base_url = api_base_url(api_url)
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-        self._handler = AsyncSlackRequestHandler(self.app)
         self._app_token = app_token
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self._langs: dict[str, Lang] = {}
+        # Each user's language from their Slack locale; None: they have none set.
+        self._langs: dict[str, Lang | None] = {}
         self._dms: dict[str, str] = {}
         self._lock: KeyedLocks[ConversationKey] = KeyedLocks()
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
@@ -195,10 +213,40 @@ class SlackChannel:
             await asyncio.wait(set(self._running))
 
     async def receive(self, request: Request) -> Response:
-        """POST /slack/events: bolt checks the signature (401 if forged or stale) and acks."""
-        if len(await request.body()) > MAX_BODY:
+        """POST /slack/events: the body read with a cap (413), its signature and timestamp
+        checked (401 if forged, stale or malformed), then parsed (400 if it cannot be), and
+        only then handed to bolt, which acknowledges it. Never a 500 for what a client sent."""
+        body = await _capped_body(request, self._max_body)
+        if body is None:
             return Response(status_code=413)
-        return await self._handler.handle(request)
+        if not self._signed(request.headers, body):
+            log.info("slack: refused a request with a bad signature or timestamp")
+            return Response(status_code=401)
+        try:
+            bolt_request = to_async_bolt_request(request, body)
+        except (ValueError, RecursionError, TypeError, AttributeError) as error:
+            # Signed, but not UTF-8, not JSON or a form, nested too deep, a 5000-digit number.
+            log.info("slack: refused a request that cannot be read: %s", type(error).__name__)
+            return Response(status_code=400)
+        return to_starlette_response(await self.app.async_dispatch(bolt_request))
+
+    def _signed(self, headers: Headers, body: bytes) -> bool:
+        """Whether Slack signed this body within the last five minutes (as bolt would check,
+        but without raising on a timestamp that is not a number)."""
+        stamp = headers.get("x-slack-request-timestamp")
+        if stamp is None or not stamp.isascii() or not stamp.isdigit():
+            return False
+        if len(stamp) > MAX_TIMESTAMP_DIGITS:
+            return False
+        if abs(time.time() - int(stamp)) > SIGNATURE_WINDOW_SECONDS:
+            return False
+        signature = headers.get("x-slack-signature", "")
+        signed = b"v0:" + stamp.encode() + b":" + body
+        digest = hmac.new(self._signing_secret, signed, hashlib.sha256)
+        # As bytes: compare_digest refuses str with non-ASCII characters (Starlette gives
+        # headers decoded as Latin-1, so this encodes back to what was sent).
+        expected = f"v0={digest.hexdigest()}".encode()
+        return hmac.compare_digest(expected, signature.encode("latin-1"))
 
     @contextlib.contextmanager
     def _work(self, kind: str) -> Iterator[None]:
@@ -261,37 +309,58 @@ class SlackChannel:
             await self._turn(key, Place(channel_id, root), incoming, opening=not incoming.text)
 
     async def _on_command(
-        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        request: AsyncBoltRequest,
     ) -> None:
         """/tripcheck [help|status|cancel|...]: the check goes on in the user's DM."""
         with self._work("command"):
             await ack()
             user = str(command.get("user_id") or "")
-            dm = await self._dm_channel(user) if user else None
+            if not user or not await self._first_request(request, "slack-command"):
+                return
+            dm = await self._dm_channel(user)
             if dm is None:
                 return
+            key = ConversationKey("slack", dm, user)
             lang = await self._lang(user)
             if command.get("channel_id") != dm and command.get("response_url"):
                 # Said where the command was typed, so the user knows where to look.
-                opened = self.engine.rules.text(
-                    "slack.command.opened", lang or self._default_lang()
-                )
+                said_in = lang or await self.engine.conversation_lang(key)
+                opened = self.engine.text("slack.command.opened", said_in)
                 await self._call("response_url", respond(text=opened, response_type="ephemeral"))
             text = plain_text(str(command.get("text") or "")).strip()
-            incoming = Incoming(text=text, lang=lang)
-            await self._turn(ConversationKey("slack", dm, user), Place(dm), incoming, not text)
+            await self._turn(key, Place(dm), Incoming(text=text, lang=lang), opening=not text)
 
-    async def _on_answer(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _on_answer(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        request: AsyncBoltRequest,
+    ) -> None:
         """A button: its value is the answer."""
         with self._work("button"):
             await ack()
+            if not await self._first_request(request, "slack-action"):
+                return
             label = str((action.get("text") or {}).get("text") or "")
             await self._pressed(body, action, str(action.get("value") or ""), label)
 
-    async def _on_done(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _on_done(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        request: AsyncBoltRequest,
+    ) -> None:
         """Done under the goals' checkboxes: the ticked values ("5,8"), or "none"."""
         with self._work("done"):
             await ack()
+            if not await self._first_request(request, "slack-action"):
+                return
             goals = ticked(body)
             blocks = (body.get("message") or {}).get("blocks") or []
             label = ", ".join(goals.labels) or button_label(blocks, NONE_VALUE) or NONE_VALUE
@@ -307,9 +376,12 @@ class SlackChannel:
             user = str(event.get("user") or "")
             if event.get("tab") != "home" or not user:
                 return
-            lang = await self._lang(user) or self._default_lang()
+            dm = str(event.get("channel") or "")
+            lang = await self._lang(user)
+            if lang is None:
+                lang = await self.engine.conversation_lang(ConversationKey("slack", dm, user))
             decisions = await self.engine.recent_decisions("slack", user, RECENT_DECISIONS)
-            view = home_view(decisions, self.engine.rules, lang)
+            view = home_view(decisions, self.engine.text, lang)
             await self._call("views.publish", self.client.views_publish(user_id=user, view=view))
 
     # --- turns --------------------------------------------------------------------------
@@ -323,12 +395,15 @@ class SlackChannel:
                 result = await self.engine.open(key, lang=incoming.lang)
             else:
                 result = await self.engine.handle(key, incoming)
-            await self._deliver(key, place, result.replies)
+            await self._deliver(key, place, result)
 
     async def _pressed(
         self, body: dict[str, Any], action: dict[str, Any], choice: str, label: str
     ) -> None:
-        """A press on a question: answers it if it is still the open one and the presser's."""
+        """A press on a question, with the step its buttons were tagged with: the engine takes
+        it only for the open question. Taken, the question shows the answer; not taken (an
+        old question, a pause to ask about), it loses its buttons; failed, it keeps them, so
+        the user can press again."""
         tag = QuestionTag.parse(str(action.get("block_id") or ""))
         user = (body.get("user") or {}).get("id")
         message = body.get("message") or {}
@@ -343,35 +418,35 @@ class SlackChannel:
         key = ConversationKey("slack", chat, tag.user)
         shown = SlackMessage(str(message.get("text") or ""), list(message.get("blocks") or []))
         pressed = Posted(str(channel_id), str(message["ts"]), shown)
+        lang = await self._lang(tag.user)
         async with self._lock(key):
-            incoming = Incoming(choice=choice, step=tag.step, lang=self._langs.get(tag.user))
+            incoming = Incoming(choice=choice, step=tag.step or None, lang=lang)
             result = await self.engine.handle(key, incoming)
-            # Only a taken press marks its question answered; a stale one loses its buttons.
             if result.taken:
                 await self._update(pressed, answered(shown.text, shown.blocks, label))
-            else:
+            elif not _failed(result):
                 await self._update(pressed, without_buttons(shown.text, shown.blocks))
-            await self._deliver(key, Place(str(channel_id), thread_ts), result.replies, pressed.ts)
+            await self._deliver(key, Place(str(channel_id), thread_ts), result, pressed.ts)
 
     async def _deliver(
         self,
         key: ConversationKey,
         place: Place,
-        replies: Sequence[Outgoing],
-        answered_ts: str | None = None,
+        result: TurnResult,
+        pressed_ts: str | None = None,
     ) -> None:
-        """Posts the replies in order; the question asked before loses its buttons."""
-        previous = self._open.pop(key, None)
-        if previous is not None and previous.ts != answered_ts and replies:
-            await self._update(
-                previous, without_buttons(previous.message.text, previous.message.blocks)
-            )
-        done_label = ""
-        if any(reply.multi for reply in replies):
-            lang = await self.engine.conversation_lang(key)
-            done_label = self.engine.rules.text("slack.done", lang)
+        """Posts the replies in order; the question asked before loses its buttons (unless
+        the turn failed: then it can still be answered by pressing)."""
+        replies = result.replies
+        if replies and not _failed(result):
+            previous = self._open.pop(key, None)
+            if previous is not None and previous.ts != pressed_ts:
+                await self._update(
+                    previous, without_buttons(previous.message.text, previous.message.blocks)
+                )
+        done_label = self.engine.text("slack.done", result.lang)
         for reply in replies:
-            message = render(reply, self.engine.rules, key.user, done_label)
+            message = render(reply, key.user, done_label)
             response = await self._call(
                 "chat.postMessage",
                 self.client.chat_postMessage(
@@ -413,20 +488,29 @@ class SlackChannel:
             return True
         return await self.engine.claim_delivery("slack", str(event_id))
 
+    async def _first_request(self, request: AsyncBoltRequest, source: str) -> bool:
+        """False for a signed HTTP request seen before: a replay. Slack gives slash commands
+        and presses no delivery id, but each request's timestamp and signature are its own
+        (the signature covers the body). Socket Mode requests carry no signature."""
+        stamp = _first(request.headers.get("x-slack-request-timestamp"))
+        signature = _first(request.headers.get("x-slack-signature"))
+        if request.mode != "http" or not stamp or not signature:
+            return True
+        return await self.engine.claim_delivery(source, f"{stamp}:{signature}")
+
     # --- Slack Web API ------------------------------------------------------------------
 
     async def _lang(self, user: str) -> Lang | None:
-        """The user's Slack language: "sv" for a Swedish locale, else "en" (None if unknown)."""
-        known = self._langs.get(user)
-        if known is not None:
-            return known
+        """The user's Slack language: "sv" for a Swedish locale, else "en"; None when they
+        have no locale or Slack could not say (the engine's default then applies)."""
+        if user in self._langs:
+            return self._langs[user]
         response = await self._call(
             "users.info", self.client.users_info(user=user, include_locale=True)
         )
         if response is None:
             return None
-        locale = str((response.get("user") or {}).get("locale") or "")
-        lang: Lang = "sv" if locale.lower().startswith("sv") else "en"
+        lang = language_of_locale(str((response.get("user") or {}).get("locale") or ""))
         self._langs[user] = lang
         return lang
 
@@ -444,9 +528,6 @@ class SlackChannel:
             return None
         self._dms[user] = str(channel_id)
         return str(channel_id)
-
-    def _default_lang(self) -> Lang:
-        return "en" if self.engine.default_lang == "en" else "sv"
 
     async def _call(self, method: str, call: Awaitable[R]) -> R | None:
         """A Web API call; a failure is logged, not raised: one lost message must not stop
@@ -484,10 +565,29 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__
 
 
-def _secret(value: object) -> str | None:
-    """A SecretStr setting's value, None when unset or empty."""
-    secret = getattr(value, "get_secret_value", lambda: None)()
-    return secret if isinstance(secret, str) and secret else None
+def _failed(result: TurnResult) -> bool:
+    """Whether the system failed in this turn (nothing the user did): an error reply."""
+    return any(reply.type == "error" for reply in result.replies)
+
+
+def _first(values: Sequence[str] | None) -> str | None:
+    """The first value of a header as bolt keeps them (a list per name)."""
+    return values[0] if values else None
+
+
+async def _capped_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit` (not read any further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def api_base_url(api_url: str | None) -> str:
@@ -499,8 +599,8 @@ def api_base_url(api_url: str | None) -> str:
 
 def channel(settings: Settings, engine: Engine) -> SlackChannel | None:
     """The Slack app, on when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set."""
-    token = _secret(settings.slack_bot_token)
-    signing_secret = _secret(settings.slack_signing_secret)
+    token = secret_value(settings.slack_bot_token)
+    signing_secret = secret_value(settings.slack_signing_secret)
     if token is None or signing_secret is None:
         log.info(
             "channel off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable it",
@@ -515,5 +615,6 @@ def channel(settings: Settings, engine: Engine) -> SlackChannel | None:
         token,
         signing_secret,
         api_url=settings.slack_api_url or None,
-        app_token=_secret(settings.slack_app_token),
+        app_token=secret_value(settings.slack_app_token),
+        max_body=settings.max_body_bytes,
     )

@@ -7,13 +7,12 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from bot.messages import Choice, Outgoing
+from adapters.chat_kit.choices import NONE_VALUE, ticked_answer
+from bot.messages import Choice, CitedLine, DecisionView, Outgoing
 from bot.storage import StoredDecision
-from rules.footprint import COMPARISON_ORDER, kg_text, mode_name
 from rules.models import Lang
-from rules.ruleset import RuleSet
 
 Block = dict[str, Any]
 T = TypeVar("T")
@@ -36,11 +35,15 @@ GOALS_ACTION = "tripcheck.goals"
 DONE_ACTION = "tripcheck.done"
 ANSWER_ACTION_PATTERN = re.compile(rf"^{re.escape(ANSWER_ACTION)}\.\d+$")
 GOALS_ACTION_PATTERN = re.compile(rf"^{re.escape(GOALS_ACTION)}\.\d+$")
-# The engine's value for "no goals"; Done sends it when nothing is ticked.
-NONE_VALUE = "none"
 _TAG = "tq"
 # Slack's markup in a message as received: <https://x|label>, <@U123>, <#C123|general>.
 _MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+class Texts(Protocol):
+    """The engine's texts (`Engine.text`): a text id in a language, with its values."""
+
+    def __call__(self, text_id: str, lang: Lang, /, **values: object) -> str: ...
 
 
 def escape(text: str) -> str:
@@ -90,12 +93,12 @@ class QuestionTag:
         return cls(parts[2], parts[3])
 
 
-def render(reply: Outgoing, rules: RuleSet, user: str, done_label: str) -> SlackMessage:
+def render(reply: Outgoing, user: str, done_label: str) -> SlackMessage:
     """An engine reply as a Slack message; a question is tagged with `user` and its step, and
     a multiple-choice one ends in a `done_label` button."""
     fallback = escape(reply.text)[:MAX_FALLBACK]
-    if reply.type == "decision" and reply.decision is not None:
-        return SlackMessage(fallback, decision_blocks(reply.decision, rules))
+    if reply.type == "decision" and reply.view is not None:
+        return SlackMessage(fallback, decision_blocks(reply.view))
     if reply.type == "question":
         return SlackMessage(fallback, question_blocks(reply, user, done_label))
     text = f":warning: {escape(reply.text)}" if reply.type == "error" else escape(reply.text)
@@ -158,7 +161,7 @@ class Ticked:
     @property
     def choice(self) -> str:
         """What the engine takes: "5,8", or "none" when nothing is ticked."""
-        return ",".join(self.values) or NONE_VALUE
+        return ticked_answer(self.values)
 
 
 def ticked(body: dict[str, Any]) -> Ticked:
@@ -188,75 +191,52 @@ def button_label(blocks: Sequence[Block], value: str) -> str | None:
     return None
 
 
-def decision_blocks(decision: dict[str, Any], rules: RuleSet) -> list[Block]:
-    """The recommendation: a header, reasons and advisories with their plan sections,
-    guidelines, the climate figures and the reminder that it is only a recommendation."""
-    lang: Lang = "en" if decision.get("lang") == "en" else "sv"
+def decision_blocks(view: DecisionView) -> list[Block]:
+    """The recommendation as the engine rendered it: a header, reasons and advisories with
+    their plan sections, guidelines, the climate rows and note, and the reminder that it is
+    only a recommendation."""
 
-    def text(text_id: str, **values: object) -> str:
-        return rules.text(text_id, lang, **values)
+    def cited(items: Sequence[CitedLine]) -> list[str]:
+        return [f"• {escape(item.text)} _{escape(item.cite)}_" for item in items]
 
-    def cited(items: Sequence[dict[str, Any]]) -> list[str]:
-        lines = []
-        for item in items:
-            cite = escape(text("decision.cite", section=item["section"]))
-            lines.append(f"• {escape(str(item['text']))} _{cite}_")
-        return lines
-
-    blocks: list[Block] = [_header(text(f"decision.headline.{decision['outcome']}"))]
-    parts = [(text("decision.reasons"), cited(decision.get("reasons") or []))]
-    parts.append((text("decision.advisories"), cited(decision.get("advisories") or [])))
-    guidelines = decision.get("guidelines") or []
-    parts.append((text("decision.guidelines"), [f"• {escape(str(g['text']))}" for g in guidelines]))
-    parts.append((text("slack.co2.heading"), co2_lines(decision.get("co2"), rules, lang)))
+    # The planned way in bold, so it stands out among the others.
+    climate = [
+        f"• *{escape(row.text())}*" if row.planned else f"• {escape(row.text())}"
+        for row in view.climate
+    ]
+    if view.climate_note:
+        climate.append(escape(view.climate_note))
+    parts = [
+        (view.headings["reasons"], cited(view.reasons)),
+        (view.headings["advisories"], cited(view.advisories)),
+        (view.headings["guidelines"], [f"• {escape(g)}" for g in view.guidelines]),
+        (view.climate_heading, climate),
+    ]
+    blocks: list[Block] = [_header(view.headline)]
     for heading, lines in parts:
         if lines:
             blocks.extend(_sections("\n".join([f"*{escape(heading)}*", *lines])))
-    recommends = {"type": "mrkdwn", "text": escape(text("decision.recommends"))}
-    blocks.append({"type": "context", "elements": [recommends]})
+    footer = {"type": "mrkdwn", "text": escape(view.footer)[:MAX_SECTION]}
+    blocks.append({"type": "context", "elements": [footer]})
     return blocks
 
 
-def co2_lines(co2: dict[str, Any] | None, rules: RuleSet, lang: Lang) -> list[str]:
-    """The climate figures as bullet lines: planned, the other ways, avoided; [] if unknown."""
-    if not co2:
-        return []
-    lines: list[str] = []
-    planned_mode = co2.get("planned_mode")
-    planned_kg = co2.get("planned_kg")
-    if planned_mode and planned_kg is not None:
-        mode = mode_name(planned_mode, rules, lang)
-        lines.append(rules.text("slack.co2.planned", lang, mode=mode, kg=kg_text(planned_kg, lang)))
-    alternatives = co2.get("alternatives") or {}
-    others = [
-        rules.text("co2.mode", lang, mode=mode_name(m, rules, lang), kg=kg_text(kg, lang))
-        for m in COMPARISON_ORDER
-        if m != planned_mode and (kg := alternatives.get(m)) is not None
-    ]
-    if others:
-        lines.append(rules.text("slack.co2.alternatives", lang, alternatives=" · ".join(others)))
-    avoided = co2.get("avoided_kg")
-    if avoided:
-        lines.append(rules.text("slack.co2.avoided", lang, kg=kg_text(avoided, lang)))
-    return [f"• {escape(line)}" for line in lines]
-
-
-def home_view(decisions: Sequence[StoredDecision], rules: RuleSet, lang: Lang) -> dict[str, Any]:
+def home_view(decisions: Sequence[StoredDecision], text: Texts, lang: Lang) -> dict[str, Any]:
     """The App Home tab: what Tripcheck does and the user's latest decisions, newest first."""
     # The intro is our own mrkdwn (*Messages*, `/tripcheck`), so it is not escaped.
-    blocks: list[Block] = [_header("Tripcheck"), *_sections(rules.text("slack.home.intro", lang))]
+    blocks: list[Block] = [_header("Tripcheck"), *_sections(text("slack.home.intro", lang))]
     blocks.append({"type": "divider"})
-    blocks.extend(_sections(f"*{escape(rules.text('slack.home.recent', lang))}*"))
+    blocks.extend(_sections(f"*{escape(text('slack.home.recent', lang))}*"))
     if not decisions:
-        blocks.extend(_sections(escape(rules.text("slack.home.empty", lang))))
+        blocks.extend(_sections(escape(text("slack.home.empty", lang))))
     for decision in decisions:
-        entry = rules.text(
+        entry = text(
             "slack.home.entry",
             lang,
             id=decision.id,
             date=datetime.fromtimestamp(decision.created_at, UTC).date().isoformat(),
-            title=decision.title or rules.text("slack.home.untitled", lang),
-            outcome=rules.text(f"outcome.{decision.outcome}", lang),
+            title=decision.title or text("slack.home.untitled", lang),
+            outcome=text(f"outcome.{decision.outcome}", lang),
         )
         blocks.extend(_sections(escape(entry)))
     return {"type": "home", "blocks": blocks}

@@ -171,7 +171,9 @@ class FakeSlack:
             raise SlackError("user_not_found")
         user: dict[str, Any] = {"id": user_id, "team_id": TEAM_ID, "name": user_id.lower()}
         if str(params.get("include_locale")).lower() in ("1", "true"):
-            user["locale"] = self.locales.get(user_id, DEFAULT_LOCALE)
+            locale = self.locales.get(user_id, DEFAULT_LOCALE)
+            if locale:  # "" : the user has none set
+                user["locale"] = locale
         return {"user": user}
 
     def open_conversation(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import hashlib
 import hmac
-import itertools
 import json
 import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +27,6 @@ import yaml
 
 from adapters import slack
 from adapters.slack_blocks import (
-    DONE_ACTION,
     MAX_LABEL,
     MAX_SECTION,
     QuestionTag,
@@ -39,13 +35,29 @@ from adapters.slack_blocks import (
     render,
 )
 from bot.engine import Engine
-from bot.messages import Choice, ConversationKey, Outgoing
+from bot.messages import Choice, CitedLine, ClimateRow, ConversationKey, DecisionView, Outgoing
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
+from tests.drivers.slack import (
+    APP_TOKEN,
+    CHANNEL,
+    LOCALES,
+    SIGNING_SECRET,
+    TOKEN,
+    Bot,
+    SlackUser,
+    buttons,
+    event_body,
+    has_buttons,
+    new_ts,
+    shown_text,
+    signature_headers,
+    slack_settings,
+)
 from tests.fake_slack import (
     BOT_ID,
     BOT_USER_ID,
@@ -59,285 +71,8 @@ from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK
 from tripcheck.server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "xoxb-test-token"
-APP_TOKEN = "xapp-test-token"
-SIGNING_SECRET = "signing-secret-for-tests"
-CHANNEL = "C0PLANNING"
-LOCALES = {"U0ANNA": "en-GB", "U0SVEN": "sv-SE"}
 # The module's tests share one event loop, so they can share the servers (see Switchboard).
 shared_loop = pytest.mark.asyncio(loop_scope="module")
-_event_ids = itertools.count(1)
-_message_ts = itertools.count(1)
-
-
-def slack_settings(api_url: str) -> Settings:
-    return Settings.model_validate(
-        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url}
-    )
-
-
-def signature_headers(
-    body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
-) -> dict[str, str]:
-    """Slack's signature: HMAC-SHA256 of v0:{timestamp}:{body} with the signing secret."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
-
-
-def new_ts() -> str:
-    return f"{int(time.time())}.{next(_message_ts):06d}"
-
-
-def event_body(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
-    """An Events API delivery (event_callback) of `event`."""
-    return {
-        "token": "legacy-verification-token",
-        "team_id": TEAM_ID,
-        "api_app_id": "A0TRIPCHECK",
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id or f"Ev{next(_event_ids):08d}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-    }
-
-
-def has_buttons(message: dict[str, Any]) -> bool:
-    return any(block["type"] == "actions" for block in message["blocks"])
-
-
-def shown_text(message: dict[str, Any]) -> str:
-    """Everything a message's blocks show, as mrkdwn."""
-    parts = []
-    for block in message["blocks"]:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        for element in block.get("elements") or []:
-            if "text" in element and isinstance(element["text"], str):
-                parts.append(element["text"])
-    return "\n".join(parts)
-
-
-def buttons(message: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(block, element) for every button of a message."""
-    return [
-        (block, element)
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["type"] == "button"
-    ]
-
-
-@dataclass
-class Bot:
-    """Our server with the Slack channel, the fake Web API behind it, and the engine."""
-
-    url: str
-    fake: FakeSlack
-    engine: Engine
-    slack: slack.SlackChannel
-    http: httpx.AsyncClient
-
-    async def post(
-        self,
-        body: bytes,
-        content_type: str,
-        *,
-        secret: str | None = SIGNING_SECRET,
-        timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        signed = signature_headers(body, secret, timestamp) if secret is not None else {}
-        return await self.http.post(
-            f"{self.url}/slack/events",
-            content=body,
-            headers={"Content-Type": content_type, **signed, **(headers or {})},
-        )
-
-    async def deliver(self, body: bytes, content_type: str, **options: Any) -> httpx.Response:
-        """Posts a signed request, then waits until the bot has done what it was asked."""
-        response = await self.post(body, content_type, **options)
-        assert response.status_code == 200, response.text
-        await asyncio.wait_for(self.slack.settled(), 5)
-        return response
-
-    async def send_event(self, event: dict[str, Any], **options: Any) -> httpx.Response:
-        body = json.dumps(event_body(event)).encode()
-        return await self.deliver(body, "application/json", **options)
-
-
-@dataclass
-class SlackUser:
-    """A person in the workspace, talking to the bot in a DM, a channel thread or a command."""
-
-    bot: Bot
-    user_id: str = "U0ANNA"
-    _seen: int = field(default=0)
-
-    @property
-    def dm(self) -> str:
-        return dm_channel(self.user_id)
-
-    def key(self, chat: str | None = None) -> ConversationKey:
-        return ConversationKey("slack", chat or self.dm, self.user_id)
-
-    async def step(self, chat: str | None = None) -> str | None:
-        state = await self.bot.engine.storage.load_conversation(self.key(chat))
-        return self.bot.engine.dialogue.step_id(state) if state is not None else None
-
-    def new_messages(self) -> list[dict[str, Any]]:
-        """The messages the bot posted (anywhere) since the last call."""
-        messages = list(self.bot.fake.messages.values())
-        fresh, self._seen = messages[self._seen :], len(messages)
-        return fresh
-
-    @staticmethod
-    def message_event(user_id: str, text: str, **fields: Any) -> dict[str, Any]:
-        """A message event in the user's DM with the bot, unless `fields` say otherwise."""
-        event = {
-            "type": "message",
-            "channel": dm_channel(user_id),
-            "channel_type": "im",
-            "user": user_id,
-            "text": text,
-            "ts": new_ts(),
-        }
-        return {**event, **fields}
-
-    def message(self, text: str, **fields: Any) -> dict[str, Any]:
-        return self.message_event(self.user_id, text, **fields)
-
-    async def say(self, text: str, **fields: Any) -> list[dict[str, Any]]:
-        """Types a message (in the DM unless `fields` say otherwise), as Slack escapes it."""
-        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        self.new_messages()
-        await self.bot.send_event(self.message(escaped, **fields))
-        return self.new_messages()
-
-    async def mention(
-        self, text: str, ts: str, thread_ts: str | None = None
-    ) -> list[dict[str, Any]]:
-        event = {
-            "type": "app_mention",
-            "channel": CHANNEL,
-            "user": self.user_id,
-            "text": f"<@{BOT_USER_ID}> {text}",
-            "ts": ts,
-        }
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        self.new_messages()
-        await self.bot.send_event(event)
-        return self.new_messages()
-
-    async def reply_in_thread(self, thread_ts: str, text: str) -> list[dict[str, Any]]:
-        return await self.say(text, channel=CHANNEL, channel_type="channel", thread_ts=thread_ts)
-
-    def latest_question(self, channel: str | None = None) -> dict[str, Any]:
-        """A copy of the bot's latest message with buttons, as the user's Slack shows it."""
-        found = [m for m in self.bot.fake.posted(channel or self.dm) if has_buttons(m)]
-        assert found, "no question with buttons"
-        return copy.deepcopy(found[-1])
-
-    def action_payload(
-        self,
-        message: dict[str, Any],
-        block: dict[str, Any],
-        element: dict[str, Any],
-        state: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        action = {
-            "type": element["type"],
-            "action_id": element["action_id"],
-            "block_id": block["block_id"],
-            "action_ts": f"{time.time():.6f}",
-        }
-        if element["type"] == "button":
-            action.update(text=element["text"], value=element["value"])
-        return {
-            "type": "block_actions",
-            "user": {"id": self.user_id, "username": self.user_id.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0TRIPCHECK",
-            "token": "legacy-verification-token",
-            "container": {
-                "type": "message",
-                "message_ts": message["ts"],
-                "channel_id": message["channel"],
-                "is_ephemeral": False,
-            },
-            "trigger_id": "trigger",
-            "team": {"id": TEAM_ID, "domain": "lulea"},
-            "channel": {"id": message["channel"], "name": "directmessage"},
-            "message": message,
-            "state": {"values": state or {}},
-            "response_url": "https://hooks.slack.com/actions/T0LULEA/1/x",
-            "actions": [action],
-        }
-
-    async def send_action(self, payload: dict[str, Any]) -> httpx.Response:
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return await self.bot.deliver(body, "application/x-www-form-urlencoded")
-
-    async def press(
-        self, value: str, message: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Presses the button with `value` on `message` (the latest question by default)."""
-        message = message or self.latest_question()
-        block, element = next((b, e) for b, e in buttons(message) if e["value"] == value)
-        self.new_messages()
-        await self.send_action(self.action_payload(message, block, element))
-        return self.new_messages()
-
-    async def tick_and_press_done(
-        self, values: list[str], message: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Ticks goal checkboxes one by one (as Slack reports each tick), then presses Done."""
-        message = message or self.latest_question()
-        boxes = [
-            (block, element)
-            for block in message["blocks"]
-            if block["type"] == "actions"
-            for element in block["elements"]
-            if element["type"] == "checkboxes"
-        ]
-        state: dict[str, Any] = {}
-        for value in values:
-            block, element = next(
-                (b, e) for b, e in boxes if any(o["value"] == value for o in e["options"])
-            )
-            chosen = state.setdefault(block["block_id"], {}).setdefault(
-                element["action_id"], {"type": "checkboxes", "selected_options": []}
-            )
-            chosen["selected_options"].append(
-                next(o for o in element["options"] if o["value"] == value)
-            )
-            calls = len(self.bot.fake.calls)
-            await self.send_action(self.action_payload(message, block, element, state))
-            assert len(self.bot.fake.calls) == calls, "a tick only acknowledges"
-        block, done = next((b, e) for b, e in buttons(message) if e["action_id"] == DONE_ACTION)
-        self.new_messages()
-        await self.send_action(self.action_payload(message, block, done, state))
-        return self.new_messages()
-
-    async def command(self, text: str = "", channel_id: str = "C0GENERAL") -> httpx.Response:
-        form = {
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "lulea",
-            "channel_id": channel_id,
-            "channel_name": "general",
-            "user_id": self.user_id,
-            "user_name": self.user_id.lower(),
-            "command": "/tripcheck",
-            "text": text,
-            "api_app_id": "A0TRIPCHECK",
-            "response_url": self.bot.fake.response_url_for(next(_event_ids)),
-            "trigger_id": "trigger",
-        }
-        self.new_messages()
-        return await self.bot.deliver(urlencode(form).encode(), "application/x-www-form-urlencoded")
 
 
 class Switchboard:
@@ -455,8 +190,13 @@ async def test_a_whole_check_in_a_dm_by_buttons_checkboxes_and_typing(
     assert decision["blocks"][0]["text"]["text"] == "Recommendation: travel ✈️"
     shown = shown_text(decision)
     assert "*Why:*" in shown and re.search(r"• .+ _\(.+\)_", shown)
-    assert "*Climate (kg CO2e, return trip for the whole party):*" in shown
-    assert "Planned, flight: ≈" in shown and "Other ways: train ≈" in shown
+    # The climate rows as the engine rendered them, the planned way in bold.
+    assert f"*{bot.engine.text('view.climate.heading', 'en')}*" in shown
+    assert re.search(r"• digital meeting ≈ 0[.,]?0? kg\n• train ≈ [\d,]+ kg", shown)
+    assert re.search(r"• \*flight ≈ [\d,]+ kg ← planned\*", shown)
+    assert decision["blocks"][-1]["elements"][0]["text"] == bot.engine.text(
+        "decision.recommends", "en"
+    )
     stored = await bot.engine.storage.last_decision(anna.key())
     assert stored is not None and stored.outcome == "travel" and stored.focus_area == "eu"
     assert stored.channel == "slack" and stored.user_id == anna.user_id
@@ -711,6 +451,150 @@ async def test_an_event_is_handled_even_when_its_delivery_cannot_be_recorded(
 
 
 @shared_loop
+async def test_a_press_that_fails_keeps_its_buttons_to_press_again(
+    anna: SlackUser, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()
+
+    async def unavailable(*args: Any) -> None:
+        raise StorageError("disk I/O error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(bot.engine.storage, "save_conversation", unavailable)
+        [failed] = await anna.press("trip", question)
+    # The system failed, not the user: they are told so, and the question is as it was.
+    assert shown_text(failed) == f":warning: {bot.engine.text('error.storage', 'en')}"
+    assert bot.fake.messages[(anna.dm, question["ts"])]["blocks"] == question["blocks"]
+    await anna.press("trip", question)
+    assert await anna.step() == "title"
+    assert not has_buttons(bot.fake.messages[(anna.dm, question["ts"])])
+
+
+@shared_loop
+async def test_a_replayed_slash_command_is_one_turn(anna: SlackUser, bot: Bot) -> None:
+    form = {
+        "command": "/tripcheck",
+        "text": "",
+        "user_id": anna.user_id,
+        "channel_id": "C0GENERAL",
+        "team_id": TEAM_ID,
+        "response_url": bot.fake.response_url_for(1),
+    }
+    body = urlencode(form).encode()
+    # Slack gives commands no id: the same signed request, sent four times in its window.
+    headers = signature_headers(body)
+    for _ in range(4):
+        await bot.deliver(body, "application/x-www-form-urlencoded", secret=None, headers=headers)
+    assert len(bot.fake.calls_to("response_url")) == 1
+    assert len(bot.fake.calls_to("chat.postMessage")) == 2  # the greeting and one question
+    state = await bot.engine.storage.load_conversation(anna.key())
+    assert state is not None and len(state.transcript) <= 1
+    # The same command typed again is a request of its own (signed anew) and is handled.
+    await anna.command("status", channel_id=anna.dm)
+    assert "You have no recorded decisions yet." in shown_text(anna.new_messages()[0])
+
+
+@shared_loop
+async def test_a_replayed_press_is_one_turn(anna: SlackUser, bot: Bot) -> None:
+    await anna.say("hello")
+    question = anna.latest_question()
+    block, element = next((b, e) for b, e in buttons(question) if e["value"] == "trip")
+    payload = anna.action_payload(question, block, element)
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = signature_headers(body)
+    posted = len(bot.fake.calls_to("chat.postMessage"))
+    for _ in range(3):
+        await bot.deliver(body, "application/x-www-form-urlencoded", secret=None, headers=headers)
+    # One answer and the next question; the replays add no "earlier question" hint.
+    assert len(bot.fake.calls_to("chat.postMessage")) == posted + 1
+    assert await anna.step() == "title"
+
+
+def signed_with(body: bytes, stamp: str) -> dict[str, Any]:
+    """Headers signed as Slack would sign them, whatever the timestamp says (sent as bytes,
+    as a client may send any byte in a header)."""
+    raw = stamp.encode("latin-1")
+    digest = hmac.new(SIGNING_SECRET.encode(), b"v0:" + raw + b":" + body, hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": raw, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
+
+
+NESTED_JSON = b"[" * 100_000 + b"]" * 100_000
+HUGE_NUMBER = b'{"type": "event_callback", "n": ' + b"9" * 5000 + b"}"
+NOT_UTF8 = b'{"type": "event_callback", "text": "\xff\xfe"}'
+
+
+@pytest.mark.parametrize(
+    ("body", "stamp"),
+    [
+        (b"{}", "soon"),
+        (b"{}", ""),
+        (b"{}", "\u00b2\u00b3"),  # digits to str.isdigit(), not to int()
+        (b"{}", "9" * 5000),
+        (b"{}", "-1"),
+    ],
+    ids=["non-numeric", "empty", "superscript-digits", "5000-digits", "negative"],
+)
+@shared_loop
+async def test_a_malformed_timestamp_gets_401_not_500(bot: Bot, body: bytes, stamp: str) -> None:
+    response = await bot.post(
+        body, "application/json", secret=None, headers=signed_with(body, stamp)
+    )
+    assert response.status_code == 401
+
+
+@shared_loop
+async def test_a_signature_that_is_not_ascii_gets_401_not_500(bot: Bot) -> None:
+    headers = {
+        **signature_headers(b"{}"),
+        "X-Slack-Signature": "v0=\u00e5\u00e4\u00f6".encode("latin-1"),
+    }
+    response = await bot.post(b"{}", "application/json", secret=None, headers=headers)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (NOT_UTF8, "application/json"),
+        (NESTED_JSON, "application/json"),
+        (HUGE_NUMBER, "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"payload=" + NESTED_JSON, "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+    ],
+    ids=["not-utf8", "nested", "5000-digit-number", "json-list", "nested-payload", "list-payload"],
+)
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+@shared_loop
+async def test_a_body_bolt_cannot_read_gets_401_unsigned_and_400_signed(
+    anna: SlackUser, bot: Bot, body: bytes, content_type: str, signed: bool
+) -> None:
+    # Verified before anything parses it: unsigned, it is refused unread; signed (only Slack,
+    # or someone with the signing secret), it is refused as unreadable. Never a 500.
+    response = await bot.post(body, content_type, secret=SIGNING_SECRET if signed else None)
+    assert response.status_code == (400 if signed else 401)
+    await asyncio.wait_for(bot.slack.settled(), 5)
+    assert bot.fake.calls == []
+
+
+@shared_loop
+async def test_a_declared_oversized_body_is_refused_before_it_is_sent(bot: Bot) -> None:
+    host, port = bot.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        "POST /slack/events HTTP/1.1\r\nHost: tripcheck\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {200 * 1024 * 1024}\r\n\r\n"
+    )
+    writer.write(head.encode() + b"{")
+    await writer.drain()
+    # Answered without the 200 MB ever being sent.
+    status = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    assert status.split()[1] == b"413"
+
+
+@shared_loop
 async def test_an_oversized_request_is_refused(anna: SlackUser, bot: Bot) -> None:
     event = anna.message("x" * (slack.MAX_BODY + 1))
     response = await bot.post(json.dumps(event_body(event)).encode(), "application/json")
@@ -838,19 +722,31 @@ async def test_app_home_shows_the_latest_decisions(anna: SlackUser, bot: Bot) ->
     assert await open_home(bot, anna.user_id, tab="messages") is None
     empty = await open_home(bot, "U0SVEN")
     assert empty is not None and "Du har inga sparade kontroller ännu." in shown_text(empty)
+    # No Slack language set: the server's default language (Swedish here).
+    bot.fake.locales["U0NOLOCALE"] = ""
+    unset = await open_home(bot, "U0NOLOCALE")
+    assert unset is not None and "Du har inga sparade kontroller ännu." in shown_text(unset)
 
 
 @pytest.mark.parametrize(
-    ("user", "question"), [("U0SVEN", "Vad gäller det?"), ("U0ANNA", "What is it about?")]
+    ("locale", "question"),
+    [
+        ("sv-SE", "Vad gäller det?"),
+        ("sv-FI", "Vad gäller det?"),
+        ("en-GB", "What is it about?"),
+        ("fi-FI", "What is it about?"),
+        ("", "Vad gäller det?"),  # no locale set: the engine's default language
+    ],
 )
 @shared_loop
-async def test_the_language_follows_the_slack_locale(bot: Bot, user: str, question: str) -> None:
-    person = SlackUser(bot, user)
+async def test_the_language_follows_the_slack_locale(bot: Bot, locale: str, question: str) -> None:
+    person = SlackUser(bot, "U0LOCALE")
+    bot.fake.locales[person.user_id] = locale
     replies = await person.say("Tripcheck")
     assert question in shown_text(replies[-1])
     await person.say("trip")
-    # The locale is asked once, then remembered.
-    assert [c["user"] for c in bot.fake.calls_to("users.info")] == [user]
+    # The locale is asked once, then remembered (also when the user has none).
+    assert [c["user"] for c in bot.fake.calls_to("users.info")] == [person.user_id]
 
 
 # --- the app, its settings and its manifest -------------------------------------------------
@@ -937,12 +833,20 @@ def test_the_manifest_asks_for_exactly_what_the_code_uses() -> None:
     assert not home["messages_tab_read_only_enabled"]
 
 
+@pytest.mark.parametrize("name", ["slack.py", "slack_blocks.py"])
+def test_the_slack_channel_uses_only_the_engines_public_api(name: str) -> None:
+    code = (ROOT / "adapters" / name).read_text(encoding="utf-8")
+    for internal in ("engine.storage", "engine.dialogue", "engine.rules", "default_lang"):
+        assert internal not in code, internal
+    assert "RuleSet" not in code and "decision.get(" not in code
+
+
 def test_every_slack_text_exists_in_both_languages(rules: RuleSet) -> None:
     code = "".join(
         (ROOT / "adapters" / name).read_text() for name in ("slack.py", "slack_blocks.py")
     )
     used = set(re.findall(r"""["'](slack\.[a-z0-9_.]+)["']""", code))
-    assert used >= {"slack.done", "slack.home.entry", "slack.co2.planned"}
+    assert used >= {"slack.done", "slack.home.entry", "slack.command.opened"}
     for text_id in used:
         assert text_id in rules.texts["sv"] and text_id in rules.texts["en"], text_id
 
@@ -957,7 +861,7 @@ def test_what_slack_sends_is_read_as_typed() -> None:
 
 def test_long_texts_and_labels_keep_to_slack_limits(rules: RuleSet) -> None:
     long_text = "\n".join(["R&D " * 40] * 100 + ["x&" * 2000])
-    message = render(Outgoing("message", long_text), rules, "U0ANNA", "Done")
+    message = render(Outgoing("message", long_text), "U0ANNA", "Done")
     texts = [block["text"]["text"] for block in message.blocks]
     assert len(texts) > 1 and all(len(text) <= MAX_SECTION for text in texts)
     # No escape is cut in two, so the parts read back as the whole.
@@ -965,29 +869,62 @@ def test_long_texts_and_labels_keep_to_slack_limits(rules: RuleSet) -> None:
     assert shown == long_text.replace("\n", "")
     choices = (Choice("A very long department name " * 5, "dept"), Choice("Huge", "v" * 2001))
     question = Outgoing("question", "Which?", step="department", choices=choices)
-    blocks = render(question, rules, "U0ANNA", "Done").blocks
+    blocks = render(question, "U0ANNA", "Done").blocks
     [(block, button)] = [(b, e) for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert len(button["text"]["text"]) == MAX_LABEL and button["text"]["text"].endswith("…")
     assert QuestionTag.parse(block["block_id"]) == QuestionTag("U0ANNA", "department")
 
 
-def test_a_digital_decision_shows_the_co2e_avoided(rules: RuleSet) -> None:
-    co2 = {
-        "planned_mode": "flight",
-        "planned_kg": 1234.0,
-        "alternatives": {"flight": 1234.0, "train": 80.5, "bus": 60.0, "car": None, "ferry": None},
-        "avoided_kg": 1234.0,
+VIEW = DecisionView(
+    headline="Recommendation: meet digitally 💻",
+    reasons=(CitedLine("x", "Use <Teams> & video", "(Sustainable work)"),),
+    advisories=(CitedLine("y", "Check the partner", "(2.1)"),),
+    guidelines=("Go by train",),
+    climate_heading="Climate:",
+    climate=(
+        ClimateRow("digital", "digital meeting", "≈ 0 kg"),
+        ClimateRow("train", "train", "≈ 80 kg – lowest reasonable", lowest=True),
+        ClimateRow("flight", "flight", "≈ 1,234 kg ← planned", planned=True),
+    ),
+    climate_note="Avoided by meeting digitally: ≈ 1,234 kg.",
+    footer="Tripcheck recommends; it does not approve.",
+    headings={"reasons": "Why:", "advisories": "Please note:", "guidelines": "When you travel:"},
+)
+
+
+def test_a_decision_is_drawn_from_the_engines_view_not_its_dict() -> None:
+    # No decision dict at all: everything shown comes from the view the engine rendered.
+    reply = Outgoing("decision", "\n".join(VIEW.lines()), view=VIEW)
+    message = render(reply, "U0ANNA", "Done")
+    assert message.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": VIEW.headline, "emoji": True},
     }
-    decision = {
-        "outcome": "digital",
-        "lang": "en",
-        "reasons": [{"code": "x", "text": "Use <Teams> & video", "section": "Sustainable work"}],
-        "advisories": [],
-        "guidelines": [],
-        "co2": co2,
+    sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert sections == [
+        "*Why:*\n• Use &lt;Teams&gt; &amp; video _(Sustainable work)_",
+        "*Please note:*\n• Check the partner _(2.1)_",
+        "*When you travel:*\n• Go by train",
+        "*Climate:*\n• digital meeting ≈ 0 kg\n• train ≈ 80 kg – lowest reasonable\n"
+        "• *flight ≈ 1,234 kg ← planned*\nAvoided by meeting digitally: ≈ 1,234 kg.",
+    ]
+    assert message.blocks[-1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": VIEW.footer}],
     }
-    shown = shown_text({"blocks": decision_blocks(decision, rules)})
-    assert "• Use &lt;Teams&gt; &amp; video _(Sustainable work)_" in shown
-    assert "• Planned, flight: ≈ 1,234 kg" in shown
-    assert "• Other ways: train ≈ 80 · bus ≈ 60" in shown
-    assert "• Avoided by meeting digitally: ≈ 1,234 kg" in shown
+    assert message.text.startswith(VIEW.headline)
+
+
+def test_a_decision_without_reasons_or_climate_shows_only_what_it_has() -> None:
+    bare = DecisionView(
+        headline="Rekommendation: resa ✈️",
+        reasons=(),
+        advisories=(),
+        guidelines=(),
+        climate_heading="Klimat:",
+        climate=(),
+        climate_note=None,
+        footer="Tripcheck rekommenderar; det är inget beslut.",
+        headings={"reasons": "Varför:", "advisories": "Observera:", "guidelines": "När du reser:"},
+    )
+    assert [block["type"] for block in decision_blocks(bare)] == ["header", "context"]
