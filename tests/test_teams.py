@@ -26,7 +26,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters import teams
 from adapters.channel import Channel
-from adapters.teams_cards import ANSWERED, CHOICE, DONE, MAX_BUTTONS, PICKED, decision_card, render
+from adapters.teams_cards import (
+    ANSWERED,
+    CHOICE,
+    DONE,
+    MAX_BUTTONS,
+    PICKED,
+    TeamsMessage,
+    decision_card,
+    render,
+)
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming, Outgoing
 from bot.settings import Settings
@@ -624,6 +633,80 @@ async def test_activities_from_another_tenant_are_ignored(
         assert len(bot.watcher.turns) == 1
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 40_000 + b"1" + b"}" * 40_000],
+    ids=["arrays", "objects"],
+)
+async def test_deeply_nested_json_is_a_bad_request(bot: Bot, body: bytes) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{bot.url}/api/messages", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 400
+    await TeamsUser(bot).say("hello")
+    assert len(bot.watcher.turns) == 1
+
+
+# --- the Bot Connector ----------------------------------------------------------------------
+
+
+@dataclass
+class Waits:
+    """Stands in for asyncio.sleep: records how long the connector would wait."""
+
+    seconds: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+@pytest.mark.parametrize("status", [429, 412, 502, 504])
+@pytest.mark.parametrize(
+    ("retry_after", "waited"), [(None, [0.5, 1.0, 2.0]), ("3", [3.0, 3.0, 3.0])]
+)
+async def test_the_connector_retries_what_microsoft_asks_to_with_backoff(
+    connector: tuple[FakeConnector, str], status: int, retry_after: str | None, waited: list[float]
+) -> None:
+    fake, url = connector
+    fake.refuse_next = [status] * 3
+    fake.retry_after = retry_after
+    waits = Waits()
+    # The largest jitter: each wait is the whole backoff (or what Retry-After names).
+    client = teams.Connector(None, sleep=waits, jitter=lambda: 1.0)
+    sent = await client.send(url, PERSONAL, TeamsMessage(text="hello"))
+    await client.close()
+    assert fake.refused == [status] * 3 and waits.seconds == waited
+    assert sent is not None and [c.id for c in fake.sent] == [sent]
+
+
+async def test_the_backoff_is_jittered_and_given_up_after_the_last_attempt(
+    connector: tuple[FakeConnector, str],
+) -> None:
+    fake, url = connector
+    fake.refuse_next = [502] * teams.ATTEMPTS
+    fake.retry_after = None
+    waits = Waits()
+    client = teams.Connector(None, sleep=waits, jitter=lambda: 0.0)
+    assert await client.send(url, PERSONAL, TeamsMessage(text="hello")) is None
+    await client.close()
+    assert waits.seconds == [0.25, 0.5, 1.0]  # half of each backoff, the smallest jitter
+    assert fake.sent == []
+
+
+@pytest.mark.parametrize("status", [400, 403, 500])
+async def test_other_connector_errors_are_not_retried(
+    connector: tuple[FakeConnector, str], status: int
+) -> None:
+    fake, url = connector
+    fake.refuse_next = [status]
+    waits = Waits()
+    client = teams.Connector(None, sleep=waits)
+    assert await client.send(url, PERSONAL, TeamsMessage(text="hello")) is None
+    await client.close()
+    assert fake.refused == [status] and waits.seconds == [] and fake.sent == []
+
+
 # --- authentication -------------------------------------------------------------------------
 
 
@@ -675,6 +758,7 @@ BAD_TOKENS: dict[str, dict[str, Any]] = {
     "wrong audience": {"audience": "another-bot"},
     "wrong issuer": {"issuer": "https://sts.example.com"},
     "expired": {"lifetime": -3600},
+    "no expiry": {"expires": False},
     "another key": {"key": rsa.generate_private_key(public_exponent=65537, key_size=2048)},
     "unknown key id": {"kid": "some-other-key"},
     "another serviceUrl": {"service_url": "https://attacker.example.com/"},
