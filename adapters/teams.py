@@ -364,6 +364,8 @@ class TeamsChannel:
         self._unauthenticated = unauthenticated
         self._work: OrderedTasks[tuple[str, str]] = OrderedTasks()
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
+        # Cards already answered or stripped (activity ids): a stale click leaves them as they are.
+        self._closed: OrderedDict[str, None] = OrderedDict()
         _load_sdk()
 
     @property
@@ -473,16 +475,19 @@ class TeamsChannel:
         incoming = Incoming(choice=click.choice, step=click.step or "", lang=lang)
         result = await self.engine.handle(key, incoming)
         card_id = activity.reply_to_id
-        if card_id:
-            # Only a taken click marks its card answered; any other leaves the question bare.
-            if result.taken:
-                said = self.engine.text("teams.answered", result.lang, answer=click.answer)
-                card = answered_card(click, said)
-            else:
-                card = question_only(click.question)
+        # Only a taken click marks its card answered; any other leaves the question bare,
+        # unless the card has been answered or stripped already (it shows that still).
+        card = None
+        if card_id and result.taken:
+            said = self.engine.text("teams.answered", result.lang, answer=click.answer)
+            card = answered_card(click, said)
+        elif card_id and card_id not in self._closed:
+            card = question_only(click.question)
+        if card_id and card is not None:
             await self.connector.update(
                 _service_url(activity), activity.conversation.id, card_id, TeamsMessage(card=card)
             )
+            self._close(card_id)
         await self._send(activity, key, result, answered=card_id)
 
     async def _on_conversation_update(self, activity: ConversationUpdateActivity) -> None:
@@ -514,6 +519,7 @@ class TeamsChannel:
             await self.connector.update(
                 previous.service_url, previous.conversation_id, previous.activity_id, plain
             )
+            self._close(previous.activity_id)
         labels = card_labels(self.engine, result.lang)
         target = reply_conversation_id(activity)
         for reply in result.replies:
@@ -527,6 +533,12 @@ class TeamsChannel:
         self._open.move_to_end(key)
         while len(self._open) > OPEN_QUESTIONS:
             self._open.popitem(last=False)
+
+    def _close(self, activity_id: str) -> None:
+        self._closed[activity_id] = None
+        self._closed.move_to_end(activity_id)
+        while len(self._closed) > OPEN_QUESTIONS:
+            self._closed.popitem(last=False)
 
 
 @dataclass(frozen=True)
