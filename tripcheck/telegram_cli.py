@@ -94,7 +94,7 @@ async def _run_polling(args: argparse.Namespace, settings: Settings, stop: async
         finally:
             await telegram.stop()
             await engine.drain()
-            await engine.storage.close()
+            await engine.close()
     log.info("stopped", extra={"channel": "telegram"})
     return status
 
