@@ -17,6 +17,7 @@ import importlib
 import importlib.metadata
 import json
 import logging
+import random
 import sys
 import threading
 import uuid
@@ -24,31 +25,33 @@ import warnings
 import zipfile
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import httpx
-from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters import teams_icons
+from adapters.chat_kit.locale import language_of_locale
+from adapters.chat_kit.secrets import secret_value
 from adapters.teams_cards import (
     CARD_CONTENT_TYPE,
     CardLabels,
     Submitted,
     TeamsMessage,
     answered_card,
+    question_only,
     read_submit,
     render,
 )
 from bot.engine import Engine
 from bot.logs import pseudonym
-from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.messages import ConversationKey, Incoming, TurnResult
 from bot.ordering import OrderedTasks
 from bot.settings import Settings
-from bot.storage import StorageError
 from rules.loader import RuleSetError, load_ruleset
 from rules.models import Lang
 from rules.ruleset import RuleSet
@@ -72,11 +75,17 @@ MULTI_TENANT = "botframework.com"
 MAX_BODY = 256 * 1024
 # Shutdown waits this long for activities already acknowledged to Teams.
 STOP_SECONDS = 15.0
-# Bot Connector calls: the timeout, how often a throttled call (429) is tried, and the longest
-# wait for a Retry-After.
+# Bot Connector calls: the timeout; the statuses Microsoft asks bots to retry (throttled,
+# precondition failed, bad gateway, gateway timeout), how often a call is tried, the first
+# backoff (doubled each time, jittered) and the longest wait, a Retry-After included.
 SEND_TIMEOUT = 15.0
-ATTEMPTS = 3
+RETRIED_STATUSES = frozenset({429, 412, 502, 504})
+ATTEMPTS = 4
+FIRST_BACKOFF = 0.5
 MAX_RETRY_WAIT = 10.0
+# Conversations whose latest question card is remembered, so it loses its buttons when the
+# next question is sent.
+OPEN_QUESTIONS = 10_000
 # API clients kept, one per serviceUrl (Teams uses a handful of regional ones).
 KEPT_CLIENTS = 16
 
@@ -129,6 +138,11 @@ class BotFrameworkAuth:
 
         def validate() -> None:
             asyncio.run(self._validator.validate_token(token, service_url))
+            # The validator checks an expiry only when the token has one: a token that never
+            # expires would be good forever once leaked.
+            claims = jwt.decode(token, options={"verify_signature": False})
+            if "exp" not in claims:
+                raise jwt.MissingRequiredClaimError("exp")
 
         try:
             # The validator is async in name only: it fetches the signing keys with blocking
@@ -195,18 +209,32 @@ class Connector:
     """Sends and updates activities through the Bot Connector at an activity's serviceUrl, with
     the SDK's API client: with a token from `tokens`, or with none (unauthenticated mode).
 
-    A failed call is logged and not raised: one lost message must not stop the rest of a turn."""
+    A call Microsoft asks to retry is tried again after a jittered exponential backoff (or the
+    Retry-After it names); a failed call is logged and not raised: one lost message must not
+    stop the rest of a turn."""
 
-    def __init__(self, tokens: TokenSource | None) -> None:
+    def __init__(
+        self,
+        tokens: TokenSource | None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         self._tokens = tokens
         self._http: Client | None = None
         self._clients: OrderedDict[str, ApiClient] = OrderedDict()
+        self._sleep = sleep
+        self._jitter = jitter
 
-    async def send(self, service_url: str, conversation_id: str, message: TeamsMessage) -> None:
-        """Posts a message to a conversation (a channel thread when the id has ;messageid=)."""
+    async def send(
+        self, service_url: str, conversation_id: str, message: TeamsMessage
+    ) -> str | None:
+        """Posts a message to a conversation (a channel thread when the id has ;messageid=);
+        the new activity's id, None when it was not sent."""
         conversations = self._client(service_url).conversations
         send = functools.partial(conversations.create_activity, conversation_id, _activity(message))
-        await self._call("send", send)
+        sent = await self._call("send", send)
+        return sent.id if sent is not None else None
 
     async def update(
         self, service_url: str, conversation_id: str, activity_id: str, message: TeamsMessage
@@ -248,16 +276,28 @@ class Connector:
                 return await call()
             except httpx.HTTPStatusError as error:
                 status = error.response.status_code
-                if status == 429 and attempt < ATTEMPTS:
-                    wait = _retry_after(error.response)
-                    log.warning("teams connector throttled", extra={"call": what, "wait": wait})
-                    await asyncio.sleep(wait)
+                if status in RETRIED_STATUSES and attempt < ATTEMPTS:
+                    wait = self._backoff(attempt, error.response)
+                    log.warning(
+                        "teams connector asks to retry",
+                        extra={"call": what, "status": status, "wait": wait},
+                    )
+                    await self._sleep(wait)
                     continue
                 log.warning("teams %s refused: HTTP %s", what, status)
             except Exception as error:
                 log.warning("teams %s failed: %s: %s", what, type(error).__name__, error)
             return None
         return None
+
+    def _backoff(self, attempt: int, response: httpx.Response) -> float:
+        """The Retry-After the connector named, else 0.5, 1, 2 ... seconds, each between half
+        and all of it (jitter, so throttled bots do not all come back at once)."""
+        named = _retry_after(response)
+        if named is not None:
+            return named
+        full = FIRST_BACKOFF * 2.0 ** (attempt - 1)
+        return min(full * (0.5 + self._jitter() / 2), MAX_RETRY_WAIT)
 
 
 def _activity(message: TeamsMessage) -> MessageActivityInput:
@@ -270,11 +310,15 @@ def _activity(message: TeamsMessage) -> MessageActivityInput:
     return MessageActivityInput(text=message.text or "", text_format="xml")
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds a Retry-After header asks for (at most MAX_RETRY_WAIT); None without one."""
+    header = response.headers.get("retry-after")
     try:
-        seconds = float(response.headers.get("retry-after", "1"))
+        seconds = float(header) if header is not None else None
     except ValueError:
-        seconds = 1.0
+        seconds = None
+    if seconds is None or seconds != seconds:  # absent, an HTTP date, or NaN
+        return None
     return min(max(seconds, 0.0), MAX_RETRY_WAIT)
 
 
@@ -298,7 +342,9 @@ class TeamsChannel:
 
     The request is answered at once (Bot Framework resends to a slow bot); the activity is
     handled in the background, after the earlier activities of the same user in the same
-    conversation, so quick answers keep their order."""
+    conversation, so quick answers keep their order. A card's buttons answer only the question
+    it asks: a click on an old card changes nothing and leaves the question without buttons,
+    and a question card loses its buttons when the next question is sent."""
 
     name = "teams"
 
@@ -317,6 +363,9 @@ class TeamsChannel:
         self._tenant_id = tenant_id.strip().lower() if tenant_id and tenant_id.strip() else None
         self._unauthenticated = unauthenticated
         self._work: OrderedTasks[tuple[str, str]] = OrderedTasks()
+        self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
+        # Cards already answered or stripped (activity ids): a stale click leaves them as they are.
+        self._closed: OrderedDict[str, None] = OrderedDict()
         _load_sdk()
 
     @property
@@ -335,8 +384,12 @@ class TeamsChannel:
 
     async def stop(self) -> None:
         """Waits for the activities still being handled, then closes the connections."""
-        await self._work.wait(STOP_SECONDS)
+        await self.settled(STOP_SECONDS)
         await self.connector.close()
+
+    async def settled(self, timeout: float) -> None:
+        """Waits (at most `timeout` seconds) until the activities received so far are handled."""
+        await self._work.wait(timeout)
 
     # --- receiving ----------------------------------------------------------------------
 
@@ -400,7 +453,7 @@ class TeamsChannel:
 
     async def _on_message(self, activity: MessageActivity) -> None:
         key = conversation_key(activity)
-        lang = language_hint(activity.locale)
+        lang = language_of_locale(activity.locale)
         submitted = read_submit(activity.value)
         if submitted is not None:
             await self._on_click(activity, key, lang, submitted)
@@ -410,7 +463,7 @@ class TeamsChannel:
             # A click on some other card, a file or an image: nothing the engine can answer.
             return
         result = await self.engine.handle(key, Incoming(text=text, lang=lang))
-        await self._send(activity, key, result.replies)
+        await self._send(activity, key, result)
 
     async def _on_click(
         self, activity: MessageActivity, key: ConversationKey, lang: Lang | None, click: Submitted
@@ -418,17 +471,24 @@ class TeamsChannel:
         if click.user is not None and click.user != key.user:
             # In a channel everyone sees the card; only the person it asks may answer it.
             return
-        result = await self.engine.handle(key, Incoming(choice=click.choice, lang=lang))
-        # Only a taken click marks its card answered.
-        if activity.reply_to_id and result.taken:
-            said = self.engine.rules.text(
-                "teams.answered", await self._lang(key, lang), answer=click.answer
-            )
-            answered = TeamsMessage(card=answered_card(click, said))
+        # A card from before cards named their step answers nothing: "" is no open step.
+        incoming = Incoming(choice=click.choice, step=click.step or "", lang=lang)
+        result = await self.engine.handle(key, incoming)
+        card_id = activity.reply_to_id
+        # Only a taken click marks its card answered; any other leaves the question bare,
+        # unless the card has been answered or stripped already (it shows that still).
+        card = None
+        if card_id and result.taken:
+            said = self.engine.text("teams.answered", result.lang, answer=click.answer)
+            card = answered_card(click, said)
+        elif card_id and card_id not in self._closed:
+            card = question_only(click.question)
+        if card_id and card is not None:
             await self.connector.update(
-                _service_url(activity), activity.conversation.id, activity.reply_to_id, answered
+                _service_url(activity), activity.conversation.id, card_id, TeamsMessage(card=card)
             )
-        await self._send(activity, key, result.replies)
+            self._close(card_id)
+        await self._send(activity, key, result, answered=card_id)
 
     async def _on_conversation_update(self, activity: ConversationUpdateActivity) -> None:
         """A welcome and the first question when someone adds the bot as a personal app."""
@@ -438,27 +498,57 @@ class TeamsChannel:
         ):
             return
         key = conversation_key(activity)
-        result = await self.engine.open(key, lang=language_hint(activity.locale))
-        await self._send(activity, key, result.replies)
+        result = await self.engine.open(key, lang=language_of_locale(activity.locale))
+        await self._send(activity, key, result)
 
     async def _send(
-        self, activity: Activity, key: ConversationKey, replies: Sequence[Outgoing]
+        self,
+        activity: Activity,
+        key: ConversationKey,
+        result: TurnResult,
+        answered: str | None = None,
     ) -> None:
-        """The replies in order, into the activity's conversation (in a channel, its thread)."""
-        if not replies:
+        """The replies in order, into the activity's conversation (in a channel, its thread);
+        the question card sent before loses its buttons (unless it is the one just `answered`)."""
+        if not result.replies:
             return
-        rules = self.engine.rules
-        labels = card_labels(rules, await self._lang(key, language_hint(activity.locale)))
+        service_url = _service_url(activity)
+        previous = self._open.pop(key, None)
+        if previous is not None and previous.activity_id != answered:
+            plain = TeamsMessage(card=question_only(previous.question))
+            await self.connector.update(
+                previous.service_url, previous.conversation_id, previous.activity_id, plain
+            )
+            self._close(previous.activity_id)
+        labels = card_labels(self.engine, result.lang)
         target = reply_conversation_id(activity)
-        for reply in replies:
-            message = render(reply, rules, labels, key.user)
-            await self.connector.send(_service_url(activity), target, message)
+        for reply in result.replies:
+            message = render(reply, labels, key.user)
+            sent = await self.connector.send(service_url, target, message)
+            if sent is not None and reply.type == "question" and message.card is not None:
+                self._remember(key, Posted(service_url, target, sent, reply.text))
 
-    async def _lang(self, key: ConversationKey, hint: Lang | None) -> Lang:
-        try:
-            return await self.engine.conversation_lang(key)
-        except StorageError:
-            return hint or ("en" if self.engine.default_lang == "en" else "sv")
+    def _remember(self, key: ConversationKey, question: Posted) -> None:
+        self._open[key] = question
+        self._open.move_to_end(key)
+        while len(self._open) > OPEN_QUESTIONS:
+            self._open.popitem(last=False)
+
+    def _close(self, activity_id: str) -> None:
+        self._closed[activity_id] = None
+        self._closed.move_to_end(activity_id)
+        while len(self._closed) > OPEN_QUESTIONS:
+            self._closed.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A question card the bot sent: where, its activity id, and the question's text."""
+
+    service_url: str
+    conversation_id: str
+    activity_id: str
+    question: str
 
 
 def _load_sdk() -> None:
@@ -479,7 +569,7 @@ def parse_activity(data: dict[str, Any]) -> Activity | None:
 
     try:
         activity = ActivityTypeAdapter.validate_python(data)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         log.warning("teams: the body is not a valid activity: %s", error.__class__.__name__)
         return None
     if isinstance(activity, MessageActivity | ConversationUpdateActivity) and activity.service_url:
@@ -537,20 +627,12 @@ def typed_text(activity: MessageActivity) -> str:
     return " ".join(html.unescape(text).split())
 
 
-def language_hint(locale: str | None) -> Lang | None:
-    """Swedish for a Teams client in Swedish (sv-SE, sv-FI), else English; None when the
-    activity has no locale (the engine's default then applies)."""
-    if not locale:
-        return None
-    return "sv" if locale.lower().startswith("sv") else "en"
-
-
-def card_labels(rules: RuleSet, lang: Lang) -> CardLabels:
+def card_labels(engine: Engine, lang: Lang) -> CardLabels:
     """The texts of a question card's own controls, in `lang`."""
     return CardLabels(
-        done=rules.text("teams.done", lang),
-        choose=rules.text("teams.choose", lang),
-        placeholder=rules.text("teams.choose.placeholder", lang),
+        done=engine.text("teams.done", lang),
+        choose=engine.text("teams.choose", lang),
+        placeholder=engine.text("teams.choose.placeholder", lang),
     )
 
 
@@ -574,25 +656,17 @@ async def _body(request: Request) -> bytes | None:
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not JSON, or nested too deeply for the parser: a bad request either way.
         return None
     return data if isinstance(data, dict) else None
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    """A secret setting's value, None when unset or empty."""
-    return value.get_secret_value() or None if value is not None else None
-
-
-def _setting(value: str | None) -> str | None:
-    return value.strip() or None if value is not None else None
 
 
 def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:
     """The Teams channel: on when TEAMS_CLIENT_ID and TEAMS_CLIENT_SECRET are set, or when
     TEAMS_ALLOW_UNAUTHENTICATED is (local development and tests)."""
-    client_id = _setting(settings.teams_client_id)
-    tenant_id = _setting(settings.teams_tenant_id)
+    client_id = secret_value(settings.teams_client_id)
+    tenant_id = secret_value(settings.teams_tenant_id)
     if settings.teams_allow_unauthenticated:
         return TeamsChannel(
             engine,
@@ -604,7 +678,7 @@ def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:
     if client_id is None:
         log.info("channel off: set TEAMS_CLIENT_ID to enable it", extra={"channel": "teams"})
         return None
-    secret = _secret(settings.teams_client_secret)
+    secret = secret_value(settings.teams_client_secret)
     if secret is None:
         log.warning(
             "channel off: set TEAMS_CLIENT_SECRET too; without it the bot cannot answer",
@@ -701,7 +775,7 @@ def package_files(client_id: str, rules: RuleSet, version: str) -> dict[str, byt
 def write_package(output: Path, settings: Settings) -> int:
     """`tripcheck teams-package`: writes the app package (a zip to upload to Teams) to
     `output` and says where; the exit status (2 without a valid TEAMS_CLIENT_ID)."""
-    client_id = _setting(settings.teams_client_id)
+    client_id = secret_value(settings.teams_client_id)
     if client_id is None:
         print(
             "tripcheck: set TEAMS_CLIENT_ID (the Azure bot's Microsoft App ID) first:"

@@ -1,9 +1,11 @@
 """Engine replies as Teams messages: Adaptive Cards for questions and the decision, plain
 messages for the rest; and reading back what a user clicked or ticked on a card.
 
-A card's Action.Submit data carries everything needed afterwards (the question, the labels, whose
-question it is), because Teams does not send the card back with a click: that is how the card
-can then be replaced by "question — your answer" without storing every card we send."""
+A card's Action.Submit data carries everything needed afterwards (the question and its step, the
+labels, whose question it is), because Teams does not send the card back with a click: that is
+how a click answers only its own question, and how the card can then be replaced by "question —
+your answer" without storing every card we send. The decision card maps the decision's rendered
+view; it never rebuilds the decision."""
 
 from __future__ import annotations
 
@@ -12,10 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.messages import Choice, Outgoing
-from rules.footprint import COMPARISON_ORDER, hours_text, kg_text
-from rules.models import Lang
-from rules.ruleset import RuleSet
+from adapters.chat_kit.choices import NONE_VALUE, ticked_answer
+from bot.messages import Choice, CitedLine, DecisionView, Outgoing
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -25,13 +25,12 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 # Teams renders Adaptive Cards up to 1.5 on desktop, web and mobile.
 CARD_VERSION = "1.5"
 # Keys in a submit's data (and input ids): the chosen value; the multi-select input and its
-# Done button; and what the answered card shows.
+# Done button; the step of the question; and what the answered card shows.
 CHOICE = "tripcheck_choice"
 PICKED = "tripcheck_picked"
 DONE = "tripcheck_done"
+STEP = "tripcheck_step"
 ANSWERED = "tripcheck_card"
-# The engine's value for "no goals"; Done sends it when nothing is ticked.
-NONE_VALUE = "none"
 # Teams shows at most this many buttons in a row; a question with more gets a drop-down list.
 MAX_BUTTONS = 6
 
@@ -55,9 +54,11 @@ class CardLabels:
 
 @dataclass(frozen=True)
 class Submitted:
-    """A click on one of our cards: the engine's choice, and what the answered card shows."""
+    """A click on one of our cards: the engine's choice, the step of the question it answers
+    (None on cards sent before cards named their step), and what the answered card shows."""
 
     choice: str
+    step: str | None
     user: str | None
     question: str
     answer: str
@@ -68,11 +69,11 @@ def xml_text(text: str) -> str:
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
-def render(reply: Outgoing, rules: RuleSet, labels: CardLabels, user: str) -> TeamsMessage:
+def render(reply: Outgoing, labels: CardLabels, user: str) -> TeamsMessage:
     """An engine reply as a Teams message; a question's card is tagged with `user`, whose
-    clicks alone count."""
-    if reply.type == "decision" and reply.decision is not None:
-        return TeamsMessage(card=decision_card(reply.decision, rules))
+    clicks alone count, and with its step."""
+    if reply.view is not None:
+        return TeamsMessage(card=decision_card(reply.view))
     if reply.type == "question" and reply.choices:
         return TeamsMessage(card=question_card(reply, labels, user))
     text = f"⚠️ {reply.text}" if reply.type == "error" else reply.text
@@ -84,19 +85,21 @@ def question_card(reply: Outgoing, labels: CardLabels, user: str) -> Card:
     when there are many; for several answers (goals) checkboxes and Done."""
     body = _text_blocks(reply.text)
     actions: list[Element] = []
+    step = {STEP: reply.step or ""}
     tickable = [c for c in reply.choices if c.value != NONE_VALUE] if reply.multi else []
     answers = [c for c in reply.choices if c not in tickable]
     if tickable:
         body.append(_choice_set(PICKED, tickable, multi=True))
     if len(answers) > MAX_BUTTONS:
         body.append(_choice_set(CHOICE, answers, placeholder=labels.placeholder))
-        actions.append(_submit(labels.choose, {}, _answered(user, reply.text, answers)))
+        actions.append(_submit(labels.choose, step, _answered(user, reply.text, answers)))
     else:
         for choice in answers:
-            data = {CHOICE: choice.value}
+            data = {**step, CHOICE: choice.value}
             actions.append(_submit(choice.label, data, _answered(user, reply.text, [choice])))
     if tickable:
-        done = _submit(labels.done, {DONE: True}, _answered(user, reply.text, reply.choices))
+        done_data = {**step, DONE: True}
+        done = _submit(labels.done, done_data, _answered(user, reply.text, reply.choices))
         actions.append({**done, "style": "positive"})
     return _card(body, actions)
 
@@ -112,9 +115,8 @@ def read_submit(value: object) -> Submitted | None:
     if value.get(DONE) is True:
         picked = value.get(PICKED)
         ticked = [v.strip() for v in picked.split(",")] if isinstance(picked, str) else []
-        ticked = [v for v in ticked if v]
-        choice = ",".join(ticked) or NONE_VALUE
-        values = ticked or [NONE_VALUE]
+        choice = ticked_answer([v for v in ticked if v])
+        values = choice.split(",")
     else:
         chosen = value.get(CHOICE)
         if not isinstance(chosen, str) or not chosen:
@@ -126,8 +128,10 @@ def read_submit(value: object) -> Submitted | None:
     answer = ", ".join(str(names.get(v, v)) for v in values)
     user = shown.get("user")
     question = shown.get("question")
+    step = value.get(STEP)
     return Submitted(
         choice=choice,
+        step=step if isinstance(step, str) else None,
         user=user if isinstance(user, str) else None,
         question=question if isinstance(question, str) else "",
         answer=answer,
@@ -141,64 +145,46 @@ def answered_card(submitted: Submitted, answer_text: str) -> Card:
     return _card(body, [])
 
 
-def decision_card(decision: dict[str, Any], rules: RuleSet) -> Card:
-    """The recommendation: the outcome, the reasons and advisories with their plan sections,
-    the guidelines, the climate comparison, and the reminder that it is only a recommendation."""
-    lang: Lang = "en" if decision.get("lang") == "en" else "sv"
+def question_only(question: str) -> Card:
+    """A question whose buttons no longer answer anything: its text alone."""
+    return _card(_text_blocks(question), [])
 
-    def text(text_id: str, **values: object) -> str:
-        return rules.text(text_id, lang, **values)
 
-    headline = text(f"decision.headline.{decision['outcome']}")
-    body: list[Element] = [_text(headline, size="Large", weight="Bolder")]
-    for heading, items, cited, color in (
-        (text("decision.reasons"), decision.get("reasons") or [], True, None),
-        (text("decision.advisories"), decision.get("advisories") or [], True, "Attention"),
-        (text("decision.guidelines"), decision.get("guidelines") or [], False, None),
+def decision_card(view: DecisionView) -> Card:
+    """The recommendation from its view: the outcome, the reasons and advisories with their plan
+    sections, the guidelines, the climate comparison as facts, and the reminder that it is only
+    a recommendation."""
+    body: list[Element] = [_text(view.headline, size="Large", weight="Bolder")]
+    for heading, items, color in (
+        (view.headings["reasons"], view.reasons, None),
+        (view.headings["advisories"], view.advisories, "Attention"),
     ):
-        if not items:
-            continue
-        body.append(_text(heading, weight="Bolder", spacing="Medium", color=color))
-        for item in items:
-            body.append(_text(f"• {item['text']}"))
-            if cited:
-                cite = text("decision.cite", section=item["section"])
-                body.append(_text(cite, isSubtle=True, size="Small", spacing="None"))
-    facts = co2_facts(decision.get("co2"), rules, lang)
-    if facts:
-        body.append(_text(text("teams.co2.heading"), weight="Bolder", spacing="Medium"))
+        if items:
+            body.append(_text(heading, weight="Bolder", spacing="Medium", color=color))
+            body.extend(element for item in items for element in _cited(item))
+    if view.guidelines:
+        body.append(_text(view.headings["guidelines"], weight="Bolder", spacing="Medium"))
+        body.extend(_text(f"• {guideline}") for guideline in view.guidelines)
+    if view.climate:
+        body.append(_text(view.climate_heading, weight="Bolder", spacing="Medium"))
+        # A fact's title starts a line: "Digital meeting", where running text has "digital".
+        facts = [{"title": _capitalized(row.label), "value": row.value} for row in view.climate]
         body.append({"type": "FactSet", "facts": facts})
-        avoided = (decision.get("co2") or {}).get("avoided_kg")
-        if avoided:
-            body.append(_text(text("teams.co2.avoided", kg=kg_text(avoided, lang))))
-    body.append(_text(text("decision.recommends"), isSubtle=True, size="Small", spacing="Medium"))
+    if view.climate_note:
+        body.append(_text(view.climate_note))
+    body.append(_text(view.footer, isSubtle=True, size="Small", spacing="Medium"))
     return _card(body, [])
 
 
-def co2_facts(co2: dict[str, Any] | None, rules: RuleSet, lang: Lang) -> list[dict[str, str]]:
-    """The climate comparison as rows: a digital meeting first, then every way of travelling
-    with its kg CO2e and hours, the planned one marked; [] when the figures are unknown."""
-    alternatives = (co2 or {}).get("alternatives")
-    if not co2 or not isinstance(alternatives, dict):
-        return []
-    hours = co2.get("hours") or {}
-    facts = [{"title": rules.text("teams.co2.digital", lang), "value": "0 kg"}]
-    for mode in COMPARISON_ORDER:
-        title = rules.text(f"mode.{mode}", lang)
-        kg = alternatives.get(mode)
-        if kg is None:
-            # A ferry is only ever an option to a few places; elsewhere it is not worth a row.
-            if mode != "ferry":
-                facts.append({"title": title, "value": rules.text("teams.co2.not_possible", lang)})
-            continue
-        value = rules.text("teams.co2.kg", lang, kg=kg_text(kg, lang))
-        mode_hours = hours.get(mode)
-        if mode != "flight" and mode_hours is not None:
-            value += " " + rules.text("co2.hours", lang, hours=hours_text(mode_hours, lang))
-        if mode == co2.get("planned_mode"):
-            value += " " + rules.text("co2.planned", lang)
-        facts.append({"title": title, "value": value})
-    return facts
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _cited(item: CitedLine) -> list[Element]:
+    return [
+        _text(f"• {item.text}"),
+        _text(item.cite, isSubtle=True, size="Small", spacing="None"),
+    ]
 
 
 def _answered(user: str, question: str, choices: Sequence[Choice]) -> dict[str, Any]:

@@ -10,11 +10,12 @@ import json
 import logging
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -24,6 +25,8 @@ from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from adapters.chat_kit.locale import language_of_locale
+from adapters.chat_kit.secrets import secret_value
 from adapters.telegram_render import (
     Done,
     Keyboards,
@@ -35,7 +38,7 @@ from adapters.telegram_render import (
     toggled,
 )
 from bot.engine import Engine
-from bot.messages import ConversationKey, Incoming, Outgoing
+from bot.messages import ConversationKey, Incoming, TurnResult
 from bot.ordering import OrderedTasks
 from bot.settings import Settings
 from bot.state import Role
@@ -62,6 +65,16 @@ STOP_SECONDS = 15.0
 ATTEMPTS = 3
 MAX_RETRY_WAIT = 30.0
 MAX_POLL_BACKOFF = 60.0
+# Conversations whose latest question is remembered, so its keyboard goes when the next is sent.
+OPEN_QUESTIONS = 10_000
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A question message the bot sent, with its keyboard."""
+
+    chat_id: int
+    message_id: int
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -84,7 +97,9 @@ class TelegramChannel:
     """Telegram updates in, engine turns, HTML messages with inline keyboards out.
 
     An update is handled in the background (Telegram resends to a slow webhook), after the
-    earlier updates of its chat, so a user's quick answers keep their order."""
+    earlier updates of its chat, so a user's quick answers keep their order. A button answers
+    only the question it belongs to: a press on an old question changes nothing and loses its
+    keyboard, and a question's keyboard goes when the next question is sent."""
 
     name = "telegram"
 
@@ -95,6 +110,7 @@ class TelegramChannel:
         self._secret = webhook_secret.encode() if webhook_secret else None
         self._username: str | None = None
         self._work: OrderedTasks[int] = OrderedTasks()
+        self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -116,11 +132,15 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Waits for the updates still being handled, then closes the Bot API connections."""
-        await self._work.wait(STOP_SECONDS)
+        await self.settled(STOP_SECONDS)
         await self.bot.shutdown()
 
+    async def settled(self, timeout: float) -> None:
+        """Waits (at most `timeout` seconds) until the updates received so far are handled."""
+        await self._work.wait(timeout)
+
     def _commands(self, lang: Lang) -> list[BotCommand]:
-        text = self.engine.rules.text
+        text = self.engine.text
         return [BotCommand(name, text(f"telegram.command.{name}", lang)) for name in COMMANDS]
 
     # --- receiving ----------------------------------------------------------------------
@@ -211,7 +231,7 @@ class TelegramChannel:
         key = conversation_key(message.chat.id, user)
         incoming = Incoming(text=text, lang=language_hint(user))
         result = await self.engine.handle(key, incoming, role=ROLE)
-        await self._send(message.chat.id, key, result.replies)
+        await self._send(message.chat.id, key, result)
 
     def _command_text(self, text: str) -> str | None:
         """A command as the engine knows it ("/start@TripcheckBot go" → "/start"), other text
@@ -225,13 +245,18 @@ class TelegramChannel:
 
     async def _on_button(self, query: CallbackQuery) -> None:
         await self._call("answerCallbackQuery", lambda: self.bot.answer_callback_query(query.id))
-        pressed = self.keyboards.pressed(query.data or "")
-        if query.message is None or pressed is None or query.from_user.is_bot:
+        if query.message is None or query.from_user.is_bot:
             return
         chat_id = query.message.chat.id
         # A message older than 48 hours is "inaccessible": its buttons still count.
         message = query.message if isinstance(query.message, Message) else None
         markup = message.reply_markup if message is not None else None
+        pressed = self.keyboards.pressed(query.data or "")
+        if pressed is None:
+            # A keyboard this bot can no longer read (made before presses named their
+            # question): it answers nothing, so it goes.
+            await self._remove_keyboard(chat_id, query.message.message_id)
+            return
         if isinstance(pressed, Toggle):
             if message is not None and markup is not None:
                 ticked = toggled(markup, pressed)
@@ -246,31 +271,27 @@ class TelegramChannel:
         lang = language_hint(query.from_user)
         if isinstance(pressed, Done):
             label = done_label(markup, pressed)
-            incoming = Incoming(choice=pressed.choice, lang=lang)
+            choice = pressed.choice
         else:
             label = pressed_label(markup, query.data or "") or ""
-            # A long value forgotten since a restart: the label, typed, means the same.
-            incoming = (
-                Incoming(choice=pressed.value, lang=lang)
-                if pressed.value is not None
-                else Incoming(text=label, lang=lang)
-            )
+            # A long value forgotten since a restart: such values are names, shown as labels.
+            choice = pressed.value if pressed.value is not None else label
         key = conversation_key(chat_id, query.from_user)
+        incoming = Incoming(choice=choice, step=pressed.step, lang=lang)
         result = await self.engine.handle(key, incoming, role=ROLE)
-        # Only a taken press marks its question answered.
+        # Only a taken press marks its question answered; any other loses its keyboard.
         if message is not None and label and result.taken:
             await self._mark_answered(message, label)
-        await self._send(chat_id, key, result.replies)
+        else:
+            await self._remove_keyboard(chat_id, query.message.message_id)
+        await self._send(chat_id, key, result, answered=query.message.message_id)
 
     async def _mark_answered(self, message: Message, label: str) -> None:
         """Shows the question with the chosen answer, and without its buttons."""
         text = message.text
         html = answered_html(message.text_html, text, label) if text else None
         if html is None:
-            edit = functools.partial(
-                self.bot.edit_message_reply_markup, message.chat.id, message.message_id
-            )
-            await self._call("editMessageReplyMarkup", edit)
+            await self._remove_keyboard(message.chat.id, message.message_id)
             return
         edit_text = functools.partial(
             self.bot.edit_message_text,
@@ -283,15 +304,26 @@ class TelegramChannel:
 
     # --- sending ------------------------------------------------------------------------
 
-    async def _send(self, chat_id: int, key: ConversationKey, replies: Sequence[Outgoing]) -> None:
-        """The replies in order, as HTML; a question carries its keyboard."""
-        for reply in replies:
+    async def _remove_keyboard(self, chat_id: int, message_id: int) -> None:
+        edit = functools.partial(self.bot.edit_message_reply_markup, chat_id, message_id)
+        await self._call("editMessageReplyMarkup", edit)
+
+    async def _send(
+        self,
+        chat_id: int,
+        key: ConversationKey,
+        result: TurnResult,
+        answered: int | None = None,
+    ) -> None:
+        """The replies in order, as HTML; a question carries its keyboard, and the question
+        asked before loses its own (unless it is the one just `answered`)."""
+        previous = self._open.pop(key, None)
+        if previous is not None and previous.message_id != answered and result.replies:
+            await self._remove_keyboard(previous.chat_id, previous.message_id)
+        for reply in result.replies:
             keyboard = None
             if reply.choices:
-                done = ""
-                if reply.multi:
-                    lang = await self.engine.conversation_lang(key)
-                    done = self.engine.rules.text("telegram.done", lang)
+                done = self.engine.text("telegram.done", result.lang) if reply.multi else ""
                 keyboard = self.keyboards.for_question(reply, done)
             for part in message_parts(reply, keyboard):
                 send = functools.partial(
@@ -301,7 +333,15 @@ class TelegramChannel:
                     parse_mode=ParseMode.HTML,
                     reply_markup=part.keyboard,
                 )
-                await self._call("sendMessage", send)
+                sent = await self._call("sendMessage", send)
+                if sent is not None and part.keyboard is not None:
+                    self._remember(key, Posted(chat_id, sent.message_id))
+
+    def _remember(self, key: ConversationKey, question: Posted) -> None:
+        self._open[key] = question
+        self._open.move_to_end(key)
+        while len(self._open) > OPEN_QUESTIONS:
+            self._open.popitem(last=False)
 
     async def _call(self, method: str, call: Callable[[], Awaitable[T]]) -> T | None:
         """A Bot API call that waits out flood control. Other failures are logged, not raised:
@@ -335,8 +375,9 @@ def conversation_key(chat_id: int, user: User) -> ConversationKey:
 
 
 def language_hint(user: User) -> Lang:
-    """Swedish for a Telegram app set to Swedish, else English (for a new conversation)."""
-    return "sv" if (user.language_code or "").lower().startswith("sv") else "en"
+    """Swedish for a Telegram app set to Swedish, else English (for a new conversation): a
+    Telegram user is a partner contact, often abroad, and the default command menu is English."""
+    return language_of_locale(user.language_code) or "en"
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -358,11 +399,6 @@ async def _until(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
         if not task.done():
             task.cancel()
     return task.result() if task in done else None
-
-
-def secret_value(value: SecretStr | None) -> str | None:
-    """A secret setting's value, None when unset or empty."""
-    return value.get_secret_value() or None if value is not None else None
 
 
 def quiet_http_logs() -> None:

@@ -1,8 +1,9 @@
-"""Engine replies as Telegram messages: HTML text in parts Telegram accepts, inline keyboards,
-and reading back which button was pressed."""
+"""Engine replies as Telegram messages: HTML text in parts Telegram accepts, the decision from its
+rendered view, inline keyboards, and reading back which button of which question was pressed."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 from collections import OrderedDict
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.messages import Choice, Outgoing
+from adapters.chat_kit.choices import NONE_VALUE, ticked_answer
+from bot.messages import Choice, DecisionView, Outgoing
 
 # Telegram's limits: a message's text, and a button's callback data (in bytes).
 MAX_MESSAGE = 4096
@@ -20,14 +22,18 @@ MAX_CALLBACK_DATA = 64
 ROW_BUTTONS = 3
 ROW_CHARACTERS = 30
 CHECKED = "✓ "
-# The engine's value for "no goals"; the Done button sends it when nothing is ticked.
-NONE_VALUE = "none"
-# Callback data kinds: an answer, an answer remembered by token, a toggle, Done.
+# Callback data: a kind, the step of the question the button belongs to, then what was pressed
+# ("a:influence:no"): an answer, an answer remembered by token, a toggle, Done. The step is
+# written out (the longest, "contributes_development.confirm", leaves 30 bytes), so a press
+# says which question it answers even after a restart.
 ANSWER = "a:"
 REMEMBERED = "r:"
 TOGGLE = "t:"
 DONE = "d:"
+SEPARATOR = ":"
 _TOGGLE_UNSAFE = frozenset(":,")
+# A remembered value's token: 16 bytes of its hash, in URL-safe base64 (22 characters).
+TOKEN_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,10 @@ class TelegramMessage:
 
 @dataclass(frozen=True)
 class Answer:
-    """A pressed answer button; `value` is None when a remembered value was forgotten."""
+    """A pressed answer button of the question `step`; `value` is None when a remembered value
+    was forgotten (a restart)."""
 
+    step: str
     value: str | None
 
 
@@ -49,6 +57,7 @@ class Answer:
 class Toggle:
     """A pressed goal in a multiple-choice question: `selected` before the press."""
 
+    step: str
     selected: tuple[str, ...]
     value: str
 
@@ -57,12 +66,13 @@ class Toggle:
 class Done:
     """The Done button of a multiple-choice question, with what was ticked."""
 
+    step: str
     selected: tuple[str, ...]
 
     @property
     def choice(self) -> str:
         """The answer the engine takes: "5,8", or "none" when nothing was ticked."""
-        return ",".join(self.selected) or NONE_VALUE
+        return ticked_answer(self.selected)
 
 
 Pressed = Answer | Toggle | Done
@@ -73,26 +83,33 @@ def telegram_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+# A line of a message: pieces of text, each plain ("") or in one of Telegram's tags ("b", "i").
+Line = list[tuple[str, str]]
+
+
 def message_parts(
     reply: Outgoing, keyboard: InlineKeyboardMarkup | None = None
 ) -> list[TelegramMessage]:
     """The reply as HTML messages of at most MAX_MESSAGE characters, split between lines.
 
-    Every text is escaped; only the decision's headline is bold (markup we add ourselves).
-    The keyboard goes on the last part, under the question."""
+    Every text is escaped; the only markup is ours (the decision's headings, its plan
+    sections). The keyboard goes on the last part, under the question."""
+    if reply.view is not None:
+        lines = decision_lines(reply.view)
+    else:
+        lines = [[(line, "")] for line in reply.text.split("\n")]
     html_lines: list[str] = []
-    for number, line in enumerate(reply.text.split("\n")):
-        bold = reply.type == "decision" and number == 0
-        html_lines.extend(_html_pieces(line, bold))
+    for line in lines:
+        html_lines.extend(_line_pieces(line))
     parts: list[str] = []
     current: list[str] = []
-    for line in html_lines:
-        candidate = "\n".join([*current, line])
+    for html_line in html_lines:
+        candidate = "\n".join([*current, html_line])
         if current and telegram_length(candidate) > MAX_MESSAGE:
             parts.append("\n".join(current))
-            current = [line]
+            current = [html_line]
         else:
-            current.append(line)
+            current.append(html_line)
     parts.append("\n".join(current))
     return [
         TelegramMessage(part, keyboard if number == len(parts) - 1 else None)
@@ -100,15 +117,50 @@ def message_parts(
     ]
 
 
-def _html_pieces(line: str, bold: bool) -> list[str]:
-    """One line as HTML; a line too long for one message is cut (never inside an escape)."""
+def decision_lines(view: DecisionView) -> list[Line]:
+    """The decision as Telegram lines: the headline and headings bold, each reason and
+    advisory with its plan section in italics, a climate row per line."""
+    lines: list[Line] = [[(view.headline, "b")]]
+    for heading, items in (
+        (view.headings["reasons"], view.reasons),
+        (view.headings["advisories"], view.advisories),
+    ):
+        if items:
+            lines.append([(heading, "b")])
+            lines.extend([(f"• {item.text} ", ""), (item.cite, "i")] for item in items)
+    if view.guidelines:
+        lines.append([(view.headings["guidelines"], "b")])
+        lines.extend([(f"• {guideline}", "")] for guideline in view.guidelines)
+    if view.climate:
+        lines.append([(view.climate_heading, "b")])
+        lines.extend([(f"• {row.text()}", "b" if row.planned else "")] for row in view.climate)
+    if view.climate_note:
+        lines.append([(view.climate_note, "")])
+    lines.append([(view.footer, "i")])
+    return lines
+
+
+def _line_pieces(line: Line) -> list[str]:
+    """One line as HTML; a line too long for one message is cut, each of its pieces apart."""
+    whole = "".join(_tagged(text, tag) for text, tag in line)
+    if telegram_length(whole) <= MAX_MESSAGE:
+        return [whole]
+    return [piece for text, tag in line for piece in _html_pieces(text, tag)]
+
+
+def _tagged(text: str, tag: str) -> str:
+    return f"<{tag}>{html.escape(text)}</{tag}>" if tag and text else html.escape(text)
+
+
+def _html_pieces(line: str, tag: str) -> list[str]:
+    """Text in one tag as HTML; too long for one message, it is cut (never inside an escape)."""
 
     def render(text: str) -> str:
-        return f"<b>{html.escape(text)}</b>" if bold and text else html.escape(text)
+        return _tagged(text, tag)
 
     if telegram_length(render(line)) <= MAX_MESSAGE:
         return [render(line)]
-    overhead = len("<b></b>") if bold else 0
+    overhead = len(f"<{tag}></{tag}>") if tag else 0
     pieces: list[str] = []
     start, used = 0, overhead
     for index, character in enumerate(line):
@@ -130,11 +182,12 @@ def answered_html(question_html: str, question_text: str, label: str) -> str | N
 
 
 class Keyboards:
-    """Inline keyboards for questions, and which button a callback's data stands for.
+    """Inline keyboards for questions, and which button of which question a callback's data
+    stands for.
 
     Callback data holds at most 64 bytes: a longer value is remembered here under a short
     token. After a restart a token is forgotten; the channel then sends the button's label
-    as if typed, which the engine understands too."""
+    as the choice (long values are names, whose label is the value)."""
 
     def __init__(self, remember: int = 10_000) -> None:
         self._remembered: OrderedDict[str, str] = OrderedDict()
@@ -144,46 +197,56 @@ class Keyboards:
         """The keyboard of a question (None without choices); multi questions get toggles."""
         if not reply.choices:
             return None
+        step = reply.step or ""
+        if SEPARATOR in step:
+            raise ValueError(f"a step id cannot hold {SEPARATOR!r}: {step!r}")
         if reply.multi:
-            return self._multi(reply.choices, done_label)
-        return InlineKeyboardMarkup(_rows([self._answer_button(c) for c in reply.choices]))
+            return self._multi(step, reply.choices, done_label)
+        buttons = [self._answer_button(step, c) for c in reply.choices]
+        return InlineKeyboardMarkup(_rows(buttons))
 
-    def _multi(self, choices: Sequence[Choice], done_label: str) -> InlineKeyboardMarkup:
+    def _multi(self, step: str, choices: Sequence[Choice], done_label: str) -> InlineKeyboardMarkup:
         toggles = [c for c in choices if _toggleable(c.value)]
-        others = [self._answer_button(c) for c in choices if not _toggleable(c.value)]
+        others = [self._answer_button(step, c) for c in choices if not _toggleable(c.value)]
         # One goal per row: their names are long, and a column reads as a checklist.
-        rows = [[_toggle_button(c.label, c.value, ())] for c in toggles]
-        rows.extend(_rows([*others, _done_button(done_label, ())]))
+        rows = [[_toggle_button(c.label, step, c.value, ())] for c in toggles]
+        rows.extend(_rows([*others, _done_button(done_label, step, ())]))
         return InlineKeyboardMarkup(rows)
 
-    def _answer_button(self, choice: Choice) -> InlineKeyboardButton:
-        data = ANSWER + choice.value
+    def _answer_button(self, step: str, choice: Choice) -> InlineKeyboardButton:
+        data = f"{ANSWER}{step}{SEPARATOR}{choice.value}"
         if len(data.encode()) > MAX_CALLBACK_DATA:
-            token = hashlib.sha256(choice.value.encode()).hexdigest()[:32]
+            digest = hashlib.sha256(choice.value.encode()).digest()[:TOKEN_BYTES]
+            token = base64.urlsafe_b64encode(digest).decode().rstrip("=")
             self._remembered[token] = choice.value
             self._remembered.move_to_end(token)
             while len(self._remembered) > self._capacity:
                 self._remembered.popitem(last=False)
-            data = REMEMBERED + token
+            data = f"{REMEMBERED}{step}{SEPARATOR}{token}"
         return InlineKeyboardButton(choice.label, callback_data=data)
 
     def pressed(self, data: str) -> Pressed | None:
-        """What a button's callback data stands for; None for data this bot never made."""
+        """What a button's callback data stands for; None for data this bot never made (or
+        made before presses carried their step)."""
         if data.startswith(REMEMBERED):
-            return Answer(self._remembered.get(data.removeprefix(REMEMBERED)))
+            step, separator, token = data.removeprefix(REMEMBERED).partition(SEPARATOR)
+            return Answer(step, self._remembered.get(token)) if separator else None
         return _parse(data)
 
 
 def _parse(data: str) -> Pressed | None:
     """The buttons whose data says everything: answers, toggles and Done."""
     kind, rest = data[:2], data[2:]
+    step, separator, rest = rest.partition(SEPARATOR)
+    if not separator:
+        return None
     if kind == ANSWER:
-        return Answer(rest)
-    if kind == TOGGLE and ":" in rest:
-        selected, value = rest.rsplit(":", 1)
-        return Toggle(_split(selected), value)
+        return Answer(step, rest)
+    if kind == TOGGLE and SEPARATOR in rest:
+        selected, value = rest.rsplit(SEPARATOR, 1)
+        return Toggle(step, _split(selected), value)
     if kind == DONE:
-        return Done(_split(rest))
+        return Done(step, _split(rest))
     return None
 
 
@@ -206,9 +269,9 @@ def toggled(markup: InlineKeyboardMarkup, toggle: Toggle) -> InlineKeyboardMarku
             pressed = _static(button)
             if isinstance(pressed, Toggle):
                 label = button.text.removeprefix(CHECKED)
-                new_row.append(_toggle_button(label, pressed.value, selected))
+                new_row.append(_toggle_button(label, pressed.step, pressed.value, selected))
             elif isinstance(pressed, Done):
-                new_row.append(_done_button(button.text, selected))
+                new_row.append(_done_button(button.text, pressed.step, selected))
             else:
                 new_row.append(button)
         rows.append(new_row)
@@ -256,17 +319,20 @@ def _rows(buttons: Iterable[InlineKeyboardButton]) -> list[list[InlineKeyboardBu
 def _toggleable(value: str) -> bool:
     """Whether a multi choice can be a toggle: its value must fit the callback data format.
 
-    Nine goals ticked is the longest data: "t:1,2,3,4,5,6,7,8,9:9", well under 64 bytes."""
+    Nine goals ticked is the longest data: "t:goals:1,2,3,4,5,6,7,8,9:9", well under 64 bytes."""
     return value != NONE_VALUE and len(value) <= 3 and not (_TOGGLE_UNSAFE & set(value))
 
 
-def _toggle_button(label: str, value: str, selected: tuple[str, ...]) -> InlineKeyboardButton:
+def _toggle_button(
+    label: str, step: str, value: str, selected: tuple[str, ...]
+) -> InlineKeyboardButton:
     shown = f"{CHECKED}{label}" if value in selected else label
-    return InlineKeyboardButton(shown, callback_data=f"{TOGGLE}{','.join(selected)}:{value}")
+    data = f"{TOGGLE}{step}{SEPARATOR}{','.join(selected)}{SEPARATOR}{value}"
+    return InlineKeyboardButton(shown, callback_data=data)
 
 
-def _done_button(label: str, selected: tuple[str, ...]) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=DONE + ",".join(selected))
+def _done_button(label: str, step: str, selected: tuple[str, ...]) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=f"{DONE}{step}{SEPARATOR}{','.join(selected)}")
 
 
 def _split(joined: str) -> tuple[str, ...]:

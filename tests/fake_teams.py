@@ -83,8 +83,11 @@ class FakeConnector:
 
     def __init__(self) -> None:
         self.calls: list[ConnectorCall] = []
-        # Status codes to answer the next sends with (e.g. 429), before accepting them.
+        # Status codes to answer the next sends with (e.g. 429), before accepting them, and the
+        # Retry-After they name (None: no such header).
         self.refuse_next: list[int] = []
+        self.retry_after: str | None = "0"
+        self.refused: list[int] = []
         self._ids = itertools.count(1_790_000_000_001)
         self._sent_to: dict[str, str] = {}
         activities = "/v3/conversations/{conversation_id}/activities"
@@ -140,7 +143,9 @@ class FakeConnector:
             return _error(400, "BadArgument", problem)
         if method != "update" and self.refuse_next:
             status = self.refuse_next.pop(0)
-            return _error(status, "Throttled", "slow down", headers={"Retry-After": "0"})
+            self.refused.append(status)
+            headers = {"Retry-After": self.retry_after} if self.retry_after is not None else None
+            return _error(status, "Throttled", "slow down", headers=headers)
         base = conversation_id.split(";")[0]
         if method == "update":
             if self._sent_to.get(activity_id or "") != base:
@@ -220,18 +225,20 @@ class FakeBotFrameworkKeys:
         lifetime: float = 3600,
         key: rsa.RSAPrivateKey | None = None,
         kid: str | None = None,
+        expires: bool = True,
     ) -> str:
         """A token as Bot Framework sends with an activity (signed by the test key unless
-        another `key` is given)."""
+        another `key` is given; without an expiry if not `expires`)."""
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": issuer,
             "aud": audience,
             "serviceurl": service_url,
             "iat": now - 60,
             "nbf": now - 60,
-            "exp": now + int(lifetime),
         }
+        if expires:
+            claims["exp"] = now + int(lifetime)
         headers = {"kid": kid or self.kid}
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers=headers)
 

@@ -19,11 +19,12 @@ import httpx
 import pytest
 
 from adapters import telegram
-from adapters.telegram_render import MAX_CALLBACK_DATA, Answer, Keyboards
+from adapters.telegram_render import MAX_CALLBACK_DATA, Answer, Done, Keyboards, Toggle, toggled
 from bot.engine import Engine
 from bot.messages import Choice, ConversationKey, Incoming, Outgoing, TurnResult
 from bot.settings import Settings
 from bot.storage import StorageError
+from rules.check import FIELDS
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import PLACES_CACHE
@@ -278,7 +279,17 @@ async def test_a_check_by_buttons_in_english_records_a_partner_contact_decision(
     decision = replies[0]
     assert decision["text"].startswith(rules.text("decision.headline.travel", "en"))
     headline = utf16_length(rules.text("decision.headline.travel", "en"))
-    assert decision["entities"] == [{"type": "bold", "offset": 0, "length": headline}]
+    assert decision["entities"][0] == {"type": "bold", "offset": 0, "length": headline}
+    # Rendered from the decision's view: headings bold, every plan section in italics.
+    lines = decision["text"].split("\n")
+    assert rules.text("decision.reasons", "en") in lines
+    italic = [
+        decision["text"][e["offset"] : e["offset"] + e["length"]]
+        for e in decision["entities"]
+        if e["type"] == "italic"
+    ]
+    assert italic[-1] == rules.text("decision.recommends", "en")
+    assert any(text.startswith("(") for text in italic)
     stored = await tripcheck.engine.storage.last_decision(user.key)
     assert stored is not None
     assert (stored.role, stored.channel, stored.lang) == ("partner_contact", "telegram", "en")
@@ -456,8 +467,11 @@ async def test_a_stale_button_leaves_its_message_alone(tripcheck: Bot, rules: Ru
     await user.press("Trip", old)
     edits = len(tripcheck.fake.calls_to("editMessageText"))
     replies = await user.press("Project", old)  # the same message, pressed again
-    assert replies[0]["text"] == rules.text("hint.choice", "en")
+    assert replies[0]["text"] == rules.text("hint.stale_button", "en")
+    assert user.question(replies) == rules.text("q.title", "en")
     assert len(tripcheck.fake.calls_to("editMessageText")) == edits
+    shown = tripcheck.fake.messages[(user.user_id, old["message_id"])]
+    assert shown["text"] == f"{rules.text('q.kind', 'en')} — Trip"
     assert len(tripcheck.fake.calls_to("answerCallbackQuery")) == 2
     state = await tripcheck.engine.storage.load_conversation(user.key)
     assert state is not None and state.answers["kind"].value == "trip"
@@ -506,20 +520,65 @@ async def test_a_long_button_value_is_remembered_and_survives_a_restart_as_its_l
                 data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
                 assert len(data.encode()) <= MAX_CALLBACK_DATA
             await user.deliver(user.button_update("BUF", message))
-    assert pressed[1] == Incoming(choice=value, lang="en")
-    assert pressed[2] == Incoming(text="BUF", lang="en")
+    assert pressed[1] == Incoming(choice=value, step="department", lang="en")
+    # After the restart the value is forgotten; the label is the choice, for the same step.
+    assert pressed[2] == Incoming(choice="BUF", step="department", lang="en")
 
 
 def test_keyboards_read_back_their_buttons() -> None:
     keyboards = Keyboards()
     long_value = "x" * 100
-    reply = Outgoing("question", "?", choices=(Choice("Short", "yes"), Choice("Long", long_value)))
+    reply = Outgoing(
+        "question",
+        "?",
+        step="department",
+        choices=(Choice("Short", "yes"), Choice("Long", long_value)),
+    )
     markup = keyboards.for_question(reply, "Done")
     assert markup is not None
     data = [b.callback_data for row in markup.inline_keyboard for b in row]
     assert all(isinstance(d, str) and len(d.encode()) <= MAX_CALLBACK_DATA for d in data)
-    assert [keyboards.pressed(str(d)) for d in data] == [Answer("yes"), Answer(long_value)]
+    assert [keyboards.pressed(str(d)) for d in data] == [
+        Answer("department", "yes"),
+        Answer("department", long_value),
+    ]
     assert keyboards.pressed("something else") is None
+    # Data from before buttons named their question answers nothing.
+    assert keyboards.pressed("a:yes") is None
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_every_step_fits_in_the_callback_data_with_a_remembered_value(lang: str) -> None:
+    steps = [*FIELDS, *(f"{field}.confirm" for field in FIELDS), "confirm", "change", "resume"]
+    keyboards = Keyboards()
+    long_value = "å" * 64
+    for step in steps:
+        reply = Outgoing("question", "?", step=step, choices=(Choice(lang, long_value),))
+        markup = keyboards.for_question(reply, "Done")
+        assert markup is not None
+        (button,) = [b for row in markup.inline_keyboard for b in row]
+        assert len(str(button.callback_data).encode()) <= MAX_CALLBACK_DATA
+        assert keyboards.pressed(str(button.callback_data)) == Answer(step, long_value)
+
+
+def test_a_toggle_and_done_keep_their_step() -> None:
+    keyboards = Keyboards()
+    reply = Outgoing(
+        "question",
+        "Goals?",
+        step="goals",
+        choices=(Choice("5 Climate", "5"), Choice("8 Growth", "8"), Choice("None", "none")),
+        multi=True,
+    )
+    markup = keyboards.for_question(reply, "Done")
+    assert markup is not None
+    first = keyboards.pressed(str(markup.inline_keyboard[0][0].callback_data))
+    assert first == Toggle("goals", (), "5")
+    assert isinstance(first, Toggle)
+    ticked = toggled(markup, first)
+    done = keyboards.pressed(str(ticked.inline_keyboard[-1][-1].callback_data))
+    assert done == Done("goals", ("5",)) and isinstance(done, Done) and done.choice == "5"
+    assert Done("goals", ()).choice == "none"
 
 
 async def test_without_a_webhook_secret_the_webhook_is_off(

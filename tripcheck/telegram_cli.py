@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from telegram.error import InvalidToken, TelegramError
 
+from adapters.chat_kit.secrets import secret_value
 from adapters.telegram import (
     ALLOWED_UPDATES,
     SECRET_FORMAT,
@@ -19,7 +20,6 @@ from adapters.telegram import (
     log,
     make_bot,
     quiet_http_logs,
-    secret_value,
 )
 from bot import logs
 from bot.settings import Settings
@@ -94,7 +94,7 @@ async def _run_polling(args: argparse.Namespace, settings: Settings, stop: async
         finally:
             await telegram.stop()
             await engine.drain()
-            await engine.storage.close()
+            await engine.close()
     log.info("stopped", extra={"channel": "telegram"})
     return status
 
