@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.chat_kit import BodyTooLarge, clean_strings, read_body
 from adapters.chat_kit.choices import NONE_VALUE
 from adapters.chat_kit.locale import language_of_locale
 from adapters.chat_kit.secrets import secret_value
@@ -216,14 +217,17 @@ class SlackChannel:
         """POST /slack/events: the body read with a cap (413), its signature and timestamp
         checked (401 if forged, stale or malformed), then parsed (400 if it cannot be), and
         only then handed to bolt, which acknowledges it. Never a 500 for what a client sent."""
-        body = await _capped_body(request, self._max_body)
-        if body is None:
+        try:
+            body = await read_body(request, self._max_body)
+        except BodyTooLarge:
             return Response(status_code=413)
         if not self._signed(request.headers, body):
             log.info("slack: refused a request with a bad signature or timestamp")
             return Response(status_code=401)
         try:
             bolt_request = to_async_bolt_request(request, body)
+            # Cleaned once here: a lone surrogate in an id or a text reaches no database.
+            bolt_request.body = clean_strings(bolt_request.body)
         except (ValueError, RecursionError, TypeError, AttributeError) as error:
             # Signed, but not UTF-8, not JSON or a form, nested too deep, a 5000-digit number.
             log.info("slack: refused a request that cannot be read: %s", type(error).__name__)
@@ -573,21 +577,6 @@ def _failed(result: TurnResult) -> bool:
 def _first(values: Sequence[str] | None) -> str | None:
     """The first value of a header as bolt keeps them (a list per name)."""
     return values[0] if values else None
-
-
-async def _capped_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is larger than `limit` (not read any further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def api_base_url(api_url: str | None) -> str:

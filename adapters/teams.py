@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters import teams_icons
+from adapters.chat_kit import BadJson, BodyTooLarge, clean_strings, parse_json_object, read_body
 from adapters.chat_kit.locale import language_of_locale
 from adapters.chat_kit.secrets import secret_value
 from adapters.teams_cards import (
@@ -643,23 +644,20 @@ def _service_url(activity: Activity) -> str:
 
 async def _body(request: Request) -> bytes | None:
     """The request body, or None when it is larger than MAX_BODY (not read any further)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_body(request, MAX_BODY)
+    except BodyTooLarge:
+        return None
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The activity as JSON, cleaned once of what no database or log can hold; None when it
+    is not a JSON object (not UTF-8, nested too deep, a 5000-digit number, ...)."""
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        # Not JSON, or nested too deeply for the parser: a bad request either way.
+        data: dict[str, Any] = clean_strings(parse_json_object(body))
+    except BadJson:
         return None
-    return data if isinstance(data, dict) else None
+    return data
 
 
 def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:

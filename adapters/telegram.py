@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
-import json
 import logging
 import re
 import warnings
@@ -25,6 +24,7 @@ from telegram.error import BadRequest, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from adapters.chat_kit import BodyTooLarge, clean_strings, parse_json_object, read_body
 from adapters.chat_kit.locale import language_of_locale
 from adapters.chat_kit.secrets import secret_value
 from adapters.telegram_render import (
@@ -150,8 +150,9 @@ class TelegramChannel:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLarge:
             return Response(status_code=413)
         update = self._parse(body)
         if update is None:
@@ -161,9 +162,8 @@ class TelegramChannel:
 
     def _parse(self, body: bytes) -> Update | None:
         try:
-            data = json.loads(body)
-            if isinstance(data, dict):
-                return Update.de_json(data, self.bot)
+            # Cleaned once here: a lone surrogate in a name or a text reaches no database.
+            return Update.de_json(clean_strings(parse_json_object(body)), self.bot)
         except Exception:
             # Whatever the payload, a malformed one is refused, never a server error.
             pass

@@ -457,11 +457,13 @@ async def test_a_press_that_fails_keeps_its_buttons_to_press_again(
     await anna.say("hello")
     question = anna.latest_question()
 
-    async def unavailable(*args: Any) -> None:
+    @contextlib.asynccontextmanager
+    async def unavailable(*args: Any) -> AsyncIterator[Any]:
         raise StorageError("disk I/O error")
+        yield
 
     with monkeypatch.context() as patched:
-        patched.setattr(bot.engine.storage, "save_conversation", unavailable)
+        patched.setattr(bot.engine.storage, "turn", unavailable)
         [failed] = await anna.press("trip", question)
     # The system failed, not the user: they are told so, and the question is as it was.
     assert shown_text(failed) == f":warning: {bot.engine.text('error.storage', 'en')}"

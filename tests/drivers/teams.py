@@ -18,7 +18,7 @@ from adapters.teams_cards import CHOICE, DONE, PICKED
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
+from storage.sqlite.store import SQLiteStorage
 from tests.drivers import QuestionRef, Shown
 from tests.drivers.telegram import SETTLE_SECONDS, shipped_rules
 from tests.fake_teams import ConnectorCall, FakeConnector

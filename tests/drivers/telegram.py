@@ -18,9 +18,9 @@ from adapters.telegram_render import Answer, Done, Toggle
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
-from bot.sqlite_store import SQLiteStorage
 from rules.loader import load_ruleset
 from rules.ruleset import RuleSet
+from storage.sqlite.store import SQLiteStorage
 from tests.drivers import QuestionRef, Shown
 from tests.fake_telegram import FakeTelegram
 from tests.servers import running

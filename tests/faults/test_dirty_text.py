@@ -1,7 +1,7 @@
 """Lone surrogates and control characters in the ids and texts each platform delivers: the
 delivery is answered 200, the turn runs, and nothing raises (the database driver and the
 log's pseudonym cannot encode a lone surrogate). The fix is to clean once at the edge with
-adapters.chat_kit; where an adapter does not yet, the case is xfail(strict=True)."""
+adapters.chat_kit."""
 
 from __future__ import annotations
 
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.faults
 DIRTY = "hej \ud800 d\udfffå \x00\x1b[2J"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "adapter wiring pending: SlackChannel must clean the event's user, channel and text "
-        "(adapters.chat_kit.clean_line / clean_text) in its listeners before the engine sees them"
-    ),
-)
 async def test_slack_survives_dirty_ids_and_text(
     rules: RuleSet, slack_api: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -48,13 +41,6 @@ async def test_slack_survives_dirty_ids_and_text(
     assert statuses == [200] and turns == 1 and not failures(caplog), failures(caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "adapter wiring pending: TelegramChannel._parse must pass the parsed JSON through "
-        "adapters.chat_kit.clean_strings before Update.de_json"
-    ),
-)
 async def test_telegram_survives_dirty_names_and_text(
     rules: RuleSet, telegram_api_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -67,13 +53,6 @@ async def test_telegram_survives_dirty_names_and_text(
     assert statuses == [200] and turns == 1 and not failures(caplog), failures(caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "adapter wiring pending: TeamsChannel.receive must pass the parsed activity through "
-        "adapters.chat_kit.clean_strings before parse_activity"
-    ),
-)
 async def test_teams_survives_dirty_ids_and_text(
     rules: RuleSet, connector_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

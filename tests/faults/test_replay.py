@@ -41,14 +41,6 @@ async def test_a_replayed_slack_event_makes_one_turn(
     assert statuses == [200] * COPIES and turns == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "adapter wiring pending: SlackChannel._on_command must claim the delivery first, e.g. "
-        "engine.storage.claim_delivery('slack', 'command:' + command['trigger_id'], now), "
-        "and stop when it is not the first"
-    ),
-)
 async def test_a_replayed_slash_command_makes_one_turn(
     rules: RuleSet, slack_api: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
