@@ -30,10 +30,10 @@ from adapters.admin_auth import (
     SESSION_COOKIE,
     Clock,
     CsrfTokens,
-    LoginLimiter,
     PasswordChecker,
     Session,
-    Sessions,
+    SharedLoginLimiter,
+    SharedSessions,
     same_token,
     signer_from,
 )
@@ -370,10 +370,11 @@ class AdminWeb:
         self.clock = clock
         self.rules = rules
         signer = signer_from(settings.admin_secret)
-        self.sessions = Sessions(signer, clock)
+        # Logouts and failed logins live in the database, so every instance honours them.
+        self.sessions = SharedSessions(signer, clock, decision_log)
         self.csrf = CsrfTokens(signer)
-        self.limiter = LoginLimiter(clock)
-        self.passwords = PasswordChecker(decision_log)
+        self.limiter = SharedLoginLimiter(clock, decision_log)
+        self.passwords = PasswordChecker(decision_log, clock)
         self.oidc = OidcSignIn(oidc, signer, clock) if oidc is not None and oidc.enabled else None
         self.templates = _templates()
         self._departments: dict[str, str | None] = {}
@@ -496,7 +497,7 @@ class AdminWeb:
 
     async def signed_in(self, request: Request) -> Session | None:
         """The admin whose valid session cookie came with the request, if any."""
-        session = self.sessions.read(request.cookies.get(SESSION_COOKIE))
+        session = await self.sessions.read_shared(request.cookies.get(SESSION_COOKIE))
         if session is None:
             return None
         if session.user.startswith(USER_PREFIX):
@@ -603,7 +604,7 @@ class AdminWeb:
         password = form.get("password", "")
         target = safe_next(form.get("next"))
         client = _client(request)
-        wait = self.limiter.retry_after(username, client)
+        wait = await self.limiter.retry_after(username, client)
         if wait is not None:
             log.warning(
                 "admin login rate-limited", extra={"channel": "admin", "admin": pseudonym(username)}
@@ -623,13 +624,13 @@ class AdminWeb:
         if len(password) <= MAX_PASSWORD and not username.startswith(USER_PREFIX):
             stored = await self.passwords.check(username, password)
         if stored is None:
-            self.limiter.failed(username, client)
+            await self.limiter.failed(username, client)
             # What was typed as a username may be a password typed in the wrong field.
             log.info("admin login failed", extra={"channel": "admin", "admin": pseudonym(username)})
             return self.login_page(
                 request, target, status=401, error=words("login.wrong"), username=username
             )
-        self.limiter.succeeded(username, client)
+        await self.limiter.succeeded(username, client)
         return self._signed_in_response(username, stored, target)
 
     def _signed_in_response(
@@ -689,7 +690,7 @@ class AdminWeb:
         return response
 
     async def logout(self, request: Request, session: Session, form: dict[str, str]) -> Response:
-        self.sessions.end(session)
+        await self.sessions.end_everywhere(session)
         response = RedirectResponse(f"{HOME}/login", status_code=303)
         _clear_cookie(response, SESSION_COOKIE)
         log.info("admin signed out", extra={"channel": "admin", "admin": session.user})
