@@ -290,6 +290,7 @@ class SentenceWords(Strict):
     travellers_alone: BilingualList
     articles: BilingualList
     place_before: BilingualList
+    place_from: BilingualList
     general_kind_words: BilingualList
     not_a_mode_in_a_sentence: BilingualList
     correction_fillers: BilingualList
