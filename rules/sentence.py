@@ -587,6 +587,8 @@ def read_correction(
 
 # Free-text questions: any text is an answer to them, so nothing typed there is a correction.
 _FREE_TEXT = frozenset({"title", "organisation"})
+# Questions answered with a name the text is matched against.
+_NAMES = frozenset({"partner", "destination", "guests_from", "department"})
 
 
 def _could_answer(
@@ -598,8 +600,9 @@ def _could_answer(
     today: date | None,
 ) -> bool:
     """Whether `text` reads as an answer to the open question: a recognised value, or a
-    did-you-mean. Text merely kept as typed (an unknown partner, place or department) is
-    no answer when it clearly says another field."""
+    did-you-mean of a closed question. Text merely kept as typed, or a guess at a name (an
+    unknown partner, place or department), is no answer when it clearly says another
+    field."""
     if open_field in _FREE_TEXT:
         return True
     if open_field == "when":
@@ -610,8 +613,11 @@ def _could_answer(
         return True  # a question this module does not know: never take its answer away
     if isinstance(parsed, Rejected):
         return False
+    # For a name (partner, place, department) a did-you-mean is a guess from a few shared
+    # letters ("three of us" ~ "Union of the Baltic Cities"): no answer when the text, word
+    # for word, says another field.
     if isinstance(parsed, Ambiguous):
-        return True
+        return open_field not in _NAMES
     value = parsed.value
     rules = interpreter.rules
     if open_field == "partner":
