@@ -305,12 +305,22 @@ class _Sentence:
     def read_digital(self) -> None:
         if not self.rules.is_digital_text(self.text):
             return
-        for start, end, _ in self.phrases(dict.fromkeys(self.words.digital, True)):
-            raw = self.raw(start, end - 1)
+        found = self.phrases(dict.fromkeys(self.words.digital, True))
+        # "webinar" is a kind of activity as well as a digital place: the kind keeps it, and
+        # "Teams" rather than "webinar" is the place's name.
+        kinds = [f for f in found if self._words_of(f[0], f[1]) in self.words.kinds]
+        places = [f for f in found if f not in kinds] or kinds
+        for start, end, _ in found:
+            if (start, end, True) not in kinds:
+                self.take(start, end)
+        if places:
+            raw = self.raw(places[0][0], places[0][1] - 1)
             answer = self.parse("destination", raw)
-            self.take(start, end)
-            if answer is not None and "destination" not in self.found:
+            if answer is not None:
                 self.keep("destination", answer, raw)
+
+    def _words_of(self, start: int, end: int) -> tuple[str, ...]:
+        return tuple(t.norm for t in self.tokens[start:end])
 
     def partner_windows(self) -> dict[str, tuple[int, int]]:
         """Each partner the sentence names, with the words that name it: the longest window
