@@ -242,7 +242,7 @@ class _Sentence:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end])
-        answers = [(s, e, self.parse("travellers", self.raw(s, e - 1))) for s, e in merged]
+        answers = [(s, e, self._count_of(s, e)) for s, e in merged]
         values = {a.value for _, _, a in answers if a is not None}
         for start, end, _ in answers:
             self.take(start, end)
@@ -250,6 +250,20 @@ class _Sentence:
             start, end, answer = answers[0]
             assert answer is not None
             self.keep("travellers", answer, self.raw(start, end - 1))
+
+    def _count_of(self, start: int, end: int) -> Accepted | None:
+        """The count the words from `start` to `end` say, as the travellers question reads
+        it; the lead's other words left out ("vi blir tolv" is "vi tolv")."""
+        answer = self.parse("travellers", self.raw(start, end - 1))
+        if answer is not None:
+            return answer
+        i, kept = start, []
+        while i < end:
+            size = self._is_count(i) or 1
+            if self._is_count(i):
+                kept.append(self.raw(i, i + size - 1))
+            i += size
+        return self.parse("travellers", " ".join(kept)) if kept else None
 
     def _is_count(self, index: int) -> int:
         """How many words a count word at `index` spans (a digit, "två", "en kollega"), 0
