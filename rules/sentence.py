@@ -338,26 +338,31 @@ class _Sentence:
 
     def partner_windows(self) -> dict[str, tuple[int, int]]:
         """Each partner the sentence names, with the words that name it: the longest window
-        that is exactly one of its names, else the shortest that matches it confidently."""
+        that is exactly one of its names, else the shortest of up to three words that
+        matches it confidently ("Bottenviksbågens")."""
+        named = self.interpreter.partners_in(self.text, self.lang)
         matcher = self.interpreter.partner_matcher
         windows: dict[str, tuple[int, int]] = {}
-        for partner_id in self.interpreter.partners_in(self.text, self.lang):
-            exact: tuple[int, int] | None = None
-            confident: tuple[int, int] | None = None
-            for size in range(1, min(_PARTNER_WORDS, len(self.tokens)) + 1):
-                for start in range(len(self.tokens) - size + 1):
-                    if not self.free(start, start + size):
-                        continue
-                    match = matcher.match(self.raw(start, start + size - 1))
-                    if match.key != partner_id:
-                        continue
-                    if match.status == "exact":
-                        exact = (start, start + size)
-                    elif match.status == "confident" and confident is None:
-                        confident = (start, start + size)
-            window = exact or confident
-            if window is not None:
-                windows[partner_id] = window
+        count = len(self.tokens)
+        for size in range(min(_PARTNER_WORDS, count), 0, -1):
+            for start in range(count - size + 1):
+                key = matcher.exact(self.raw(start, start + size - 1))
+                if key in named and key not in windows and self.free(start, start + size):
+                    windows[key] = (start, start + size)
+        common = self.words.common
+        for size in (1, 2, 3):
+            for start in range(count - size + 1):
+                if all(p in windows for p in named):
+                    return windows
+                end = start + size
+                edges = (self.tokens[start].norm, self.tokens[end - 1].norm)
+                overlaps = any(s < end and start < e for s, e in windows.values())
+                # A name neither starts nor ends with "och" or "the": fewer fuzzy matches.
+                if overlaps or not self.free(start, end) or any(w in common for w in edges):
+                    continue
+                match = matcher.match(self.raw(start, end - 1))
+                if match.status == "confident" and match.key in named:
+                    windows.setdefault(match.key, (start, end))
         return windows
 
     def read_place(self, partner_windows: Mapping[str, tuple[int, int]]) -> None:
