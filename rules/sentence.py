@@ -33,6 +33,7 @@ from rules.ruleset import RuleSet
 READ_FIELDS: tuple[str, ...] = (
     "kind",
     "title",
+    "department",
     "partner",
     "destination",
     "guests_from",
@@ -57,6 +58,9 @@ _PLACE_WORDS = 4
 _PARTNER_WORDS = 8
 # Longest count of travellers in words ("jag och två av mina kollegor").
 _COUNT_WORDS = 6
+# A town typed in lower case after a preposition is taken from this many inhabitants: "i
+# helgen", "på kultur" are ordinary words that small towns somewhere happen to be called.
+_LOWER_CASE_TOWN = 10_000
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ class _Words:
             if partner.home is not None:
                 bare |= phrase_set((partner.home.name,))
         bare |= phrase_set(home.name for home in rules.places.partner_homes.values())
+        for region in rules.regions:
+            bare |= phrase_set((region.name.sv, region.name.en, *region.aliases))
         bare |= phrase_set(
             name
             for region in rules.places.near_region
@@ -433,18 +439,25 @@ class _Sentence:
             if not after_preposition and words not in self.words.bare_places:
                 continue
             raw = self.raw(first, end - 1)
-            if not self._exact_place(raw):
+            if not self._exact_place(raw, known=words in self.words.bare_places):
                 continue
             answer = self.parse("destination", raw)
             if answer is not None and answer.value.get("country"):
                 return first, end, answer
         return None
 
-    def _exact_place(self, raw: str) -> bool:
+    def _exact_place(self, raw: str, *, known: bool) -> bool:
+        """Whether the index knows the text exactly as a place; typed in lower case, only a
+        country, a partner's or near town or a town of some size: "jobbar på kultur" is not
+        Kültür in Turkey."""
         places = self.interpreter.places
         if places is None:
             return True  # the interpreter's own fallback decides (country or near town)
-        return places.resolve(raw).status == "exact"
+        found = places.resolve(raw)
+        if found.status != "exact" or found.place is None:
+            return False
+        small = found.place.kind == "town" and found.place.population < _LOWER_CASE_TOWN
+        return known or not (raw.islower() and small)
 
     def read_partner(self, windows: Mapping[str, tuple[int, int]]) -> None:
         place = self.found.get("destination")
@@ -487,6 +500,29 @@ class _Sentence:
         answer = self.parse(name, raw)
         if answer is not None:
             self.keep(name, answer, raw)
+
+    def read_department(self, partner_windows: Mapping[str, tuple[int, int]]) -> None:
+        """A department named in full, or by a name of several words ("kultur och fritid");
+        a one-word short name ("Miljö", "KS") is too often something else."""
+        matcher = self.rules.department_matcher
+        count = len(self.tokens)
+        found: list[tuple[int, int, str]] = []
+        for size in range(min(_PARTNER_WORDS, count), 0, -1):
+            for start in range(count - size + 1):
+                end = start + size
+                in_partner = any(s < end and start < e for s, e in partner_windows.values())
+                if in_partner or not self.free(start, end):
+                    continue
+                raw = self.raw(start, end - 1)
+                name = matcher.exact(raw)
+                if name is not None and (size > 1 or _same(raw, name)):
+                    found.append((start, end, name))
+                    self.take(start, end)
+        if len({name for _, _, name in found}) == 1:
+            raw = self.raw(found[0][0], found[0][1] - 1)
+            answer = self.parse("department", raw)
+            if answer is not None:
+                self.keep("department", answer, raw)
 
     def read_goals(self) -> None:
         found = self.phrases(self.words.goals)
@@ -574,6 +610,7 @@ def _read(text: str, lang: Lang, interpreter: Interpreter, today: date | None) -
     sentence.read_digital()
     sentence.read_travellers()
     windows = sentence.partner_windows()
+    sentence.read_department(windows)
     sentence.read_place(windows)
     sentence.read_partner(windows)
     sentence.read_choice("kind", sentence.words.kinds)

@@ -408,6 +408,35 @@ OPENERS: list[tuple[Lang, str, dict[str, Any]]] = [
         {"destination": "Oslo, NO", "travel_mode": "train"},
     ),
     ("sv", "Tåg eller flyg till Tromsø?", {"partner": "tromso", "destination": "Tromsø, NO"}),
+    # A department named by several words; "på kultur" is not Kültür in Turkey, and the
+    # department's "fritid" is no goal.
+    (
+        "sv",
+        "Jag jobbar på kultur och fritid och ska på en konferens om miljö",
+        {"kind": "activity", "department": "Kultur- och fritidsförvaltningen", "goals": [5]},
+    ),
+    (
+        "en",
+        "Culture and Leisure: study visit to Bodø",
+        {
+            "kind": "activity",
+            "title": "Study visit in Bodø",
+            "department": "Kultur- och fritidsförvaltningen",
+            "partner": "bodo",
+            "destination": "Bodø, NO",
+        },
+    ),
+    # A place typed in lower case; "i helgen" is no town.
+    ("sv", "jag ska till bologna i helgen", {"destination": "Bologna, IT"}),
+    (
+        "sv",
+        "Konferens på Gran Canaria",
+        {
+            "kind": "activity",
+            "title": "Konferens i Gran Canaria",
+            "destination": "Gran Canaria, ES",
+        },
+    ),
 ]
 
 
