@@ -92,12 +92,6 @@ class Reading:
         return self.fields.get(name)
 
 
-@dataclass
-class _Span:
-    start: int
-    end: int
-
-
 class _Words:
     """The vocabulary as token tuples, built once per rule set."""
 
@@ -172,7 +166,6 @@ class _Sentence:
         self.tokens = tokenize(text)
         self.taken = [False] * len(self.tokens)
         self.found: dict[str, Found] = {}
-        self.raw_spans: dict[str, list[_Span]] = {}
 
     # --- spans ---------------------------------------------------------------------------
 
