@@ -270,6 +270,33 @@ class Departments(Strict):
     departments: tuple[Department, ...]
 
 
+class DateWords(Strict):
+    """The words of dates besides the month names (read by rules/dates.py)."""
+
+    month_words_needing_context: BilingualList
+    month_lead: BilingualList
+    day_lead: BilingualList
+    day_month_link: BilingualList
+    ordinal_suffixes: BilingualList
+    days_from_today: dict[int, BilingualList]
+    weeks_from_now: dict[int, BilingualList]
+    months_from_now: dict[int, BilingualList]
+
+
+class SentenceWords(Strict):
+    """The words that show what a one-sentence description says (read by rules/sentence.py)."""
+
+    travellers_before: BilingualList
+    travellers_after: BilingualList
+    travellers_alone: BilingualList
+    articles: BilingualList
+    place_before: BilingualList
+    place_from: BilingualList
+    general_kind_words: BilingualList
+    not_a_mode_in_a_sentence: BilingualList
+    correction_fillers: BilingualList
+
+
 class Vocabulary(Strict):
     answers: dict[Literal["yes", "no", "unsure"], BilingualList]
     kinds: dict[Literal["trip", "project", "activity"], BilingualList]
@@ -278,6 +305,19 @@ class Vocabulary(Strict):
     greetings: BilingualList
     commands: dict[str, BilingualList]
     numbers: dict[int, BilingualList]
+    months: dict[int, BilingualList]
+    dates: DateWords
+    sentence: SentenceWords
+
+    @field_validator("months")
+    @classmethod
+    def _twelve_months(cls, value: dict[int, BilingualList]) -> dict[int, BilingualList]:
+        if sorted(value) != list(range(1, 13)):
+            raise ValueError(f"months must be numbered 1 to 12 once each, got {sorted(value)}")
+        for number, names in value.items():
+            if not names.sv or not names.en:
+                raise ValueError(f"month {number} needs a name in both languages")
+        return value
 
 
 class Texts(Strict):
