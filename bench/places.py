@@ -112,7 +112,6 @@ def queries(index: PlaceIndex, n: int, rng: random.Random) -> list[str]:
     """A varied mix: names, folded names, typos, qualified names, garbage, the brief's cases."""
     # Internal lists are read directly: this is a benchmark of the same package.
     names = index._names
-    countries = index._country_codes
     # Bias towards bigger places (the list is sorted by population) as users would.
     pick = [min(int(rng.expovariate(1 / 20000)), len(names) - 1) for _ in range(n)]
     out: list[str] = []
@@ -126,8 +125,7 @@ def queries(index: PlaceIndex, n: int, rng: random.Random) -> list[str]:
         elif bucket < 7 and len(name) >= 6:
             out.append(typo(rng, name))
         elif bucket < 8:
-            country = index._countries.get(countries[i], ("", ""))[0]
-            out.append(f"{name}, {country}")
+            out.append(f"{name}, {index._place(i).country}")
         elif bucket < 9:
             length = rng.randint(4, 14)
             out.append("".join(rng.choice(string.ascii_lowercase + " ") for _ in range(length)))
@@ -160,19 +158,22 @@ def main() -> None:
         size_mb = path.stat().st_size / 2**20
         warm = run_child("warm", path)
         traced = run_child("traced", path)
-
-    rng = random.Random(args.seed)
-    texts = queries(index, args.lookups, rng)
-    for text in texts[:50]:  # warm up caches
-        index.resolve(text)
-    latencies: list[float] = []
-    statuses: collections.Counter[str] = collections.Counter()
-    for text in texts:
-        t0 = time.perf_counter_ns()
-        match = index.resolve(text)
-        latencies.append((time.perf_counter_ns() - t0) / 1e6)
-        statuses[match.status] += 1
-    latencies.sort()
+        # Lookups on the memory-mapped cache file, as a server runs them.
+        mapped = PlaceIndex.from_cache(path)
+        assert mapped is not None
+        rng = random.Random(args.seed)
+        texts = queries(mapped, args.lookups, rng)
+        for text in texts[:50]:  # warm up caches
+            mapped.resolve(text)
+        latencies: list[float] = []
+        statuses: collections.Counter[str] = collections.Counter()
+        for text in texts:
+            t0 = time.perf_counter_ns()
+            match = mapped.resolve(text)
+            latencies.append((time.perf_counter_ns() - t0) / 1e6)
+            statuses[match.status] += 1
+        latencies.sort()
+        del mapped
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
@@ -193,6 +194,7 @@ def main() -> None:
         f"  p50 {pct(50):.3f} ms  p90 {pct(90):.3f} ms  p99 {pct(99):.3f} ms  "
         f"max {latencies[-1]:.3f} ms  mean {statistics.fmean(latencies):.3f} ms"
     )
+    print(f"  target p99 < 2 ms: {'met' if pct(99) < 2 else 'NOT met'}")
     print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
 
 

