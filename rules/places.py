@@ -45,7 +45,6 @@ import contextlib
 import gc
 import itertools
 import json
-import mmap
 import os
 import re
 import struct
@@ -96,7 +95,7 @@ MAX_CANDIDATES = 5
 MIN_PREFIX_LENGTH = 4
 MIN_FUZZY_LENGTH = 4
 # Bump when the cached index layout changes.
-_FORMAT_VERSION = 5
+_FORMAT_VERSION = 6
 # Prefix matches scanned at most (a short prefix such as "sant" has thousands).
 _MAX_PREFIX_KEYS = 2000
 # A partner's own town is offered for a guess up to this many edits ("Zenitsa" ~ Zenica),
@@ -180,33 +179,29 @@ class PlaceIndex:
     _memo: PlaceIndex | None = None
     _memo_lock = threading.Lock()
 
-    def __init__(self, payload: bytes | mmap.mmap, names: PlaceNames | None = None) -> None:
+    def __init__(self, payload: bytes | _CacheFile, names: PlaceNames | None = None) -> None:
         """Wrap a buffer from `build()` or a cache file; use `load()` instead.
 
         `names` (countries, regions, digital words, partners' towns) comes from the rule set's
         data; by default from the shipped rules/data. Raises ValueError on a foreign buffer.
         """
         self._payload = payload
-        meta, sections = _unpack_header(payload)
+        read = payload.read if isinstance(payload, _CacheFile) else _slicer(payload)
+        meta, sections = _unpack_header(read)
+        self._read = read
         self._sections = sections
-        view = memoryview(payload)
 
-        def ints(name: str) -> memoryview[int]:
+        def ints(name: str) -> array[int]:
             start, stop, fmt = sections[name]
-            return view[start:stop].cast("H" if fmt == "H" else "I")
-
-        def floats(name: str) -> memoryview[float]:
-            start, stop, _ = sections[name]
-            return view[start:stop].cast("d")
+            return array("H" if fmt == "H" else "I", read(start, stop))
 
         self._place_count: int = meta["place_count"]
-        self._names = _TextColumn(payload, sections["name_text"], ints("name_offsets"))
+        self._names = _TextColumn(read, sections["name_text"], ints("name_starts"))
+        # In memory: what weighs and filters every candidate. Read per place when needed:
+        # coordinates and GeoNames id (see `_place()`).
         self._country_index = ints("country_index")
         self._admin1_index = ints("admin1_index")
-        self._latitudes = floats("latitudes")
-        self._longitudes = floats("longitudes")
         self._populations = ints("populations")
-        self._geonameids = ints("geonameids")
         self._country_table: tuple[str, ...] = tuple(meta["country_table"])
         self._admin1_table: tuple[str, ...] = tuple(meta["admin1_table"])
         # cc -> (English name, continent code)
@@ -222,13 +217,10 @@ class PlaceIndex:
         # last letter) for the fuzzy buckets, each bucket a contiguous run. A key's places:
         # codes[code_starts[i]:code_starts[i + 1]] of the plain table's i-th key, each code
         # place index * 2 + 1 if the name is the place's primary name, * 2 + 0 if alternate.
-        self._keys = _TextColumn(payload, sections["keys_text"], ints("keys_offsets"))
+        self._keys = self._sorted_table(ints, "keys")
         self._code_starts = ints("code_starts")
         self._codes = ints("codes")
-        self._buckets = {
-            order: _TextColumn(payload, sections[f"{order}_text"], ints(f"{order}_offsets"))
-            for order in _BUCKET_ORDERS
-        }
+        self._buckets = {order: self._sorted_table(ints, order) for order in _BUCKET_ORDERS}
         self._us_states: dict[str, str] = meta["us_states"]  # code -> name
         # cc -> (capital, country geonameid, population)
         self._country_info: dict[str, tuple[str, int, int]] = {
@@ -245,6 +237,12 @@ class PlaceIndex:
         self._named = self._build_named_places(names)
         self._named_keys = tuple(self._named)
         self._preferred = self._partner_towns(names.preferred_geonameids)
+
+    def _sorted_table(self, ints: Callable[[str], array[int]], name: str) -> _TextColumn:
+        fences = self._read(*self._sections[f"{name}_fences"][:2]).decode().split("\n")[:-1]
+        return _TextColumn(
+            self._read, self._sections[f"{name}_text"], ints(f"{name}_starts"), fences
+        )
 
     # ----------------------------------------------------------------- construction
 
@@ -288,7 +286,8 @@ class PlaceIndex:
 
     def save(self, path: Path) -> None:
         """Write the index to `path` for `from_cache()`; a failure to write is ignored."""
-        _write_atomically(path, self._payload[:])
+        payload = self._payload
+        _write_atomically(path, payload.read_all() if isinstance(payload, _CacheFile) else payload)
 
     @staticmethod
     def cache_path(cache_dir: Path) -> Path:
@@ -300,16 +299,14 @@ class PlaceIndex:
 
     @classmethod
     def from_cache(cls, path: Path) -> PlaceIndex | None:
-        """Map a cached index, or None when it is missing, stale or unreadable."""
+        """Open a cached index, or None when it is missing, stale or unreadable."""
         try:
-            with path.open("rb") as file:
-                # The map stays valid after the file is closed, and after a rename over it.
-                payload = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
+            payload = _CacheFile(path)
+        except OSError:
             return None
         try:
             return cls(payload)
-        except ValueError:
+        except (OSError, ValueError):
             payload.close()
             return None
 
@@ -450,9 +447,7 @@ class PlaceIndex:
         if len(name) < MIN_PREFIX_LENGTH:
             return found
         prefix = name + " "
-        start = self._keys.bisect(prefix)
-        stop = min(start + _MAX_PREFIX_KEYS, len(self._keys))
-        for key in self._keys.run(start, stop):
+        for key in self._keys.starting_at(prefix, _MAX_PREFIX_KEYS):
             if not key.startswith(prefix):
                 break
             self._add_key(found, key, qualifier_sets)
@@ -561,7 +556,7 @@ class PlaceIndex:
         """Index -> normalised name of each partner's home town that the index holds."""
         towns: dict[int, str] = {}
         for geonameid in geonameids:
-            idx = _find_int(self._payload, self._sections["geonameids"], geonameid)
+            idx = _find_int(self._read(*self._sections["geonameids"][:2]), geonameid)
             if idx is not None:
                 towns[idx] = normalize(self._names[idx])
         return towns
@@ -591,12 +586,13 @@ class PlaceIndex:
                 if cc not in largest:
                     continue  # no town at all (Antarctica): not a destination
                 idx = largest[cc]
+            latitude, longitude = self._floats("latitudes", idx, 2)
             place = Place(
                 name=country,
                 country_code=cc,
                 country=country,
-                latitude=self._latitudes[idx],
-                longitude=self._longitudes[idx],
+                latitude=latitude,
+                longitude=longitude,
                 population=population,
                 geonameid=geonameid,
                 continent=continent,
@@ -624,19 +620,30 @@ class PlaceIndex:
         named.pop("", None)
         return {key: tuple(places) for key, places in named.items()}
 
+    def _floats(self, section: str, idx: int, count: int) -> array[float]:
+        """`count` doubles from the `idx`-th record of an array section."""
+        start = self._sections[section].start + idx * count * 8
+        return array("d", self._read(start, start + count * 8))
+
+    def _ints(self, section: str, idx: int, count: int) -> array[int]:
+        """`count` unsigned ints from the `idx`-th record of an array section."""
+        start = self._sections[section].start + idx * count * 4
+        return array("I", self._read(start, start + count * 4))
+
     def _place(self, idx: int) -> Place:
         place = self._place_cache.get(idx)
         if place is None:
             cc = self._country_table[self._country_index[idx]]
             country, continent = self._countries.get(cc, (cc, ""))
+            latitude, longitude = self._floats("latitudes", idx, 2)
             place = Place(
                 name=self._names[idx],
                 country_code=cc,
                 country=country,
-                latitude=self._latitudes[idx],
-                longitude=self._longitudes[idx],
+                latitude=latitude,
+                longitude=longitude,
                 population=self._populations[idx],
-                geonameid=self._geonameids[idx],
+                geonameid=self._ints("geonameids", idx, 1)[0],
                 continent=continent,
                 admin1=self._admin1_table[self._admin1_index[idx]],
             )
@@ -770,6 +777,8 @@ def _build_payload() -> dict[str, Any]:
 
 _MAGIC = b"TCPLACES"
 _ALIGNMENT = 8
+# Texts per block of a table: one read per lookup, and 1/64 of the names kept in memory.
+_BLOCK = 64
 
 
 def _head_bucket(text: str, length: int) -> tuple[int, str]:
@@ -806,43 +815,104 @@ class _Section(tuple[int, int, str]):
         return self[1]
 
 
+_Read = Callable[[int, int], bytes]
+
+
+class _CacheFile:
+    """A cache file read with pread: the page cache holds it, not the process's memory.
+
+    (A memory map would count every page it touched as the process's own, and the kernel
+    maps the file in large pieces: the whole file within a few lookups.)
+    """
+
+    _fd = -1
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def read(self, start: int, stop: int) -> bytes:
+        data = os.pread(self._fd, stop - start, start)
+        if len(data) != stop - start:
+            raise ValueError("a truncated place index")
+        return data
+
+    def read_all(self) -> bytes:
+        return self.read(0, os.fstat(self._fd).st_size)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _slicer(data: bytes) -> _Read:
+    def read(start: int, stop: int) -> bytes:
+        if stop > len(data):
+            raise ValueError("a truncated place index")
+        return data[start:stop]
+
+    return read
+
+
 class _TextColumn:
-    """A table of texts in the buffer, each followed by a newline: a sequence for bisect."""
+    """A table of texts in blocks of `_BLOCK` texts, each text followed by a newline.
 
-    __slots__ = ("_buffer", "_length", "_offsets", "_start")
+    Only where each block starts is kept in memory, and for a sorted table the first text
+    of each block (the fences), so that a lookup bisects the fences and reads one block.
+    """
 
-    def __init__(self, buffer: bytes | mmap.mmap, text: _Section, offsets: memoryview) -> None:
-        self._buffer = buffer
+    __slots__ = ("_fences", "_length", "_read", "_start", "_starts")
+
+    def __init__(
+        self, read: _Read, text: _Section, starts: array[int], fences: list[str] | None = None
+    ) -> None:
+        self._read = read
         self._start = text.start
-        self._offsets = offsets  # the i-th text starts at offsets[i]; one more at the end
-        self._length = len(offsets) - 1
+        self._starts = starts  # block b's texts start at starts[b]; one more at the end
+        self._fences = fences or []
+        self._length = _count_from_blocks(read, text, starts)
 
     def __len__(self) -> int:
         return self._length
 
+    def _blocks(self, first: int, stop: int) -> list[str]:
+        """The texts of blocks first … stop - 1, in one read and one split."""
+        stop = min(stop, len(self._starts) - 1)
+        if stop <= first:
+            return []
+        base = self._start
+        data = self._read(base + self._starts[first], base + self._starts[stop])
+        return data.decode().split("\n")[:-1]
+
     def __getitem__(self, i: int) -> str:
         if not 0 <= i < self._length:
             raise IndexError(i)
-        start = self._start
-        offsets = self._offsets
-        return self._buffer[start + offsets[i] : start + offsets[i + 1] - 1].decode()
-
-    def bisect(self, text: str) -> int:
-        """Where `text` is or would go in this (sorted) table."""
-        return bisect.bisect_left(self, text)
+        block, at = divmod(i, _BLOCK)
+        return self._blocks(block, block + 1)[at]
 
     def find(self, text: str) -> int:
         """The position of `text` in this (sorted) table, or -1."""
-        at = bisect.bisect_left(self, text)
-        return at if at < self._length and self[at] == text else -1
+        block = bisect.bisect_right(self._fences, text) - 1
+        if block < 0:
+            return -1
+        texts = self._blocks(block, block + 1)
+        at = bisect.bisect_left(texts, text)
+        return block * _BLOCK + at if at < len(texts) and texts[at] == text else -1
 
-    def run(self, start: int, stop: int) -> list[str]:
-        """The texts from position `start` to `stop`, in one slice and one split."""
-        if stop <= start:
-            return []
-        base = self._start
-        text = self._buffer[base + self._offsets[start] : base + self._offsets[stop] - 1]
-        return text.decode().split("\n")
+    def starting_at(self, text: str, limit: int) -> Iterator[str]:
+        """At most `limit` texts of this (sorted) table from where `text` is or would go."""
+        block = max(bisect.bisect_right(self._fences, text) - 1, 0)
+        texts = self._blocks(block, block + 1)
+        at = bisect.bisect_left(texts, text)
+        while limit > 0 and texts:
+            taken = texts[at : at + limit]
+            yield from taken
+            limit -= len(taken)
+            block += 1
+            texts, at = self._blocks(block, block + 1), 0
 
     def equal_run(
         self, value: tuple[int, str], bucket_of: Callable[[str, int], tuple[int, str]]
@@ -852,20 +922,33 @@ class _TextColumn:
         def bucket(text: str) -> tuple[int, str]:
             return bucket_of(text, len(text))
 
-        start = bisect.bisect_left(self, value, key=bucket)
-        stop = bisect.bisect_right(self, value, lo=start, key=bucket)
-        return self.run(start, stop)
+        # Blocks from the last one that starts before the run to the last one starting in it.
+        first = max(bisect.bisect_left(self._fences, value, key=bucket) - 1, 0)
+        stop = bisect.bisect_right(self._fences, value, lo=first, key=bucket)
+        texts = self._blocks(first, stop)
+        start = bisect.bisect_left(texts, value, key=bucket)
+        return texts[start : bisect.bisect_right(texts, value, lo=start, key=bucket)]
 
 
-def _text_table(texts: list[str]) -> tuple[bytes, bytes]:
-    """The texts, each followed by a newline, and the array of where each starts."""
-    offsets = array("I", [0])
+def _count_from_blocks(read: _Read, text: _Section, starts: array[int]) -> int:
+    """How many texts a blocked table holds: full blocks and the last one's newlines."""
+    blocks = len(starts) - 1
+    if blocks == 0:
+        return 0
+    last = read(text.start + starts[blocks - 1], text.start + starts[blocks])
+    return (blocks - 1) * _BLOCK + last.count(b"\n")
+
+
+def _text_table(texts: list[str]) -> tuple[bytes, bytes, bytes]:
+    """The texts, each followed by a newline; where each block starts; the fences."""
+    encoded = [text.encode() + b"\n" for text in texts]
+    starts = array("I", [0])
     position = 0
-    encoded = [text.encode() for text in texts]
-    for data in encoded:
-        position += len(data) + 1
-        offsets.append(position)
-    return b"\n".join(encoded) + b"\n", offsets.tobytes()
+    for block in range(0, len(encoded), _BLOCK):
+        position += sum(map(len, encoded[block : block + _BLOCK]))
+        starts.append(position)
+    fences = b"".join(encoded[::_BLOCK])
+    return b"".join(encoded), starts.tobytes(), fences
 
 
 def _pack(raw: dict[str, Any]) -> bytes:
@@ -882,34 +965,35 @@ def _pack(raw: dict[str, Any]) -> bytes:
         entry = keys[key]
         codes.extend((entry,) if isinstance(entry, int) else entry)
         code_starts.append(len(codes))
-    name_text, name_offsets = _text_table(raw["names"])
-    keys_text, keys_offsets = _text_table(sorted_keys)
+    coordinates = array("d")
+    for latitude, longitude in zip(raw["latitudes"], raw["longitudes"], strict=True):
+        coordinates.extend((latitude, longitude))
+    name_text, name_starts, _ = _text_table(raw["names"])
     parts: list[tuple[str, str, bytes]] = [
         ("name_text", "", name_text),
-        ("name_offsets", "I", name_offsets),
+        ("name_starts", "I", name_starts),
         (
             "country_index",
             "H",
             array("H", [country_position[cc] for cc in raw["country_codes"]]).tobytes(),
         ),
-        (
-            "admin1_index",
-            "H",
-            array("H", [admin1_position[code] for code in raw["admin1"]]).tobytes(),
-        ),
-        ("latitudes", "d", array("d", raw["latitudes"]).tobytes()),
-        ("longitudes", "d", array("d", raw["longitudes"]).tobytes()),
+        ("admin1_index", "H", array("H", [admin1_position[c] for c in raw["admin1"]]).tobytes()),
+        ("latitudes", "d", coordinates.tobytes()),  # latitude and longitude of each place
         ("populations", "I", array("I", raw["populations"]).tobytes()),
         ("geonameids", "I", array("I", raw["geonameids"]).tobytes()),
-        ("keys_text", "", keys_text),
-        ("keys_offsets", "I", keys_offsets),
         ("code_starts", "I", code_starts.tobytes()),
         ("codes", "I", codes.tobytes()),
     ]
+    tables = {"keys": sorted_keys}
     for order, bucket_of in _BUCKET_ORDERS.items():
-        ordered = sorted(sorted_keys, key=lambda key: (bucket_of(key, len(key)), key))
-        text, offsets = _text_table(ordered)
-        parts += [(f"{order}_text", "", text), (f"{order}_offsets", "I", offsets)]
+        tables[order] = sorted(sorted_keys, key=lambda key: (bucket_of(key, len(key)), key))
+    for table, texts in tables.items():
+        text, starts, fences = _text_table(texts)
+        parts += [
+            (f"{table}_text", "", text),
+            (f"{table}_starts", "I", starts),
+            (f"{table}_fences", "", fences),
+        ]
 
     sections: dict[str, tuple[int, int, str]] = {}
     position = 0
@@ -939,37 +1023,39 @@ def _aligned(position: int) -> int:
     return -(-position // _ALIGNMENT) * _ALIGNMENT
 
 
-def _unpack_header(payload: bytes | mmap.mmap) -> tuple[dict[str, Any], dict[str, _Section]]:
+def _unpack_header(read: _Read) -> tuple[dict[str, Any], dict[str, _Section]]:
     """The header and where each section lies in a buffer.
 
     Raises ValueError when the buffer is not an index of this version and layout.
     """
-    if len(payload) < 16 or payload[:8] != _MAGIC:
-        raise ValueError("not a place index")
-    (length,) = struct.unpack("<Q", payload[8:16])
     try:
-        meta = json.loads(payload[16 : 16 + length])
-    except (ValueError, RecursionError) as error:  # JSON and Unicode errors are ValueErrors
+        magic = read(0, 16)
+    except ValueError:
+        raise ValueError("not a place index") from None
+    if magic[:8] != _MAGIC:
+        raise ValueError("not a place index")
+    (length,) = struct.unpack("<Q", magic[8:16])
+    try:
+        meta = json.loads(read(16, 16 + length))
+    except (ValueError, RecursionError, OverflowError, MemoryError) as error:
         raise ValueError("a damaged place index") from error
     if not isinstance(meta, dict) or meta.get("header") != _cache_header():
         raise ValueError("a place index of another version")
     base = _aligned(16 + length)
-    sections: dict[str, _Section] = {}
-    for name, (start, stop, fmt) in meta["sections"].items():
-        if base + stop > len(payload):
-            raise ValueError("a truncated place index")
-        sections[name] = _Section((base + start, base + stop, fmt))
-    return meta, sections
+    return meta, {
+        name: _Section((base + start, base + stop, fmt))
+        for name, (start, stop, fmt) in meta["sections"].items()
+    }
 
 
-def _find_int(payload: bytes | mmap.mmap, section: _Section, value: int) -> int | None:
-    """The position of `value` in an array section of unsigned ints, or None (searched in C)."""
+def _find_int(data: bytes, value: int) -> int | None:
+    """The position of `value` in an array of unsigned ints, or None (searched in C)."""
     needle = array("I", [value]).tobytes()
-    at = payload.find(needle, section.start, section.stop)
+    at = data.find(needle)
     while at >= 0:
-        if (at - section.start) % len(needle) == 0:
-            return (at - section.start) // len(needle)
-        at = payload.find(needle, at + 1, section.stop)
+        if at % len(needle) == 0:
+            return at // len(needle)
+        at = data.find(needle, at + 1)
     return None
 
 
