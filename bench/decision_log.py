@@ -11,13 +11,19 @@ Run: `.venv/bin/python bench/decision_log.py [--sizes 100000 1000000]`; on Postg
 
 from __future__ import annotations
 
+# ruff: noqa: E402 (the path is fixed before the imports)
+import sys
+
+# bench/http.py is named like the standard library's http package: run as a script, this
+# folder comes first on the path and would shadow it.
+sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
+
 import argparse
 import asyncio
 import io
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc

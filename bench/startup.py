@@ -13,13 +13,19 @@ Run: `.venv/bin/python bench/startup.py [--rounds 3] [--checks 20]`.
 
 from __future__ import annotations
 
+# ruff: noqa: E402 (the path is fixed before the imports)
+import sys
+
+# bench/http.py is named like the standard library's http package: run as a script, this
+# folder comes first on the path and would shadow it.
+sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
+
 import argparse
 import os
 import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -29,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.engine import SCRIPTS  # noqa: E402
+from bench.engine import SCRIPTS
 
 PUBLIC_CASES = Path("/work/shared/scenarios/public.yml")
 TOKEN = "bench-token"
