@@ -95,7 +95,7 @@ MAX_CANDIDATES = 5
 MIN_PREFIX_LENGTH = 4
 MIN_FUZZY_LENGTH = 4
 # Bump when the cached index layout changes.
-_FORMAT_VERSION = 6
+_FORMAT_VERSION = 7
 # Prefix matches scanned at most (a short prefix such as "sant" has thousands).
 _MAX_PREFIX_KEYS = 2000
 # A partner's own town is offered for a guess up to this many edits ("Zenitsa" ~ Zenica),
@@ -203,6 +203,8 @@ class PlaceIndex:
         self._admin1_index = ints("admin1_index")
         self._populations = ints("populations")
         self._country_table: tuple[str, ...] = tuple(meta["country_table"])
+        # cc -> index of its most populous place (places are sorted by population).
+        self._largest_place: dict[str, int] = meta["largest_place"]
         self._admin1_table: tuple[str, ...] = tuple(meta["admin1_table"])
         # cc -> (English name, continent code)
         self._countries: dict[str, tuple[str, str]] = {
@@ -571,7 +573,7 @@ class PlaceIndex:
                 if place not in entries:
                     entries.append(place)
 
-        largest: dict[str, int] | None = None
+        largest: dict[str, int] = self._largest_place
         for cc, (country, continent) in self._countries.items():
             capital, geonameid, population = self._country_info.get(cc, ("", 0, 0))
             extra = names.countries.get(cc)
@@ -579,10 +581,6 @@ class PlaceIndex:
             if found:
                 idx = max(found.weight, key=lambda i: (found.weight[i], -i))
             else:
-                if largest is None:
-                    largest = {}
-                    for i, code in enumerate(self._country_index):
-                        largest.setdefault(self._country_table[code], i)
                 if cc not in largest:
                     continue  # no town at all (Antarctica): not a destination
                 idx = largest[cc]
@@ -956,6 +954,9 @@ def _pack(raw: dict[str, Any]) -> bytes:
     country_table = sorted(set(raw["country_codes"]))
     admin1_table = sorted(set(raw["admin1"]))
     country_position = {cc: i for i, cc in enumerate(country_table)}
+    largest_place: dict[str, int] = {}
+    for i, cc in enumerate(raw["country_codes"]):
+        largest_place.setdefault(cc, i)
     admin1_position = {code: i for i, code in enumerate(admin1_table)}
     keys: dict[str, int | tuple[int, ...]] = raw["keys"]
     sorted_keys = sorted(keys)
@@ -1004,6 +1005,7 @@ def _pack(raw: dict[str, Any]) -> bytes:
         "header": _cache_header(),
         "place_count": len(raw["names"]),
         "country_table": country_table,
+        "largest_place": largest_place,
         "admin1_table": admin1_table,
         "countries": raw["countries"],
         "us_states": raw["us_states"],
