@@ -19,7 +19,10 @@ sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
 
 import argparse
 import asyncio
+import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -104,6 +107,70 @@ async def load(
     return len(latencies), elapsed, latencies
 
 
+WRK_SCRIPT = """
+local scripts = %(scripts)s
+local senders = %(senders)d
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+-- Request k is sender k %% senders's next turn: a sender's turns are `senders` requests
+-- apart, so with fewer connections than senders each turn follows its predecessor's reply.
+request = function()
+  local sender = n %% senders
+  local turn = math.floor(n / senders)
+  n = n + 1
+  local script = scripts[(sender %% #scripts) + 1]
+  local text = script[(turn %% #script) + 1]
+  local body = string.format('{"sender":"w%(round)d-%%d","message":"%%s"}', sender, text)
+  return wrk.format(nil, "%(path)s", nil, body)
+end
+"""
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def lua_list(values: list[list[str]]) -> str:
+    return (
+        "{"
+        + ", ".join(
+            "{" + ", ".join(json.dumps(v, ensure_ascii=False) for v in row) + "}" for row in values
+        )
+        + "}"
+    )
+
+
+def run_wrk(
+    url: str, path: str, args: argparse.Namespace, folder: Path, round_no: int
+) -> tuple[float, float, float]:
+    """wrk's turns/s, p50 and p99 (ms) for whole checks against `url`."""
+    script = folder / f"whole_check_{round_no}.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "scripts": lua_list(SCRIPTS),
+            "senders": args.senders,
+            "token": TOKEN,
+            "round": round_no,
+            "path": path,
+        }
+    )
+    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{int(args.seconds)}s", "--latency"]
+    out = subprocess.run(
+        [*command, "-s", str(script), url], check=True, capture_output=True, text=True
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def latency(share: str) -> float:
+        found = re.search(rf"^\s+{share}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+        assert found is not None, out
+        return float(found.group(1)) * _UNITS[found.group(2)]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"    ({errors.group(1)} error responses)")
+    return rate, latency("50"), latency("99")
+
+
 def percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
 
@@ -112,23 +179,27 @@ async def one_round(
     name: str, args: argparse.Namespace, folder: Path, round_no: int
 ) -> tuple[float, float, float]:
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     if name == "floor":
         process = start_floor(folder, port)
-        url = f"http://127.0.0.1:{port}/turn"
+        path = "/turn"
     else:
         process = start_tripcheck(folder, args.places_cache.resolve(), port)
-        url = f"http://127.0.0.1:{port}/webhooks/rest"
+        path = "/webhooks/rest"
     try:
-        await wait_ready(f"http://127.0.0.1:{port}", process)
-        turns, elapsed, latencies = await load(
-            url, args.senders, args.connections, args.checks, args.seconds, round_no
-        )
+        await wait_ready(base, process)
+        if args.tool == "wrk":
+            rate, p50, p99 = run_wrk(base, path, args, folder, round_no)
+        else:
+            turns, elapsed, latencies = await load(
+                base + path, args.senders, args.connections, args.checks, args.seconds, round_no
+            )
+            ms = sorted(x * 1000 for x in latencies)
+            rate = turns / elapsed
+            p50, p99 = statistics.median(ms), percentile(ms, 0.99)
     finally:
         process.terminate()
         process.wait()
-    ms = sorted(x * 1000 for x in latencies)
-    rate = turns / elapsed
-    p50, p99 = statistics.median(ms), percentile(ms, 0.99)
     print(
         f"  round {round_no} {name:9} {rate:8,.0f} turns/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
     )
@@ -137,9 +208,10 @@ async def one_round(
 
 async def main(args: argparse.Namespace) -> None:
     results: dict[str, list[tuple[float, float, float]]] = {"floor": [], "tripcheck": []}
+    bound = f"{args.seconds:.0f} s" if args.tool == "wrk" else f"{args.checks} whole checks"
     print(
-        f"{args.senders} senders over {args.connections} connections, {args.checks} whole checks"
-        f" (or {args.seconds:.0f} s) per round, alternating:"
+        f"{args.senders} senders over {args.connections} connections, {bound} per round"
+        f" ({args.tool}), alternating:"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(1, args.rounds + 1):
@@ -173,4 +245,10 @@ if __name__ == "__main__":
     parser.add_argument("--checks", type=int, default=600, help="whole checks per round")
     parser.add_argument("--seconds", type=float, default=60, help="at most this long per round")
     parser.add_argument("--places-cache", type=Path, default=ROOT / "data")
+    parser.add_argument(
+        "--tool",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="the load generator (wrk, Debian's package, when installed: far less CPU)",
+    )
     asyncio.run(main(parser.parse_args()))

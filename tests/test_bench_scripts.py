@@ -14,7 +14,7 @@ from tests.pg_server import binaries
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = str(PLACES_CACHE)
 HTTP_SMOKE = ["bench/http.py", "--rounds", "1", "--senders", "4", "--connections", "2"]
-HTTP_SMOKE += ["--checks", "2", "--places-cache", CACHE]
+HTTP_SMOKE += ["--checks", "2", "--seconds", "1", "--tool", "httpx", "--places-cache", CACHE]
 
 
 def run_bench(*args: str) -> str:
