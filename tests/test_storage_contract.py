@@ -378,3 +378,94 @@ async def test_an_old_scrypt_hash_is_upgraded_at_the_next_login(backend: Backend
     assert new == stored and stored is not None and stored.startswith("$argon2id$")
     assert "m=19456,t=2,p=1" in stored and not needs_rehash(stored)
     assert await checker.check("eva", "correct horse battery") == stored
+
+
+def month_starts(first_year: int, last_year: int) -> list[float]:
+    """The first moment of every month in Stockholm time, as timestamps."""
+    from zoneinfo import ZoneInfo
+
+    stockholm = ZoneInfo("Europe/Stockholm")
+    return [
+        datetime(year, month, 1, tzinfo=stockholm).timestamp()
+        for year in range(first_year, last_year + 1)
+        for month in range(1, 13)
+    ]
+
+
+def test_the_sql_month_is_the_stockholm_month_at_every_boundary() -> None:
+    from pathlib import Path
+
+    from storage.sqlite.store import local_month
+
+    sql = (Path(__file__).parents[1] / "storage/sqlite/migrations/006_month_stats.sql").read_text()
+    expression = sql.split("VALUES (\n", 1)[1].split(",\n", 1)[0].strip()
+    moments = [t + delta for t in month_starts(2000, 2040) for delta in (-3601, -1, 0, 3599)]
+    with sqlite3.connect(":memory:") as conn:
+        query = f"SELECT {expression.replace('new.created_at', '?1')}"
+        computed = [conn.execute(query, [t]).fetchone()[0] for t in moments]
+    assert computed == [local_month(t) for t in moments]
+
+
+async def test_whole_log_stats_equal_a_recount_after_inserts_updates_purge_and_erasure(
+    backend: Backend, database_url: str
+) -> None:
+    co2 = {"distance_km": 700.0, "planned_mode": "flight", "planned_kg": 80.0, "avoided_kg": 80.0}
+    outcomes = ["travel", "digital", "not_qualified"]
+    for n, start in enumerate(month_starts(2025, 2026)):
+        for at in (start - 1, start):
+            outcome = outcomes[n % 3]
+            await backend.record_decision(
+                ConversationKey("rest", f"c{n}", f"u{n % 4}"),
+                decision(
+                    at,
+                    outcome=outcome,
+                    department=["Kommunstaben", "LBR"][n % 2],
+                    co2=co2 if outcome == "digital" else None,
+                ),
+                ConversationState(lang="sv"),
+            )
+    log = backend.decision_log
+    # A filter that keeps every decision takes the counting query, not the kept totals.
+    everything = DecisionFilter(since=date(1970, 1, 2))
+
+    async def assert_same() -> None:
+        def rounded(rows: list[Any]) -> list[dict[str, Any]]:
+            # Kept totals add and subtract floats: equal to a recount up to rounding.
+            return [{**r.model_dump(), "avoided_kg": round(r.avoided_kg, 6)} for r in rows]
+
+        kept = await log.stats(DecisionFilter())
+        assert kept and rounded(kept) == rounded(await log.stats(everything))
+        assert sum(r.total for r in kept) == await log.count_decisions(DecisionFilter())
+
+    await assert_same()
+    await log.purge_before(month_starts(2025, 2025)[6], month_starts(2026, 2026)[11])
+    await log.erase_user("u1", month_starts(2026, 2026)[11], actor="dpo")
+    await assert_same()
+    # Changes made in SQL (a correction by hand) keep the totals too.
+    change = [
+        "UPDATE decisions SET outcome = 'digital' WHERE outcome = 'travel' AND department = 'LBR'",
+        "UPDATE decisions SET department = 'Kommunstaben' WHERE department = 'LBR' AND id % 3 = 0",
+        "DELETE FROM decisions WHERE id % 5 = 0 AND id NOT IN (SELECT decision_id FROM reviews)",
+    ]
+    path = sqlite_path(database_url)
+    if path is not None:
+        with sqlite3.connect(path) as conn:
+            for statement in change:
+                conn.execute(statement)
+    else:
+        with psycopg.connect(database_url) as pg:
+            for statement in change:
+                pg.execute(statement)
+    await assert_same()
+
+
+@pytest.mark.parametrize("search", ["möte", "kemi kommunstaben", "nothing"])
+async def test_a_search_is_counted_as_it_is_listed(backend: Backend, search: str) -> None:
+    for n in range(6):
+        title = "Möte" if n % 2 else "Konferens"
+        await backend.record_decision(
+            KEY, decision(float(n), title=title), ConversationState(lang="sv")
+        )
+    where = DecisionFilter(search=search)
+    listed = await backend.decision_log.query_decisions(where, limit=100)
+    assert await backend.decision_log.count_decisions(where) == len(listed)

@@ -409,6 +409,17 @@ class PostgresDecisionLog:
 
     async def stats(self, where: DecisionFilter) -> list[MonthStats]:
         condition, params = where_sql(where)
+        if not params:
+            # The whole log: the totals the trigger keeps (migration 002), not a scan.
+            async def kept(conn: Connection) -> list[MonthStats]:
+                cursor = await conn.execute(
+                    "SELECT month, department, total, travel, digital, not_qualified,"
+                    " avoided_kg FROM decision_month_stats WHERE total > 0"
+                    " ORDER BY month, department"
+                )
+                return [MonthStats.model_validate(row) for row in await cursor.fetchall()]
+
+            return await self._store.run(kept)
         sql = (
             "SELECT to_char(to_timestamp(d.created_at) AT TIME ZONE %s, 'YYYY-MM') AS month,"
             " d.department AS department, count(*) AS total,"

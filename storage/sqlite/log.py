@@ -105,6 +105,10 @@ class SQLiteDecisionLog:
     async def count_decisions(self, where: DecisionFilter) -> int:
         condition, params = where_sql(where)
         sql = f"SELECT count(*) FROM decisions d WHERE {condition}"
+        if where.words() and where == DecisionFilter(search=where.search):
+            # Search alone: the full-text index holds one row per decision, so it is
+            # counted without looking each match up in the log.
+            sql = "SELECT count(*) FROM decisions_fts WHERE decisions_fts MATCH ?"
         return int(await self._run(lambda: self._conn.execute(sql, params).fetchone()[0]))
 
     async def stream_decisions(
@@ -125,6 +129,14 @@ class SQLiteDecisionLog:
 
     async def stats(self, where: DecisionFilter) -> list[MonthStats]:
         condition, params = where_sql(where)
+        if not params:
+            # The whole log: the totals the triggers keep (migration 006), not a scan.
+            sql = (
+                "SELECT month, department, total, travel, digital, not_qualified, avoided_kg"
+                " FROM decision_month_stats WHERE total > 0 ORDER BY month, department"
+            )
+            rows = await self._run(lambda: self._rows(sql, []))
+            return [MonthStats.model_validate(row) for row in rows]
         sql = (
             "SELECT tripcheck_month(d.created_at) AS month,"
             " d.department AS department, count(*) AS total,"
