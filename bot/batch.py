@@ -93,7 +93,7 @@ def evaluate_row(
             continue
         parsed = interpreter.parse(name, text, lang)
         if isinstance(parsed, Rejected):
-            hint = interpreter.rules.text(parsed.hint, "en")
+            hint = interpreter.rules.text(parsed.hint, lang)
             result.errors.append(f"{name}: {text!r} is not understood. {hint}")
         elif isinstance(parsed, Ambiguous) and _several_partners(parsed):
             # As in the chat, every partner is recorded; with no one to ask, the first leads.
