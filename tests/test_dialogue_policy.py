@@ -13,6 +13,7 @@ from rules.answers import Interpreter
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from tests.conftest import Chat
+from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK, answer_all
 
 
 @pytest.fixture
@@ -148,3 +149,49 @@ def test_a_batch_row_is_read_and_explained_in_the_chosen_language(
     # As in the chat, both partners are recorded; with nobody to ask, the first leads.
     assert result.decision is not None and result.decision.partner == "sern"
     assert result.notes and "SERN" in result.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "script"),
+    [
+        ("sv", SWEDISH_CHECK),
+        ("en", ENGLISH_CHECK),
+        (
+            "sv",
+            [
+                ("kind", "delegationsbesök"),
+                ("title", "Styrelse"),
+                ("department", "Kommunstaben"),
+                ("partner", "SERN och UBC"),
+                ("partner.confirm", "SERN"),
+                ("destination", "Bologna"),
+                ("contributes_development", "ja"),
+                ("external_monitoring", "ja"),
+                ("influence", "nej"),
+                ("goals", "fem och åtta"),
+                ("physical_necessary", "vet inte"),
+                ("digital_alternative", "vet inte"),
+                ("travellers", "jag och en kollega"),
+                ("travel_mode", "tåg"),
+                ("equality_considered", "vet inte"),
+                ("in_annual_plan", "ja"),
+            ],
+        ),
+    ],
+)
+async def test_a_conversation_and_a_batch_row_reach_the_same_decision(
+    chat: Chat, interpreter: Interpreter, lang: str, script: list[tuple[str, str]]
+) -> None:
+    await chat.say("hej" if lang == "sv" else "hello")
+    await answer_all(chat, script)
+    await chat.say("spara" if lang == "sv" else "save")
+    said = chat.decision
+    row = {step: text for step, text in script if not step.endswith(".confirm")}
+    batch = evaluate_row(1, row, interpreter, lang)  # type: ignore[arg-type]
+    assert batch.decision is not None, batch.errors
+    assert (said["outcome"], said["focus_area"], said["partner"]) == (
+        batch.decision.outcome,
+        batch.decision.focus_area,
+        batch.decision.partner,
+    )
+    assert [a["code"] for a in said["advisories"]] == batch.decision.advisory_codes
