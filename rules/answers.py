@@ -154,34 +154,6 @@ class Interpreter:
         key = _lookup(self.rules.answer_words, text)
         return key if isinstance(key, str) else None
 
-    def label(self, field: str, value: Any, lang: Lang) -> str:
-        """How an interpreted value is shown back to the user in `lang`."""
-        rules = self.rules
-        if value is None:
-            return "–"
-        if field == "kind":
-            return rules.text(f"kind.{value}", lang)
-        if field == "travel_mode":
-            return rules.text(f"mode.{value}", lang)
-        if field == "physical_necessary":
-            return rules.text(f"choice.{value}", lang)
-        if isinstance(value, bool):
-            return rules.text("choice.yes" if value else "choice.no", lang)
-        if field == "partner":
-            ref = PartnerRef.model_validate(value)
-            if ref.id:
-                return rules.partner_by_id[ref.id].name(lang)
-            return ref.text or rules.text("partner.none", lang)
-        if field in ("destination", "guests_from"):
-            return self._place_label(Destination.model_validate(value), lang)
-        if field == "goals":
-            if not value:
-                return rules.text("goals.none", lang)
-            return ", ".join(str(n) for n in value)
-        return str(value)
-
-    # --- closed questions ----------------------------------------------------------------
-
     def _choice(
         self, words: dict[str, Any], text: str, lang: Lang, prefix: str, hint: str
     ) -> Parsed:

@@ -24,16 +24,13 @@ Rules, all driven by the data (POLICY.md §9.2):
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rules.places import Place
 
 __all__ = [
-    "DEFAULT_DATA_PATH",
     "EARTH_RADIUS_KM",
     "MODES",
     "SURFACE_MODES",
@@ -63,12 +60,10 @@ __all__ = [
     "Unavailable",
     "estimate",
     "great_circle_km",
-    "load_climate_data",
     "route_for",
     "unavailable_reason",
 ]
 
-DEFAULT_DATA_PATH = Path(__file__).parent / "data" / "climate.yml"
 # Mean earth radius (IUGG); haversine on it is within 0.5 % of WGS84 geodesics.
 EARTH_RADIUS_KM = 6371.0088
 
@@ -96,10 +91,6 @@ class Factor(_Data):
     unit: str = Field(min_length=1)
     source: str = Field(min_length=1)
     year: int = Field(ge=1990, le=2100)
-
-    def cite(self) -> str:
-        """Short citation for users: "<source> (<year>)"."""
-        return f"{self.source} ({self.year})"
 
 
 class Origin(_Data):
@@ -756,13 +747,6 @@ def _surface_mode(mode: str) -> SurfaceMode:
     if checked == "flight":
         raise ValueError("a flight has no surface route")
     return SURFACE_MODES[SURFACE_MODES.index(checked)]
-
-
-def load_climate_data(path: Path = DEFAULT_DATA_PATH) -> ClimateData:
-    """Read and validate climate.yml; raises pydantic.ValidationError on bad data."""
-    with path.open(encoding="utf-8") as f:
-        raw = yaml.safe_load(f)
-    return ClimateData.model_validate(raw)
 
 
 def _in(regions: tuple[Region, ...], country_code: str, admin1: str) -> bool:

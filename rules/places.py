@@ -261,12 +261,6 @@ class PlaceIndex:
             return cls._memo
 
     @classmethod
-    def clear_memo(cls) -> None:
-        """Forget the process-wide index (for benchmarks and tests)."""
-        with cls._memo_lock:
-            cls._memo = None
-
-    @classmethod
     def _load_uncached(cls, cache_dir: Path | None) -> PlaceIndex:
         if cache_dir is None:
             return cls.build()

@@ -15,16 +15,18 @@ import yaml
 from pydantic import ValidationError
 
 from rules.climate import (
-    DEFAULT_DATA_PATH,
     ClimateData,
     Factor,
     estimate,
     great_circle_km,
-    load_climate_data,
 )
+from rules.loader import DEFAULT_DIR, load_ruleset
 from rules.places import Place, PlaceIndex
 
 HAND = 0.005  # relative tolerance for hand-computed figures on rounded distances
+
+
+CLIMATE_YML = DEFAULT_DIR / "climate.yml"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def index(place_index: PlaceIndex) -> PlaceIndex:
 
 @pytest.fixture(scope="module")
 def data() -> ClimateData:
-    return load_climate_data()
+    return load_ruleset().climate
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +269,7 @@ def test_data_places_exist_in_geonames(index: PlaceIndex, data: ClimateData) -> 
 
 
 def raw_data() -> dict[str, Any]:
-    loaded = yaml.safe_load(DEFAULT_DATA_PATH.read_text(encoding="utf-8"))
+    loaded = yaml.safe_load(CLIMATE_YML.read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
     return loaded
 
@@ -309,9 +311,9 @@ def test_unknown_keys_and_bad_values_are_rejected() -> None:
 
 
 def test_unquoted_norway_is_caught(tmp_path: Path) -> None:
-    text = DEFAULT_DATA_PATH.read_text(encoding="utf-8")
+    text = CLIMATE_YML.read_text(encoding="utf-8")
     # YAML 1.1 reads a bare NO as false.
     path = tmp_path / "climate.yml"
     path.write_text(text.replace('[SE, "NO", FI, DK]', "[SE, NO, FI, DK]"), encoding="utf-8")
     with pytest.raises(ValidationError):
-        load_climate_data(path)
+        ClimateData.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
