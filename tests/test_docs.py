@@ -40,3 +40,45 @@ def test_the_commands_the_readme_names_exist() -> None:
     help_text = _parser().format_help()
     for command in set(re.findall(r"`tripcheck (\w+)", readme)):
         assert command in help_text, command
+
+
+def _jsonl_section() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("### The jsonl contract", 1)[1].split("\n### ", 1)[0]
+
+
+def _named(section: str) -> set[str]:
+    """The whole names the section puts in backticks (`type`, `choices`, `multi: true`)."""
+    backticked = re.findall(r"`([^`]+)`", section)
+    names = set(re.findall(r"`([a-z_]+)(?:`|: )", section))
+    # ... and the keys of the JSON examples ({"choice": "...", "step": "..."}).
+    return names | {key for text in backticked for key in re.findall(r'"([a-z_]+)":', text)}
+
+
+def test_every_outgoing_kind_and_field_is_in_the_readmes_jsonl_contract() -> None:
+    from typing import get_args
+
+    from bot.messages import Choice, Outgoing, OutgoingType
+
+    named = _named(_jsonl_section())
+    decision = {"id": 1, "outcome": "travel", "focus_area": "eu", "advisories": []}
+    decision |= {"reasons": [], "guidelines": [], "rules_version": "v", "lang": "sv"}
+    samples = [
+        Outgoing(kind, "text")
+        for kind in get_args(OutgoingType)
+        if kind not in ("question", "decision")
+    ]
+    samples += [
+        Outgoing("question", "q", step="goals", choices=(Choice("5", "5"),), multi=True),
+        Outgoing("question", "q", step="title", free_text=True),
+        Outgoing("decision", "d", decision=decision),
+    ]
+    for message in samples:
+        data = message.to_json()
+        assert data["type"] in named, data["type"]
+        assert set(data) <= named, set(data) - named
+        if "decision" in data:
+            assert set(data["decision"]) <= named, set(data["decision"]) - named
+    assert set(get_args(OutgoingType)) <= named
+    # An input line's fields too: a typed text, or a button's choice and its step.
+    assert {"text", "choice", "step"} <= named
