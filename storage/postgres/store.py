@@ -21,6 +21,7 @@ from bot.decision_log import STATS_TIME_ZONE, DecisionFilter, MonthStats, Review
 from bot.messages import ConversationKey
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError, StoredDecision
+from storage.filters import common_clauses, like_pattern
 from storage.migrations import migrations_of
 from storage.rows import from_row, to_row, without_raw_text
 
@@ -313,30 +314,11 @@ async def _last_decision(conn: Connection, key: ConversationKey) -> StoredDecisi
 
 def where_sql(where: DecisionFilter) -> tuple[str, list[Any]]:
     """The filter as a condition on `decisions d` (tsvector search, ILIKE) and its parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if (since := where.since_at()) is not None:
-        clauses.append("d.created_at >= %s")
-        params.append(since)
-    if (before := where.until_before()) is not None:
-        clauses.append("d.created_at < %s")
-        params.append(before)
-    for column, value in (
-        ("outcome", where.outcome),
-        ("channel", where.channel),
-        ("focus_area", where.focus_area),
-    ):
-        if value:
-            clauses.append(f"d.{column} = %s")
-            params.append(value)
-    if where.department_spellings:
-        marks = ", ".join("%s" for _ in where.department_spellings)
-        clauses.append(f"d.department IN ({marks})")
-        params.extend(where.department_spellings)
+    clauses, params = common_clauses(where, "%s")
     for column, value in (("department", where.department), ("partner", where.partner)):
         if value:
             clauses.append(f"d.{column} ILIKE %s ESCAPE '\\'")
-            params.append(f"%{_like(value)}%")
+            params.append(like_pattern(value))
     for word in where.words():
         # Each word as a prefix of a word as written, or as a Swedish or English stem.
         clauses.append(
@@ -346,10 +328,6 @@ def where_sql(where: DecisionFilter) -> tuple[str, list[Any]]:
         )
         params.extend([word, word, word])
     return (" AND ".join(clauses) or "TRUE"), params
-
-
-def _like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class PostgresDecisionLog:

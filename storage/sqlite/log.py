@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from bot.decision_log import DecisionFilter, MonthStats, Review, Verdict
 from bot.storage import StoredDecision
+from storage.filters import common_clauses, like_pattern
 from storage.rows import without_raw_text
 
 T = TypeVar("T")
@@ -28,41 +29,17 @@ class Runner(Protocol):
 
 def where_sql(where: DecisionFilter) -> tuple[str, list[Any]]:
     """The filter as a condition on `decisions d` (FTS5 for search) and its parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if (since := where.since_at()) is not None:
-        clauses.append("d.created_at >= ?")
-        params.append(since)
-    if (before := where.until_before()) is not None:
-        clauses.append("d.created_at < ?")
-        params.append(before)
-    for column, value in (
-        ("outcome", where.outcome),
-        ("channel", where.channel),
-        ("focus_area", where.focus_area),
-    ):
-        if value:
-            clauses.append(f"d.{column} = ?")
-            params.append(value)
-    if where.department_spellings:
-        marks = ", ".join("?" for _ in where.department_spellings)
-        clauses.append(f"d.department IN ({marks})")
-        params.extend(where.department_spellings)
+    clauses, params = common_clauses(where, "?")
     for column, value in (("department", where.department), ("partner", where.partner)):
         if value:
             clauses.append(f"d.{column} LIKE ? ESCAPE '\\'")
-            params.append(f"%{like_pattern(value)}%")
+            params.append(like_pattern(value))
     words = where.words()
     if words:
         # Every word must match, as a prefix; quoted, so no word is FTS5 syntax.
         clauses.append("d.id IN (SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH ?)")
         params.append(" ".join(f'"{word}"*' for word in words))
     return (" AND ".join(clauses) or "1 = 1"), params
-
-
-def like_pattern(value: str) -> str:
-    """`value` with LIKE's wildcards escaped (escape character: backslash)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SQLiteDecisionLog:
