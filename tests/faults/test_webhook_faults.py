@@ -6,49 +6,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from bot.engine import Engine
-from bot.settings import Settings
-from rules.ruleset import RuleSet
-from storage.sqlite.store import SQLiteStorage
-from tests.servers import free_port
-from tripcheck.server import create_app
+from tests.faults.conftest import SLACK_SECRET, TELEGRAM_SECRET
 
 pytestmark = pytest.mark.faults
 
-SLACK_SECRET = "slack-signing-secret-for-fault-tests"
-TELEGRAM_SECRET = "telegram-secret-for-fault-tests"
 DEEP = b"[" * 50_000 + b"]" * 50_000
 DEEP_OBJECT = b'{"a":' * 20_000 + b"1" + b"}" * 20_000
 LONG_NUMBER = b'{"type": "event_callback", "n": ' + b"9" * 5000 + b"}"
 NOT_UTF8 = b'{"type": "\xff\xfe\xc3"}'
-
-
-@pytest.fixture
-async def client(rules: RuleSet) -> AsyncIterator[httpx.AsyncClient]:
-    dead = f"http://127.0.0.1:{free_port()}"
-    settings = Settings.model_validate(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-fault-tests",
-            "SLACK_SIGNING_SECRET": SLACK_SECRET,
-            "SLACK_API_URL": f"{dead}/api/",
-            "TELEGRAM_BOT_TOKEN": "123:fault-tests",
-            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-            "TELEGRAM_API_URL": dead,
-            "TEAMS_CLIENT_ID": "00000000-0000-0000-0000-00000000fa17",
-            "TEAMS_CLIENT_SECRET": "teams-secret-for-fault-tests",
-        }
-    )
-    storage = await SQLiteStorage.open(":memory:")
-    app = create_app(settings, Engine(rules, storage))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
-        yield http
-    await storage.close()
 
 
 def slack_signed(body: bytes, timestamp: str | None = None) -> dict[str, str]:
