@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
-from bot.messages import Incoming
 from rules.ruleset import RuleSet
 from tests.drivers.teams import open_driver
-from tests.test_telegram_driver import LOCALES, SCENARIOS, language_from_the_locale
+from tests.test_telegram_driver import (
+    LOCALES,
+    SCENARIOS,
+    a_press_names_its_question,
+    language_from_the_locale,
+)
 
 # Typed answers from the greeting to "Does it contribute to development?", per language.
 EMPLOYEE_OPENING = {
@@ -46,15 +50,4 @@ async def test_the_language_comes_from_the_teams_client(
 
 
 async def test_every_click_names_its_question() -> None:
-    async with open_driver("en-US") as driver:
-        turns: list[Incoming] = []
-        handle = driver.engine.handle
-
-        async def watched(key: Any, incoming: Incoming, **options: Any) -> Any:
-            turns.append(incoming)
-            return await handle(key, incoming, **options)
-
-        driver.engine.handle = watched  # type: ignore[method-assign]
-        await driver.say("hello")
-        await driver.press("trip")
-        assert turns[-1] == Incoming(choice="trip", step="kind", lang="en")
+    await a_press_names_its_question(open_driver, "en-US")

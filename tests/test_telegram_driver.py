@@ -146,8 +146,9 @@ async def test_the_language_comes_from_the_telegram_app(
     await language_from_the_locale(open_driver, rules, locale, lang)
 
 
-async def test_every_press_names_its_question() -> None:
-    async with open_driver("en") as driver:
+async def a_press_names_its_question(open_channel: OpenDriver, locale: str) -> None:
+    """The press reaches the engine with the step of the question its button belongs to."""
+    async with open_channel(locale) as driver:
         turns: list[Incoming] = []
         handle = driver.engine.handle
 
@@ -155,7 +156,11 @@ async def test_every_press_names_its_question() -> None:
             turns.append(incoming)
             return await handle(key, incoming, **options)
 
-        driver.engine.handle = watched  # type: ignore[method-assign]
+        driver.engine.handle = watched
         await driver.say("hello")
         await driver.press("trip")
         assert turns[-1] == Incoming(choice="trip", step="kind", lang="en")
+
+
+async def test_every_press_names_its_question() -> None:
+    await a_press_names_its_question(open_driver, "en")
