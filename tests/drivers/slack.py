@@ -16,7 +16,7 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -107,6 +107,10 @@ def buttons(message: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any
     ]
 
 
+def _as_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("ascii")
+
+
 @dataclass
 class Bot:
     """Our server with the Slack channel, the fake Web API behind it, and the engine."""
@@ -124,14 +128,13 @@ class Bot:
         *,
         secret: str | None = SIGNING_SECRET,
         timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
     ) -> httpx.Response:
         signed = signature_headers(body, secret, timestamp) if secret is not None else {}
-        return await self.http.post(
-            f"{self.url}/slack/events",
-            content=body,
-            headers={"Content-Type": content_type, **signed, **(headers or {})},
-        )
+        merged = {"Content-Type": content_type, **signed, **(headers or {})}
+        # A header value may be raw bytes (a client may send any byte), so all go as bytes.
+        raw = [(name.encode(), _as_bytes(value)) for name, value in merged.items()]
+        return await self.http.post(f"{self.url}/slack/events", content=body, headers=raw)
 
     async def deliver(self, body: bytes, content_type: str, **options: Any) -> httpx.Response:
         """Posts a signed request, then waits until the bot has done what it was asked."""
