@@ -2,8 +2,8 @@
 tests/test_slack.py shares: signed requests as Slack sends them, a person in the workspace
 (`SlackUser`), and what a message shows.
 
-`open_driver(locale)` serves our real app (the Slack channel only) over loopback HTTP, with a
-fake Slack Web API behind it and a fresh in-memory database."""
+`open_driver(locale, servers)` serves our real app (the Slack channel only) over loopback
+HTTP, with a fake Slack Web API behind it and a fresh in-memory database."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ from adapters.slack_blocks import DONE_ACTION
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
+from bot.state import Role
 from rules.loader import load_ruleset
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import PLACES_CACHE
-from tests.drivers import QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown
 from tests.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, dm_channel
-from tests.servers import running
 from tripcheck.server import create_app
 
 TOKEN = "xoxb-test-token"
@@ -356,6 +356,8 @@ class SlackDriver:
     engine: Engine
     key: ConversationKey
     user: SlackUser
+    role: Role = "employee"
+    edits_sent: bool = True
     # Each question as the user's client showed it when latest_question() was asked: an old
     # client still shows (and sends) its buttons after the bot removed them.
     _questions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -393,19 +395,18 @@ def _places() -> PlaceIndex:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None) -> AsyncIterator[SlackDriver]:
-    """A fresh server with the Slack channel, a fake Slack whose users.info gives the user
+async def open_driver(locale: str | None, servers: Loopback) -> AsyncIterator[SlackDriver]:
+    """A fresh app with the Slack channel, a fresh fake Slack whose users.info gives the user
     `locale` (none at all for None), and an in-memory database."""
     fake = FakeSlack(TOKEN, locales={DRIVER_USER: locale or ""})
-    async with running(fake.app) as fake_url:
-        fake.url = fake_url
-        storage = await SQLiteStorage.open(":memory:")
-        engine = Engine(_rules(), storage, places=_places())
-        settings = slack_settings(f"{fake_url}/api/")
-        channel = slack.channel(settings, engine)
-        assert channel is not None
-        # The app's lifespan starts and stops the channel and closes the engine's storage.
-        app = create_app(settings, engine, [channel])
-        async with running(app) as url, httpx.AsyncClient(timeout=5.0) as http:
-            user = SlackUser(Bot(url, fake, engine, channel, http), DRIVER_USER)
-            yield SlackDriver(engine, user.key(), user)
+    fake.url = servers.platform_url
+    storage = await SQLiteStorage.open(":memory:")
+    engine = Engine(_rules(), storage, places=_places())
+    settings = slack_settings(f"{servers.platform_url}/api/")
+    channel = slack.channel(settings, engine)
+    assert channel is not None
+    # The app's lifespan starts and stops the channel and closes the engine's storage.
+    app = create_app(settings, engine, [channel])
+    async with servers.mount(fake.app, app), httpx.AsyncClient(timeout=5.0) as http:
+        user = SlackUser(Bot(servers.app_url, fake, engine, channel, http), DRIVER_USER)
+        yield SlackDriver(engine, user.key(), user)
