@@ -44,9 +44,9 @@ class ChannelDriver(Protocol):
     moves time on by replacing `engine.clock`.
 
     Each channel module (tests/drivers/<channel>.py) has
-    `open_driver(locale: str | None, servers: Loopback) -> AsyncContextManager[ChannelDriver]`:
-    a fresh app, fake platform and in-memory database mounted on the shared `servers`, the
-    user's platform set to `locale`."""
+    `open_driver(locale: str | None, servers: Loopback | None = None)
+    -> AsyncContextManager[ChannelDriver]`: a fresh app, fake platform and in-memory database
+    mounted on `servers` (else on servers of its own), the user's platform set to `locale`."""
 
     engine: Engine
     key: ConversationKey
@@ -115,6 +115,16 @@ async def loopback() -> AsyncIterator[Loopback]:
     platform, app = Switchboard(), Switchboard()
     async with running(platform) as platform_url, running(app) as app_url:
         yield Loopback(platform_url, app_url, platform, app)
+
+
+@contextlib.asynccontextmanager
+async def own_or_shared(servers: Loopback | None) -> AsyncIterator[Loopback]:
+    """`servers`, or servers of its own for a driver opened alone (one test of its own)."""
+    if servers is not None:
+        yield servers
+        return
+    async with loopback() as own:
+        yield own
 
 
 @contextlib.asynccontextmanager

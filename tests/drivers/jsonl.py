@@ -58,7 +58,9 @@ class JsonlDriver:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None, servers: Loopback) -> AsyncIterator[JsonlDriver]:
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[JsonlDriver]:
     """The jsonl chat on an in-memory database, as `--lang locale` starts it (no --lang for
     None); `servers` is not needed (the chat is no server)."""
     lang: Lang | None = "sv" if locale == "sv" else "en" if locale == "en" else None

@@ -17,7 +17,7 @@ from bot.messages import ConversationKey
 from bot.settings import Settings
 from bot.state import Role
 from storage.sqlite.store import SQLiteStorage
-from tests.drivers import Loopback, QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown, own_or_shared
 from tests.drivers.telegram import shipped_rules
 from tests.drivers.transcript import Transcript
 from tripcheck.server import create_app
@@ -64,14 +64,17 @@ class RestDriver:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None, servers: Loopback) -> AsyncIterator[RestDriver]:
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[RestDriver]:
     """A fresh app with the REST channel and an in-memory database; the client sends
     `"lang": locale` with each message (none for None)."""
-    settings = Settings.model_validate({"TRIPCHECK_REST_TOKEN": TOKEN})
-    engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
-    channel = rest.channel(settings, engine)
-    assert channel is not None
-    app = create_app(settings, engine, [channel])
-    async with servers.mount(None, app), httpx.AsyncClient(timeout=5.0) as http:
-        key = ConversationKey("rest", SENDER, SENDER)
-        yield RestDriver(engine, key, servers.app_url, locale, http)
+    async with own_or_shared(servers) as shared:
+        settings = Settings.model_validate({"TRIPCHECK_REST_TOKEN": TOKEN})
+        engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
+        channel = rest.channel(settings, engine)
+        assert channel is not None
+        app = create_app(settings, engine, [channel])
+        async with shared.mount(None, app), httpx.AsyncClient(timeout=5.0) as http:
+            key = ConversationKey("rest", SENDER, SENDER)
+            yield RestDriver(engine, key, shared.app_url, locale, http)

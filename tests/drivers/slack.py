@@ -34,7 +34,7 @@ from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import PLACES_CACHE
-from tests.drivers import Loopback, QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown, own_or_shared
 from tests.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, dm_channel
 from tripcheck.server import create_app
 
@@ -395,18 +395,21 @@ def _places() -> PlaceIndex:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None, servers: Loopback) -> AsyncIterator[SlackDriver]:
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[SlackDriver]:
     """A fresh app with the Slack channel, a fresh fake Slack whose users.info gives the user
     `locale` (none at all for None), and an in-memory database."""
-    fake = FakeSlack(TOKEN, locales={DRIVER_USER: locale or ""})
-    fake.url = servers.platform_url
-    storage = await SQLiteStorage.open(":memory:")
-    engine = Engine(_rules(), storage, places=_places())
-    settings = slack_settings(f"{servers.platform_url}/api/")
-    channel = slack.channel(settings, engine)
-    assert channel is not None
-    # The app's lifespan starts and stops the channel and closes the engine's storage.
-    app = create_app(settings, engine, [channel])
-    async with servers.mount(fake.app, app), httpx.AsyncClient(timeout=5.0) as http:
-        user = SlackUser(Bot(servers.app_url, fake, engine, channel, http), DRIVER_USER)
-        yield SlackDriver(engine, user.key(), user)
+    async with own_or_shared(servers) as shared:
+        fake = FakeSlack(TOKEN, locales={DRIVER_USER: locale or ""})
+        fake.url = shared.platform_url
+        storage = await SQLiteStorage.open(":memory:")
+        engine = Engine(_rules(), storage, places=_places())
+        settings = slack_settings(f"{shared.platform_url}/api/")
+        channel = slack.channel(settings, engine)
+        assert channel is not None
+        # The app's lifespan starts and stops the channel and closes the engine's storage.
+        app = create_app(settings, engine, [channel])
+        async with shared.mount(fake.app, app), httpx.AsyncClient(timeout=5.0) as http:
+            user = SlackUser(Bot(shared.app_url, fake, engine, channel, http), DRIVER_USER)
+            yield SlackDriver(engine, user.key(), user)

@@ -20,7 +20,7 @@ from bot.messages import ConversationKey
 from bot.settings import Settings
 from bot.state import Role
 from storage.sqlite.store import SQLiteStorage
-from tests.drivers import Loopback, QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown, own_or_shared
 from tests.drivers.telegram import SETTLE_SECONDS, shipped_rules
 from tests.fake_teams import ConnectorCall, FakeConnector
 from tripcheck.server import create_app
@@ -172,16 +172,19 @@ def _submit_data(card: dict[str, Any], value: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None, servers: Loopback) -> AsyncIterator[TeamsDriver]:
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[TeamsDriver]:
     """A fresh app with its own in-memory database, a fresh fake connector, and a user whose
     Teams client is set to `locale` (None: the activities carry no locale)."""
-    connector = FakeConnector()
-    settings = teams_settings()
-    engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
-    channel = teams.channel(settings, engine)
-    assert channel is not None
-    async with servers.mount(connector.app, create_app(settings, engine, [channel])):
-        key = ConversationKey("teams", PERSONAL, AAD)
-        yield TeamsDriver(
-            engine, key, connector, servers.platform_url, channel, servers.app_url, locale
-        )
+    async with own_or_shared(servers) as shared:
+        connector = FakeConnector()
+        settings = teams_settings()
+        engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
+        channel = teams.channel(settings, engine)
+        assert channel is not None
+        async with shared.mount(connector.app, create_app(settings, engine, [channel])):
+            key = ConversationKey("teams", PERSONAL, AAD)
+            yield TeamsDriver(
+                engine, key, connector, shared.platform_url, channel, shared.app_url, locale
+            )

@@ -22,7 +22,7 @@ from bot.state import Role
 from rules.loader import load_ruleset
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
-from tests.drivers import Loopback, QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown, own_or_shared
 from tests.fake_telegram import FakeTelegram
 from tripcheck.server import create_app
 
@@ -169,14 +169,17 @@ def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None, servers: Loopback) -> AsyncIterator[TelegramDriver]:
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[TelegramDriver]:
     """A fresh app with its own in-memory database, a fresh fake Bot API, and a user whose
     Telegram app is set to `locale` (None: Telegram sends no language)."""
-    fake = FakeTelegram(TOKEN)
-    settings = telegram_settings(servers.platform_url)
-    engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
-    channel = telegram.channel(settings, engine)
-    assert channel is not None
-    async with servers.mount(fake.app, create_app(settings, engine, [channel])):
-        key = ConversationKey("telegram", str(USER_ID), str(USER_ID))
-        yield TelegramDriver(engine, key, fake, channel, servers.app_url, locale)
+    async with own_or_shared(servers) as shared:
+        fake = FakeTelegram(TOKEN)
+        settings = telegram_settings(shared.platform_url)
+        engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
+        channel = telegram.channel(settings, engine)
+        assert channel is not None
+        async with shared.mount(fake.app, create_app(settings, engine, [channel])):
+            key = ConversationKey("telegram", str(USER_ID), str(USER_ID))
+            yield TelegramDriver(engine, key, fake, channel, shared.app_url, locale)
