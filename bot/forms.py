@@ -78,6 +78,9 @@ class Form:
     submit: str
     close: str
     intro: str
+    # Placeholders of a menu to choose from and of a typeahead.
+    choose: str
+    search: str
     fields: tuple[FormField, ...]
 
     def field(self, name: str) -> FormField | None:
@@ -202,7 +205,10 @@ class FormReader:
                 found.extend(self._options(name, query, parsed, lang))
         if spec.answer == "partner":
             found.extend(self._partners_named(query, lang))
-        unique = {option.label: option for option in found if option.label}
+        unique: dict[str, Suggestion] = {}
+        for option in found:
+            # The first of options shown alike: what the interpreter read in the text.
+            unique.setdefault(option.label, option)
         return tuple(unique.values())[:MAX_SUGGESTIONS]
 
     def _options(
@@ -276,6 +282,8 @@ class FormReader:
             submit=self._t("forms.submit", lang),
             close=self._t("forms.close", lang),
             intro=self._t("forms.intro", lang),
+            choose=self._t("forms.placeholder.choose", lang),
+            search=self._t("forms.placeholder.search", lang),
             fields=tuple(fields),
         )
 
@@ -288,6 +296,8 @@ class FormReader:
         # The question, but not its list of choices (goals): the checkboxes show them.
         hint = question.text.split("\n", 1)[0]
         selected = self.selected(spec.name, value, lang, state.role) if typeahead else None
+        if choices and not spec.multi:
+            value = self._choice_for(spec.name, value, choices, lang, state.role)
         return FormField(
             name=spec.name,
             label=label,
@@ -300,6 +310,21 @@ class FormReader:
             value=selected.value if selected is not None else value,
             selected=selected,
         )
+
+    def _choice_for(
+        self, name: str, value: str, choices: tuple[Choice, ...], lang: Lang, role: Role
+    ) -> str:
+        """The choice that means what `value` says ("flyga" → flight), else `value`."""
+        if not value or any(c.value == value for c in choices):
+            return value
+        said = self._parse(name, value, lang, role)
+        if not isinstance(said, Accepted):
+            return value
+        for choice in choices:
+            means = self._parse(name, choice.value, lang, role)
+            if isinstance(means, Accepted) and means.value == said.value:
+                return choice.value
+        return value
 
     def _t(self, text_id: str, lang: Lang, **values: object) -> str:
         return self.rules.text(text_id, lang, **values)
