@@ -106,7 +106,7 @@ def pick(how: str, text: str) -> str:
     return value[:MAX_PICK_VALUE]
 
 
-def _unpick(value: str) -> tuple[str | None, str]:
+def unpick(value: str) -> tuple[str | None, str]:
     """(how, text) of an option's value; (None, value) for a value as typed."""
     if not value.startswith(PICK_PREFIX):
         return None, value
@@ -141,7 +141,7 @@ class FormReader:
                 continue
             taken = self._read_field(spec, raw, lang, role, reading)
             if isinstance(taken, FieldError):
-                if complete or _unpick(raw)[0] is not None:
+                if complete or unpick(raw)[0] is not None:
                     reading.errors[spec.name] = taken
             else:
                 reading.answers[spec.name] = taken
@@ -150,7 +150,7 @@ class FormReader:
     def _read_field(
         self, spec: FieldSpec, raw: str, lang: Lang, role: Role, reading: Reading
     ) -> Answer | FieldError:
-        how, text = _unpick(raw)
+        how, text = unpick(raw)
         parsed = self._parse(spec.name, text, lang, role)
         taken: Accepted | None = None
         if isinstance(parsed, Rejected):
@@ -243,7 +243,7 @@ class FormReader:
 
     def selected(self, name: str, value: str, lang: Lang, role: Role) -> Suggestion | None:
         """The option a typeahead field shows for `value` (prefilled or chosen before)."""
-        how, text = _unpick(value)
+        how, text = unpick(value)
         if not text:
             return None
         parsed = self._parse(name, text, lang, role)
@@ -251,7 +251,7 @@ class FormReader:
             return Suggestion(parsed.label, pick("=", text))
         if isinstance(parsed, Ambiguous):
             options = self._options(name, text, parsed, lang)
-            chosen = next((o for o in options if _unpick(o.value)[0] == how), None)
+            chosen = next((o for o in options if unpick(o.value)[0] == how), None)
             return chosen
         return None
 
