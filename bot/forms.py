@@ -125,8 +125,9 @@ class FormReader:
     # --- reading ------------------------------------------------------------------------
 
     def read(self, values: Mapping[str, str], lang: Lang, role: Role, *, complete: bool) -> Reading:
-        """Every field that applies, read as the chat reads a typed answer; `complete` asks
-        for every field that must be answered (an empty one is an error)."""
+        """Every field that applies given the answers before it, read as the chat reads a
+        typed answer; `complete` asks for every field that must be answered (an empty one is
+        an error)."""
         reading = Reading()
         for spec in TABLE:
             if not applies(spec.name, reading.values()):
@@ -141,8 +142,7 @@ class FormReader:
                 continue
             taken = self._read_field(spec, raw, lang, role, reading)
             if isinstance(taken, FieldError):
-                if complete or unpick(raw)[0] is not None:
-                    reading.errors[spec.name] = taken
+                reading.errors[spec.name] = taken
             else:
                 reading.answers[spec.name] = taken
         return reading

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -517,3 +518,29 @@ async def test_a_valid_submission_records_the_decision_the_chat_records(
     posted = bot.fake.posted(dm_channel(user))
     assert posted and posted[0]["blocks"][0]["type"] == "header"
     assert any(f"{recorded.id}" in m["text"] for m in posted)
+
+
+async def test_an_error_on_a_question_not_shown_yet_updates_the_view_to_show_it(
+    bot: Bot,
+) -> None:
+    sven = FormUser(bot, SVEN)
+    await sven.command("formulär")
+    # A project chosen, but the view not updated yet (Slack's update still on its way).
+    answers = {**FORM_ANSWERS["sv"], "kind": "project"}
+    body = (await sven.submit(answers)).json()
+    assert body["response_action"] == "update"
+    shown = body["view"]["blocks"]
+    block = next(
+        n for n, b in enumerate(shown) if b.get("block_id") == _block("eu_funding_checked")
+    )
+    warning = shown[block + 1]
+    assert warning["type"] == "context"
+    assert bot.engine.text("forms.required", "sv") in warning["elements"][0]["text"]
+    assert await decisions_of(bot, SVEN) == []
+
+
+@pytest.mark.parametrize("name", ["slack_modal.py", "teams_form_card.py"])
+def test_the_form_adapters_use_only_the_engines_public_api(name: str) -> None:
+    code = (Path(__file__).resolve().parents[1] / "adapters" / name).read_text(encoding="utf-8")
+    for internal in ("engine.storage", "engine.dialogue", "engine.rules", "engine.forms"):
+        assert internal not in code, internal
