@@ -132,7 +132,7 @@ class FormFiller:
         """Refreshes, then shows the questions that apply until none is new: the last card."""
         card = await self.invoke(REFRESH)
         while True:
-            given = {f: answers[f] for f in fields(card) if f in answers}
+            given = {f: as_chosen(card, f, answers[f]) for f in fields(card) if f in answers}
             card = await self.invoke(UPDATE, given)
             if set(fields(card)) & set(answers) <= set(given):
                 return card
@@ -145,6 +145,21 @@ def fields(card: dict[str, Any]) -> list[str]:
         for element in card["body"]
         if element["type"].startswith("Input.") and not element["id"].endswith(".options")
     ]
+
+
+def as_chosen(card: dict[str, Any], field: str, answer: str) -> str:
+    """What the card's input sends for `answer`: a choice's value (found by its value or by
+    the label it shows), or the text as typed."""
+    choices = inputs(card)[field].get("choices") or []
+    by_label = [c["value"] for c in choices if c["title"].lower() == answer.lower()]
+    if by_label and not any(c["value"] == answer for c in choices):
+        return str(by_label[0])
+    return answer
+
+
+def answers_for(lang: Lang) -> dict[str, str]:
+    """What the form is given: the chat's answers, with choices by value."""
+    return {**CHAT_ANSWERS[lang], **FORM_ANSWERS[lang]}
 
 
 def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -212,9 +227,10 @@ async def test_an_invalid_form_is_answered_with_its_errors_and_records_nothing(
 ) -> None:
     anna = FormFiller(user(bot, lang))
     await anna.ask("form")
-    answers = {**FORM_ANSWERS[lang], "travellers": "ett gäng", "title": "!!!"}
-    await anna.fill_in(answers)
-    card = await anna.invoke(SUBMIT, answers)
+    answers = {**answers_for(lang), "travellers": "ett gäng", "title": "!!!"}
+    last = await anna.fill_in(answers)
+    chosen = {f: as_chosen(last, f, answers[f]) for f in fields(last) if f in answers}
+    card = await anna.invoke(SUBMIT, chosen)
     texts = card_texts(card)
     assert bot.engine.text("forms.teams.errors", lang) in texts
     assert bot.engine.text("hint.title", lang) in texts
@@ -241,9 +257,10 @@ async def test_a_valid_form_is_answered_with_the_decision_the_chat_makes(
 ) -> None:
     anna = FormFiller(user(bot, lang))
     sent = await anna.ask("form")
-    answers = FORM_ANSWERS[lang]
-    await anna.fill_in(answers)
-    card = await anna.invoke(SUBMIT, answers)
+    answers = answers_for(lang)
+    last = await anna.fill_in(answers)
+    chosen = {f: as_chosen(last, f, answers[f]) for f in fields(last) if f in answers}
+    card = await anna.invoke(SUBMIT, chosen)
     [recorded] = await bot.engine.recent_decisions("teams", "aad-anna")
     assert comparable(recorded) == comparable(await chat_decision(bot.engine, lang))
     headline = card["body"][0]["text"]
