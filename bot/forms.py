@@ -83,9 +83,6 @@ class Form:
     search: str
     fields: tuple[FormField, ...]
 
-    def field(self, name: str) -> FormField | None:
-        return next((f for f in self.fields if f.name == name), None)
-
 
 @dataclass
 class Reading:
