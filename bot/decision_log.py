@@ -55,7 +55,9 @@ def _start_of(day: date) -> float:
 
 
 class MonthStats(BaseModel):
-    """Decisions of one month and department: counts by outcome and CO2e avoided."""
+    """Decisions of one month and department: counts by outcome and CO2e avoided as planned;
+    and, from the follow-ups, how many were asked and answered, how many really went digital
+    and the CO2e that confirms as avoided (the planned trip's, for each meeting that did)."""
 
     month: str
     department: str
@@ -64,6 +66,10 @@ class MonthStats(BaseModel):
     digital: int
     not_qualified: int
     avoided_kg: float
+    asked: int = 0
+    answered: int = 0
+    confirmed_digital: int = 0
+    confirmed_avoided_kg: float = 0.0
 
     @property
     def share_digital(self) -> float:
