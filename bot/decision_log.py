@@ -77,6 +77,17 @@ class MonthStats(BaseModel):
         qualified = self.travel + self.digital
         return self.digital / qualified if qualified else 0.0
 
+    def with_followups_of(self, rows: list[MonthStats]) -> MonthStats:
+        """This (total) row with the follow-ups' figures of `rows` added up."""
+        return self.model_copy(
+            update={
+                "asked": sum(r.asked for r in rows),
+                "answered": sum(r.answered for r in rows),
+                "confirmed_digital": sum(r.confirmed_digital for r in rows),
+                "confirmed_avoided_kg": round(sum(r.confirmed_avoided_kg for r in rows), 1),
+            }
+        )
+
 
 class Review(BaseModel):
     """An admin's review of a decision; the decision itself never changes."""
