@@ -194,3 +194,35 @@ async def test_two_servers_on_one_database_send_a_due_follow_up_once(
             await fake.wait_for(lambda: bool(asked()) and marked_sent())
         assert len(asked()) == 1
         assert asked()[0]["reply_markup"]["inline_keyboard"]
+
+
+async def test_in_a_slack_thread_the_question_comes_in_the_thread_and_a_typed_answer_counts(
+    rules: RuleSet,
+) -> None:
+    from tests.drivers.slack import CHANNEL, new_ts
+
+    async with channel_user("slack") as (driver, channel, _):
+        thread = new_ts()
+        key = ConversationKey("slack", f"{CHANNEL}:{thread}", driver.key.user)
+        later = time.time() + 100 * DAY
+        driver.engine.clock = lambda: later
+        trip = datetime.fromtimestamp(later, UTC).date() - timedelta(days=10)
+        await check_until_confirm(driver.engine, key, trip)
+        await driver.user.reply_in_thread(thread, "ja")
+        decision = await driver.engine.storage.last_decision(key)
+        assert decision is not None and decision.chat == key.chat
+        poller = FollowUpPoller(driver.engine, senders_of([channel]), lease=None)
+        assert await poller.run_once(later) == 1
+        (question,) = [
+            m
+            for m in driver.user.bot.fake.posted(CHANNEL, thread)
+            if "Blev det ett digitalt möte" in m["text"]
+        ]
+        assert question["thread_ts"] == thread
+        # A reply in the thread that is no answer is left alone, as other talk there.
+        assert await driver.user.reply_in_thread(thread, "Vad bra, ses där!") == []
+        replies = await driver.user.reply_in_thread(thread, "det blev inte av")
+        thanks = rules.text("followup.thanks.not_held", "sv", id=decision.id)
+        assert any(thanks in m["text"] for m in replies)
+        stored = await driver.engine.storage.get_decision(decision.id)
+        assert stored is not None and stored.actual_outcome == "not_held"
