@@ -123,9 +123,16 @@ class FollowUps:
         if actual is None:
             return None
         followup = await tx.open_followup()
-        if followup is None:
+        if followup is None or not self._fresh(followup, now):
             return None
         return await self._record(tx, state.lang, followup.decision_id, actual, now)
+
+    def _fresh(self, followup: FollowUp, now: float) -> bool:
+        """Whether a typed text may still answer the question: until it would be asked again
+        (later, typed words are more likely a new check; its buttons still answer it)."""
+        assert self.policy is not None
+        sent_at = followup.sent_at or 0.0
+        return now < sent_at + self.policy.ask_again_after_days * 86400
 
     async def _pressed(
         self, tx: StorageTurn, state: ConversationState, decision_id: int, choice: str, now: float

@@ -31,6 +31,7 @@ class FollowUpRules(Strict):
     max_failures: int = Field(ge=1, le=50)
     channels: tuple[str, ...]
     answers: dict[Actual, BilingualList]
+    filler: BilingualList
 
     def due_at(self, when: When) -> float:
         """The moment to ask first: `days_after` days after the last day `when` may mean."""
@@ -45,19 +46,38 @@ class FollowUpRules(Strict):
         return now + self.ask_again_after_days * 86400
 
     def read(self, text: str) -> Actual | None:
-        """The outcome a typed answer names (the longest phrase found); None if none or two."""
-        words = f" {normalize(text)} "
+        """The outcome a typed answer names: the one with the longest phrase found, if its
+        phrases make up at least half of the words that are not filler; None otherwise."""
+        words = normalize(text).split()
         best: dict[Actual, int] = {}
+        covered: dict[Actual, set[int]] = {}
         for actual, phrases in self.answers.items():
             for phrase in phrases.all():
-                norm = normalize(phrase)
-                if norm and f" {norm} " in words:
-                    best[actual] = max(best.get(actual, 0), len(norm.split()))
+                for start in _found_at(words, normalize(phrase).split()):
+                    length = len(normalize(phrase).split())
+                    best[actual] = max(best.get(actual, 0), length)
+                    covered.setdefault(actual, set()).update(range(start, start + length))
         if not best:
             return None
         longest = max(best.values())
         found = [actual for actual, length in best.items() if length == longest]
-        return found[0] if len(found) == 1 else None
+        if len(found) != 1:
+            return None
+        filler: set[int] = set()
+        for phrase in self.filler.all():
+            for start in _found_at(words, normalize(phrase).split()):
+                filler.update(range(start, start + len(normalize(phrase).split())))
+        answer = covered[found[0]]
+        meaningful = [n for n in range(len(words)) if n not in filler or n in answer]
+        return found[0] if 2 * len(answer) >= len(meaningful) else None
+
+
+def _found_at(words: list[str], phrase: list[str]) -> list[int]:
+    """Where `phrase` (as words) stands in `words`."""
+    if not phrase:
+        return []
+    size = len(phrase)
+    return [n for n in range(len(words) - size + 1) if words[n : n + size] == phrase]
 
 
 def when_of(value: Any) -> When | None:

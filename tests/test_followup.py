@@ -97,7 +97,10 @@ def test_the_question_comes_a_few_days_after_the_last_day_the_date_may_mean(
         ("It was cancelled", "not_held"),
         ("didn't happen", "not_held"),
         ("hej", None),
-        ("digitalt eller resa", None),  # two outcomes named alike: asked again
+        ("digitalt eller resa", None),  # two outcomes named alike: none
+        ("Ja, det blev digitalt till slut", "digital"),  # filler words do not count
+        ("En resa till Bologna i maj, tre av oss med tåg", None),  # a new check
+        ("Styrelsemöte i Uleåborg den 12 mars, vi ska flyga", None),
     ],
 )
 def test_a_typed_answer_names_its_outcome(rules: RuleSet, typed: str, actual: str | None) -> None:
@@ -241,6 +244,21 @@ async def test_other_text_starts_a_check_as_ever_and_leaves_the_question_open(
     # Its buttons still answer it, and the check goes on where it was.
     pressed = await followed.handle(SLACK, Incoming(choice="digital", step=step_of(decision_id)))
     assert pressed.taken and pressed.step == "title"
+
+
+async def test_typing_answers_only_while_the_question_is_fresh(
+    followed: Engine, clock: Clock, rules: RuleSet
+) -> None:
+    assert rules.followup is not None
+    decision_id = await asked_in_the_past(followed, clock, Outbox())
+    clock.advance(rules.followup.ask_again_after_days)
+    # Asked days ago: "resa" now starts a check; the question's buttons still answer it.
+    result = await followed.handle(SLACK, Incoming(text="resa"))
+    assert result.step == "title"
+    stored = await followed.storage.get_decision(decision_id)
+    assert stored is not None and stored.actual_outcome is None
+    pressed = await followed.handle(SLACK, Incoming(choice="travelled", step=step_of(decision_id)))
+    assert pressed.taken
 
 
 async def test_a_press_on_an_unknown_follow_up_gets_a_hint(followed: Engine) -> None:
