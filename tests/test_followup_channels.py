@@ -6,13 +6,12 @@ decision's actual outcome and lands in the stats."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,52 +145,52 @@ async def test_an_unanswered_follow_up_is_asked_once_more_on_the_channel_then_le
 
 
 async def test_two_servers_on_one_database_send_a_due_follow_up_once(
-    tmp_path: Path, rules: RuleSet
+    database_url: str, rules: RuleSet
 ) -> None:
-    """Each server starts its poller with it (tripcheck/server.py); on one database, under
-    the lease and the claims, the due question reaches the person once."""
+    """Each server starts its poller with it (tripcheck/server.py); on one database (a SQLite
+    file, a PostgreSQL database), under the lease and the claims, the due question reaches the
+    person once."""
     from adapters import telegram
     from bot.engine import Engine
+    from storage import open_url
     from tests.drivers.telegram import USER_ID, telegram_settings
     from tests.fake_telegram import FakeTelegram
     from tests.servers import running
     from tripcheck.server import create_app
 
-    db = tmp_path / "shared.db"
     key = ConversationKey("telegram", str(USER_ID), str(USER_ID))
-    setup = await SQLiteStorage.open(db)
+    watcher = await open_url(database_url)
     decided = record(time.time() - 20 * DAY).model_copy(
         update={"channel": key.channel, "chat": key.chat, "user_id": key.user, "title": "Mässa"}
     )
-    async with setup.turn(key) as tx:
+    async with watcher.turn(key) as tx:
         decision_id = await tx.record_decision(decided, ConversationState(lang="sv"))
         await tx.schedule_followup(decision_id, time.time() - 60, "sv")
-    await setup.close()
 
     def asked() -> list[dict[str, Any]]:
         return [m for m in fake.sent(USER_ID) if "Mässa" in m["text"]]
 
-    def marked_sent() -> bool:
-        with sqlite3.connect(db) as conn:
-            row = conn.execute(
-                "SELECT attempts FROM followups WHERE decision_id = ?", [decision_id]
-            ).fetchone()
-        return bool(row and row[0] == 1)
+    async def marked_sent() -> bool:
+        stored = await watcher.get_decision(decision_id)
+        return stored is not None and stored.followed_up_at is not None
 
     fake = FakeTelegram("123:abc")
     async with running(fake.app) as api_url:
         settings = telegram_settings(api_url)
-        engines = []
-        for _ in range(2):
-            storage = await SQLiteStorage.open(db)
-            engines.append(Engine(rules, storage, decision_log=storage.decision_log))
         apps = []
-        for engine in engines:
+        for _ in range(2):
+            storage = await open_url(database_url)
+            engine = Engine(rules, storage, decision_log=storage.decision_log)
             channel = telegram.channel(settings, engine)
             assert channel is not None
             apps.append(create_app(settings, engine, [channel]))
         async with running(apps[0]), running(apps[1]):
-            await fake.wait_for(lambda: bool(asked()) and marked_sent())
+            await fake.wait_for(asked)
+            deadline = time.monotonic() + 10
+            while not await marked_sent():
+                assert time.monotonic() < deadline, "the follow-up was never marked sent"
+                await asyncio.sleep(0.01)
+        await watcher.close()
         assert len(asked()) == 1
         assert asked()[0]["reply_markup"]["inline_keyboard"]
 
