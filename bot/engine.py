@@ -182,7 +182,8 @@ class Engine:
         if policy is None or key.channel not in policy.channels or policy.read(text) is None:
             return False
         async with self.storage.turn(key) as tx:
-            return await tx.open_followup() is not None
+            followup = await tx.open_followup()
+        return followup is not None and self.followups.fresh(followup, self.clock())
 
     # --- follow-ups (tripcheck/followups.py sends them; channels give references) -------
 
@@ -244,6 +245,10 @@ class Engine:
         if not opening:
             followup = await self.followups.answer(tx, state, incoming, self.clock())
             if followup is not None:
+                if state.in_progress:
+                    # Pressed in the middle of a check: its open question comes again.
+                    followup.out.extend(self.dialogue.open(state, self.clock(), None).out)
+                    await tx.save(state)
                 step = self.dialogue.step_id(state)
                 return TurnResult(tuple(followup.out), followup.taken, state.lang, step)
         last_department = None

@@ -123,11 +123,11 @@ class FollowUps:
         if actual is None:
             return None
         followup = await tx.open_followup()
-        if followup is None or not self._fresh(followup, now):
+        if followup is None or not self.fresh(followup, now):
             return None
         return await self._record(tx, state.lang, followup.decision_id, actual, now)
 
-    def _fresh(self, followup: FollowUp, now: float) -> bool:
+    def fresh(self, followup: FollowUp, now: float) -> bool:
         """Whether a typed text may still answer the question: until it would be asked again
         (later, typed words are more likely a new check; its buttons still answer it)."""
         assert self.policy is not None

@@ -241,9 +241,11 @@ async def test_other_text_starts_a_check_as_ever_and_leaves_the_question_open(
     await followed.handle(SLACK, Incoming(text="resa"))
     stored = await followed.storage.get_decision(decision_id)
     assert stored is not None and stored.actual_outcome is None
-    # Its buttons still answer it, and the check goes on where it was.
+    # Its buttons still answer it, and the check goes on where it was: asked again.
     pressed = await followed.handle(SLACK, Incoming(choice="digital", step=step_of(decision_id)))
     assert pressed.taken and pressed.step == "title"
+    assert [r.type for r in pressed.replies] == ["message", "question"]
+    assert pressed.replies[-1].step == "title"
 
 
 async def test_typing_answers_only_while_the_question_is_fresh(
