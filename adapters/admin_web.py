@@ -341,7 +341,16 @@ def _add_months(day: date, months: int) -> date:
 
 def _month_row(decision: StoredDecision) -> MonthStats:
     """One decision as a stats row of its Stockholm month."""
-    avoided = (decision.co2 or {}).get("avoided_kg")
+    co2 = decision.co2 or {}
+    avoided = _kg(co2.get("avoided_kg"))
+    went_digital = decision.actual_outcome == "digital"
+    # Confirmed: a meeting that did go digital avoided its planned trip (as the storage's
+    # month totals count it).
+    confirmed = 0.0
+    if went_digital:
+        confirmed = _kg(
+            co2["avoided_kg"] if co2.get("avoided_kg") is not None else co2.get("planned_kg")
+        )
     return MonthStats(
         month=month_key(decision.created_at),
         department=decision.department,
@@ -349,8 +358,16 @@ def _month_row(decision: StoredDecision) -> MonthStats:
         travel=int(decision.outcome == "travel"),
         digital=int(decision.outcome == "digital"),
         not_qualified=int(decision.outcome == "not_qualified"),
-        avoided_kg=float(avoided) if isinstance(avoided, int | float) else 0.0,
+        avoided_kg=avoided,
+        asked=int(decision.followed_up_at is not None),
+        answered=int(decision.actual_outcome is not None),
+        confirmed_digital=int(went_digital),
+        confirmed_avoided_kg=confirmed,
     )
+
+
+def _kg(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 class AdminWeb:
@@ -716,14 +733,19 @@ class AdminWeb:
                 in_quarter.append(row)
         words = self.words(request)
         months = monthly_totals(rows, month_keys(first, today))
+        confirmed = {month.month: 0.0 for month in months}
+        for row in rows:
+            if row.month in confirmed:
+                confirmed[row.month] += row.confirmed_avoided_kg
         return self.render(
             request,
             "dashboard.html",
             session,
             months=months,
+            confirmed_kg=confirmed,
             outcomes_svg=outcomes_chart(months, words),
             avoided_svg=avoided_chart(months, words),
-            quarter=stats_total(in_quarter),
+            quarter=stats_total(in_quarter).with_followups_of(in_quarter),
             quarter_name=f"Q{number} {quarter_from.year}",
             quarter_from=quarter_from.isoformat(),
             digital_link=urlencode({"outcome": "digital", "since": quarter_from.isoformat()}),

@@ -550,6 +550,11 @@ class TeamsChannel:
             sent = await self.connector.send(service_url, target, message)
             if sent is not None and reply.type == "question" and message.card is not None:
                 self._remember(key, Posted(service_url, target, sent, reply.text))
+            decision_id = (reply.decision or {}).get("id")
+            if sent is not None and isinstance(decision_id, int):
+                # Where to write to the person later, when the follow-up is due.
+                reference = followup_reference(activity, service_url, target)
+                await self.engine.followup_reference(key, decision_id, reference)
 
     def _remember(self, key: ConversationKey, question: Posted) -> None:
         self._open[key] = question
@@ -628,6 +633,15 @@ def reply_conversation_id(activity: Activity) -> str:
     if new_post and root.isdigit() and root != "0":
         return f"{conversation.id};messageid={root}"
     return conversation.id
+
+
+def followup_reference(activity: Activity, service_url: str, target: str) -> dict[str, str]:
+    """What a proactive message to this conversation needs (adapters/teams_proactive.py)."""
+    reference = {"service_url": service_url, "conversation_id": target}
+    tenant = activity_tenant(activity)
+    if tenant:
+        reference["tenant_id"] = tenant
+    return reference
 
 
 def activity_tenant(activity: Activity) -> str | None:

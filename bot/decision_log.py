@@ -55,7 +55,9 @@ def _start_of(day: date) -> float:
 
 
 class MonthStats(BaseModel):
-    """Decisions of one month and department: counts by outcome and CO2e avoided."""
+    """Decisions of one month and department: counts by outcome and CO2e avoided as planned;
+    and, from the follow-ups, how many were asked and answered, how many really went digital
+    and the CO2e that confirms as avoided (the planned trip's, for each meeting that did)."""
 
     month: str
     department: str
@@ -64,12 +66,27 @@ class MonthStats(BaseModel):
     digital: int
     not_qualified: int
     avoided_kg: float
+    asked: int = 0
+    answered: int = 0
+    confirmed_digital: int = 0
+    confirmed_avoided_kg: float = 0.0
 
     @property
     def share_digital(self) -> float:
         """Digital recommendations among those that qualified."""
         qualified = self.travel + self.digital
         return self.digital / qualified if qualified else 0.0
+
+    def with_followups_of(self, rows: list[MonthStats]) -> MonthStats:
+        """This (total) row with the follow-ups' figures of `rows` added up."""
+        return self.model_copy(
+            update={
+                "asked": sum(r.asked for r in rows),
+                "answered": sum(r.answered for r in rows),
+                "confirmed_digital": sum(r.confirmed_digital for r in rows),
+                "confirmed_avoided_kg": round(sum(r.confirmed_avoided_kg for r in rows), 1),
+            }
+        )
 
 
 class Review(BaseModel):

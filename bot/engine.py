@@ -14,12 +14,13 @@ from pydantic import ValidationError
 from bot.admin_chat import AdminCommands
 from bot.decision_log import DecisionLog
 from bot.dialogue import Dialogue, Turn, clean
+from bot.followup import FollowUps
 from bot.forms import FieldError, Form, FormReader, FormResult, Suggestion, asks_for_form
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult
 from bot.ordering import KeyedLocks
 from bot.state import ConversationState, Role
-from bot.storage import DecisionRecord, Storage, StorageError, StoredDecision
+from bot.storage import DecisionRecord, FollowUp, Storage, StorageError, StoredDecision
 from bot.storage import Turn as StorageTurn
 from rules.answers import MAX_TITLE, Interpreter
 from rules.decision import Decision
@@ -60,6 +61,7 @@ class Engine:
             ready = places
         self.interpreter = Interpreter(rules, ready)
         self.dialogue = Dialogue(rules, self.interpreter, idle_days * 86400)
+        self.followups = FollowUps(rules)
         self.default_lang = "en" if default_lang == "en" else "sv"
         self.clock = clock
         self.admin = (
@@ -176,7 +178,37 @@ class Engine:
         state = await self.storage.load_conversation(key)
         if state is None:
             return False
-        return state.in_progress or self.dialogue.asks_for_new_check(text)
+        if state.in_progress or self.dialogue.asks_for_new_check(text):
+            return True
+        return await self._answers_followup(key, text)
+
+    async def _answers_followup(self, key: ConversationKey, text: str) -> bool:
+        """Whether `text` answers a follow-up asked in this conversation."""
+        policy = self.followups.policy
+        if policy is None or key.channel not in policy.channels or policy.read(text) is None:
+            return False
+        async with self.storage.turn(key) as tx:
+            followup = await tx.open_followup()
+        return followup is not None and self.followups.fresh(followup, self.clock())
+
+    # --- follow-ups (tripcheck/followups.py sends them; channels give references) -------
+
+    async def followup_message(self, followup: FollowUp) -> Outgoing | None:
+        """The question to send for a due follow-up; None when its decision is gone."""
+        decision = await self.storage.get_decision(followup.decision_id)
+        if decision is None or decision.purged_at is not None:
+            return None
+        return self.followups.question(followup, decision)
+
+    async def followup_reference(
+        self, key: ConversationKey, decision_id: int, reference: dict[str, str]
+    ) -> None:
+        """A channel that needs more than the conversation to write to the person later
+        (Teams: its serviceUrl, conversation and tenant) gives it with each decision."""
+        try:
+            await self.storage.set_followup_reference(key, decision_id, reference)
+        except StorageError as error:
+            log.warning("follow-up reference not kept: %s", error)
 
     async def ready(self) -> None:
         """Raises StorageError when storage cannot be used (the readiness probe)."""
@@ -216,6 +248,15 @@ class Engine:
             answer = await self.admin.answer(key, incoming.text, state.lang, self.clock())
             if answer is not None:
                 return TurnResult(tuple(answer), taken=True, lang=state.lang)
+        if not opening:
+            followup = await self.followups.answer(tx, state, incoming, self.clock())
+            if followup is not None:
+                if state.in_progress:
+                    # Pressed in the middle of a check: its open question comes again.
+                    followup.out.extend(self.dialogue.open(state, self.clock(), None).out)
+                    await tx.save(state)
+                step = self.dialogue.step_id(state)
+                return TurnResult(tuple(followup.out), followup.taken, state.lang, step)
         last_department = None
         if not state.in_progress and role == "employee":
             last_department = await tx.last_department()
@@ -260,8 +301,11 @@ class Engine:
         decision = turn.decision
         assert decision is not None
         record = self._record_of(key, state, decision, now)
+        due_at = self.followups.due_at(key, self.followups.when(state), now)
         self.dialogue.finish(state)
         decision_id = await tx.record_decision(record, state)
+        if due_at is not None:
+            await tx.schedule_followup(decision_id, due_at, state.lang)
         recorded = decision.model_copy(update={"id": decision_id})
         saved = self.rules.text("saved", state.lang, id=decision_id, version=decision.rules_version)
         return [self.dialogue.render.decision(recorded), Outgoing("message", saved)]
@@ -273,6 +317,9 @@ class Engine:
 
         def label(field: str) -> str:
             return answers[field].label if field in answers else ""
+
+        when = self.followups.when(state)
+        motivation = answers["motivation"].value if "motivation" in answers else None
 
         return DecisionRecord(
             channel=key.channel,
@@ -296,6 +343,9 @@ class Engine:
             rules_version=decision.rules_version,
             transcript=list(state.transcript),
             co2=decision.co2,
+            happens_on=when.start.isoformat() if when is not None else None,
+            happens_precision=when.precision if when is not None else None,
+            motivation=str(motivation) if motivation else None,
         )
 
     async def _status(self, tx: StorageTurn, state: ConversationState) -> Outgoing:

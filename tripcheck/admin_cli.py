@@ -202,7 +202,9 @@ def _show(decision: StoredDecision, reviews: list[dict[str, Any]], out: TextIO) 
 
 async def _stats(store: Backend, where: DecisionFilter, fmt: str, out: TextIO) -> int:
     rows = await store.decision_log.stats(where)
-    rows.append(stats_total(rows))
+    rows.append(stats_total(rows).with_followups_of(rows))
+    # CO2e avoided as planned (the digital recommendations) and as confirmed by the
+    # follow-ups (the meetings that did go digital), and how many follow-ups were answered.
     columns = [
         "month",
         "department",
@@ -212,11 +214,16 @@ async def _stats(store: Backend, where: DecisionFilter, fmt: str, out: TextIO) -
         "not_qualified",
         "share_digital",
         "avoided_kg",
+        "asked",
+        "answered",
+        "confirmed_digital",
+        "confirmed_avoided_kg",
     ]
 
     def values(row: MonthStats) -> list[Any]:
         data = {**row.model_dump(), "share_digital": round(row.share_digital, 3)}
         data["avoided_kg"] = round(row.avoided_kg, 1)
+        data["confirmed_avoided_kg"] = round(row.confirmed_avoided_kg, 1)
         return [data[c] for c in columns]
 
     if fmt == "csv":
@@ -237,7 +244,7 @@ async def _stats(store: Backend, where: DecisionFilter, fmt: str, out: TextIO) -
                     for c, v in zip(columns, values(row), strict=True)
                 )
             )
-        Console(file=out, width=140).print(table)
+        Console(file=out, width=180).print(table)
     return 0
 
 

@@ -21,6 +21,7 @@ from bot.retention import purge_daily
 from bot.settings import Settings
 from bot.storage import StorageError
 from tripcheck.connections import AcceptErrorLog, connection_cap, guarded_protocol
+from tripcheck.followups import start_followups
 
 log = logging.getLogger("tripcheck.server")
 # How long shutdown waits for turns still being handled after the last request.
@@ -62,12 +63,15 @@ def create_app(
         if engine.admin is not None:
             job = purge_daily(engine.admin.log, settings.retention_months)
             retention = asyncio.create_task(job)
+        followups = start_followups(engine, active)
         log.info("serving", extra={"channels": [c.name for c in active]})
         try:
             yield
         finally:
             if retention is not None:
                 retention.cancel()
+            if followups is not None:
+                followups.cancel()
             for stopping in active:
                 await stopping.stop()
             # Turns acknowledged to a platform may still be running: let them finish.

@@ -18,7 +18,9 @@ T = TypeVar("T")
 log = logging.getLogger("tripcheck.audit")
 
 # What identifies a person in a decision: who, where, and what they typed.
-PERSONAL_COLUMNS_CLEARED = "user_id = '', chat = '', transcript = '[]', answers = ?, purged_at = ?"
+PERSONAL_COLUMNS_CLEARED = (
+    "user_id = '', chat = '', transcript = '[]', answers = ?, motivation = NULL, purged_at = ?"
+)
 
 
 class Runner(Protocol):
@@ -109,7 +111,8 @@ class SQLiteDecisionLog:
         if not params:
             # The whole log: the totals the triggers keep (migration 006), not a scan.
             sql = (
-                "SELECT month, department, total, travel, digital, not_qualified, avoided_kg"
+                "SELECT month, department, total, travel, digital, not_qualified, avoided_kg,"
+                " asked, answered, confirmed_digital, confirmed_avoided_kg"
                 " FROM decision_month_stats WHERE total > 0 ORDER BY month, department"
             )
             rows = await self._run(lambda: self._rows(sql, []))
@@ -119,7 +122,12 @@ class SQLiteDecisionLog:
             " d.department AS department, count(*) AS total,"
             " sum(d.outcome = 'travel') AS travel, sum(d.outcome = 'digital') AS digital,"
             " sum(d.outcome = 'not_qualified') AS not_qualified,"
-            " coalesce(sum(d.co2_avoided_kg), 0) AS avoided_kg"
+            " coalesce(sum(d.co2_avoided_kg), 0) AS avoided_kg,"
+            " count(d.followed_up_at) AS asked, count(d.actual_outcome) AS answered,"
+            " coalesce(sum(d.actual_outcome = 'digital'), 0) AS confirmed_digital,"
+            " coalesce(sum(CASE WHEN d.actual_outcome = 'digital'"
+            " THEN coalesce(d.co2_avoided_kg, d.co2_planned_kg, 0) END), 0)"
+            " AS confirmed_avoided_kg"
             f" FROM decisions d WHERE {condition}"
             " GROUP BY month, department ORDER BY month, department"
         )
@@ -162,6 +170,8 @@ class SQLiteDecisionLog:
                 f"UPDATE decisions SET {PERSONAL_COLUMNS_CLEARED} WHERE id = ?",
                 [without_raw_text(answers), now, decision_id],
             )
+            # The due-list holds where to reach the person: it goes with them.
+            self._conn.execute("DELETE FROM followups WHERE decision_id = ?", [decision_id])
         return len(rows)
 
     def _audit(self, now: float, actor: str, action: str, details: dict[str, Any]) -> None:
