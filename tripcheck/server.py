@@ -20,6 +20,7 @@ from bot.engine import Engine
 from bot.retention import purge_daily
 from bot.settings import Settings
 from bot.storage import StorageError
+from tripcheck import metrics
 from tripcheck.connections import AcceptErrorLog, connection_cap, guarded_protocol
 
 log = logging.getLogger("tripcheck.server")
@@ -62,12 +63,15 @@ def create_app(
         if engine.admin is not None:
             job = purge_daily(engine.admin.log, settings.retention_months)
             retention = asyncio.create_task(job)
+        stop_metrics = metrics.start_server(settings, engine.observer)
         log.info("serving", extra={"channels": [c.name for c in active]})
         try:
             yield
         finally:
             if retention is not None:
                 retention.cancel()
+            if stop_metrics is not None:
+                stop_metrics()
             for stopping in active:
                 await stopping.stop()
             # Turns acknowledged to a platform may still be running: let them finish.
@@ -79,6 +83,7 @@ def create_app(
             log.info("stopped")
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    routes.extend(metrics.routes(settings, engine.observer))
     for channel in active:
         routes.extend(channel.routes)
     limit = Middleware(BodyLimit, limit=settings.max_body_bytes)
