@@ -76,10 +76,17 @@ class PrometheusMetrics:
             ["platform"],
             registry=self.registry,
         )
+        self._turn_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def turn(self, channel: str, step: str | None, seconds: float) -> None:
-        self._turns.labels(channel, step or "none").inc()
-        self._turn_seconds.labels(channel).observe(seconds)
+        # The labelled children are looked up once per channel and step: every turn counts.
+        key = (channel, step or "none")
+        children = self._turn_children.get(key)
+        if children is None:
+            children = (self._turns.labels(*key), self._turn_seconds.labels(channel))
+            self._turn_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def decision(self, channel: str, outcome: str) -> None:
         self._decisions.labels(channel, outcome).inc()
