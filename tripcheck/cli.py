@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.batch import BatchFileError, RowResult, evaluate_file, table
+from bot.batch import TABLE_COLUMNS, BatchFileError, RowResult, evaluate_file, table
 from bot.messages import ConversationKey
 from bot.settings import Settings
 from bot.storage import StorageError
@@ -220,7 +220,8 @@ def _print_table(results: list[RowResult], rules: RuleSet, lang: Lang) -> None:
         # What a batch file says is shown as written, never read as rich markup.
         cells = [escape(cell) for cell in row]
         if result.decision is None:
-            cells[4] = f"[red]{cells[4]}[/red]"
+            outcome = TABLE_COLUMNS.index("outcome")
+            cells[outcome] = f"[red]{cells[outcome]}[/red]"
         shown.add_row(*cells)
     Console().print(shown)
 
