@@ -395,6 +395,8 @@ class AdminWeb:
         self.oidc = OidcSignIn(oidc, signer, clock) if oidc is not None and oidc.enabled else None
         self.templates = _templates()
         self._departments: dict[str, str | None] = {}
+        # TRIPCHECK_ACCESSIBILITY_CONTACT; empty: the statement's default contact text.
+        self.accessibility_contact = settings.accessibility_contact.strip()
         self.stylesheet_bytes = STYLESHEET.read_bytes() if STYLESHEET.exists() else b""
 
     @property
@@ -717,7 +719,9 @@ class AdminWeb:
 
     async def accessibility(self, request: Request) -> Response:
         """The accessibility statement (tillgänglighetsredogörelse), open to anyone."""
-        return self.render(request, "accessibility.html", await self.signed_in(request))
+        session = await self.signed_in(request)
+        contact = self.accessibility_contact
+        return self.render(request, "accessibility.html", session, contact=contact)
 
     async def dashboard(self, request: Request, session: Session) -> Response:
         """Outcomes and CO2e avoided per Stockholm month for a year, and this quarter's answer."""

@@ -30,6 +30,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -59,6 +62,7 @@ from bot.engine import Engine
 from bot.forms import FormResult
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, TurnResult
+from bot.observe import Observer
 from bot.ordering import KeyedLocks
 from bot.settings import Settings
 from rules.fields import FIELDS
@@ -152,7 +156,7 @@ class SlackChannel:
         # than client=..., which makes bolt warn whenever SLACK_BOT_TOKEN is in the environment.
         self.client: AsyncWebClient = self.app.client
         self.client.base_url = api_base_url(api_url)
-        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+        self.client.retry_handlers.append(CountedRateLimits(engine.observer, max_retry_count=2))
         self._app_token = app_token
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -574,7 +578,30 @@ class SlackChannel:
             return await call
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             log.warning("slack %s failed: %s", method, _describe(error))
+            self.engine.observer.platform_error("slack")
             return None
+
+
+class CountedRateLimits(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's wait-out-429 handler, reporting each 429 to the observer."""
+
+    def __init__(self, observer: Observer, *, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._observer = observer
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            self._observer.platform_rate_limited("slack")
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def _person(event: dict[str, Any]) -> str | None:

@@ -52,6 +52,7 @@ from adapters.teams_form_card import Asker, Invoke, TeamsForms, read_invoke
 from bot.engine import Engine
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, TurnResult
+from bot.observe import NO_OBSERVER, Observer
 from bot.ordering import OrderedTasks
 from bot.settings import Settings
 from rules.loader import RuleSetError, load_ruleset
@@ -221,8 +222,10 @@ class Connector:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self._tokens = tokens
+        self._observer = observer
         self._http: Client | None = None
         self._clients: OrderedDict[str, ApiClient] = OrderedDict()
         self._sleep = sleep
@@ -278,6 +281,8 @@ class Connector:
                 return await call()
             except httpx.HTTPStatusError as error:
                 status = error.response.status_code
+                if status == 429:
+                    self._observer.platform_rate_limited("teams")
                 if status in RETRIED_STATUSES and attempt < ATTEMPTS:
                     wait = self._backoff(attempt, error.response)
                     log.warning(
@@ -289,6 +294,7 @@ class Connector:
                 log.warning("teams %s refused: HTTP %s", what, status)
             except Exception as error:
                 log.warning("teams %s failed: %s: %s", what, type(error).__name__, error)
+            self._observer.platform_error("teams")
             return None
         return None
 
@@ -704,7 +710,7 @@ def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:
     if settings.teams_allow_unauthenticated:
         return TeamsChannel(
             engine,
-            Connector(None),
+            Connector(None, observer=engine.observer),
             AllowUnauthenticated(),
             tenant_id=tenant_id,
             unauthenticated=True,
@@ -720,7 +726,8 @@ def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:
         )
         return None
     tokens = ConnectorTokens(client_id, secret, tenant_id)
-    return TeamsChannel(engine, Connector(tokens), BotFrameworkAuth(client_id), tenant_id=tenant_id)
+    connector = Connector(tokens, observer=engine.observer)
+    return TeamsChannel(engine, connector, BotFrameworkAuth(client_id), tenant_id=tenant_id)
 
 
 # --- `tripcheck teams-package` --------------------------------------------------------------

@@ -100,6 +100,13 @@ class Review(BaseModel):
     created_at: float
 
 
+class Erasure(BaseModel):
+    """One erasure as kept: the keyed hash of the erased user id (bot/erasure.py) and when."""
+
+    mark: str
+    erased_at: float
+
+
 class DecisionLog(Protocol):
     """What admins need from storage: reading, counting, reviewing and forgetting."""
 
@@ -143,8 +150,23 @@ class DecisionLog(Protocol):
         of each. Returns the number of decisions."""
         ...
 
-    async def erase_user(self, user_id: str, now: float, actor: str) -> int:
-        """Removes a person's identifiers everywhere (an erasure request); returns decisions hit."""
+    async def erase_user(
+        self, user_id: str, now: float, actor: str, mark: str | None = None
+    ) -> int:
+        """Removes a person's identifiers everywhere (an erasure request) and keeps `mark`, the
+        keyed hash of the id, in the erasures; returns decisions hit."""
+        ...
+
+    async def user_ids(self) -> set[str]:
+        """Every user id still stored (in decisions, conversations and profiles)."""
+        ...
+
+    async def erasures(self) -> list[Erasure]:
+        """Every erasure kept, oldest first."""
+        ...
+
+    async def remember_erasures(self, erasures: list[Erasure]) -> None:
+        """Keeps erasures made elsewhere (before a restore); those already kept stay as they are."""
         ...
 
     async def save_admin(self, username: str, password_hash: str, now: float) -> None:

@@ -18,6 +18,7 @@ from bot.followup import FollowUps
 from bot.forms import FieldError, Form, FormReader, FormResult, Suggestion, asks_for_form
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult
+from bot.observe import NO_OBSERVER, Observer
 from bot.ordering import KeyedLocks
 from bot.state import ConversationState, Role
 from bot.storage import DecisionRecord, FollowUp, Storage, StorageError, StoredDecision
@@ -48,8 +49,11 @@ class Engine:
         clock: Callable[[], float] = time.time,
         decision_log: DecisionLog | None = None,
         admins: Mapping[str, frozenset[str]] | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self.rules = rules
+        # Public: channels report their platform's failed and throttled calls to it.
+        self.observer = observer
         self.storage = storage
         # The place index may still be loading (seconds on a first start): the questions before
         # the destination do not need it, so the bot need not wait for it.
@@ -94,6 +98,7 @@ class Engine:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+            self._observe(key.channel, result, time.perf_counter() - started)
             # One line per handled message; never the message text, and no user id in clear.
             if log.isEnabledFor(logging.INFO):
                 self._log_turn(key, incoming, result.replies if result else (), started)
@@ -114,6 +119,13 @@ class Engine:
             },
         )
 
+    def _observe(self, channel: str, result: TurnResult | None, seconds: float) -> None:
+        # Counted from the result, so a decision counts once its turn has committed.
+        self.observer.turn(channel, result.step if result else None, seconds)
+        for reply in result.replies if result else ():
+            if reply.type == "decision" and reply.decision is not None:
+                self.observer.decision(channel, str(reply.decision["outcome"]))
+
     async def drain(self) -> None:
         """Waits until no turn is being handled (graceful shutdown)."""
         await self._idle.wait()
@@ -126,6 +138,7 @@ class Engine:
             return await self._handle(key, incoming, role, opening)
         except StorageError as error:
             log.error("storage unavailable: %s", error)
+            self.observer.storage_error()
             failed = Outgoing("error", self.rules.text("error.storage", lang))
         except Exception:
             # A bug must not cost the user their answers: the saved state is untouched.

@@ -11,7 +11,8 @@ import time
 from datetime import date
 from typing import Any, TextIO
 
-from bot.decision_log import DecisionFilter, MonthStats
+from bot.decision_log import DecisionFilter, Erasure, MonthStats
+from bot.erasure import erasure_line, erasure_mark
 from bot.export import DecisionWriter, iso_time, stats_total, summary
 from bot.passwords import hash_password
 from bot.retention import cutoff
@@ -130,11 +131,22 @@ async def _decisions(
             file=out,
         )
         return 0
-    count = await log.erase_user(args.user, now, actor="cli")
+    key = settings.erasure_key.get_secret_value() if settings.erasure_key else None
+    mark = erasure_mark(key, args.user) if key else None
+    count = await log.erase_user(args.user, now, actor="cli", mark=mark)
     print(
         f"erased the user's identifiers from {count} decision(s), conversations and profile",
         file=out,
     )
+    if mark is None:
+        print(
+            "tripcheck: TRIPCHECK_ERASURE_KEY is not set, so no mark was kept: restoring a"
+            " backup older than this erasure brings the identifiers back (docs/operations.md)",
+            file=sys.stderr,
+        )
+    else:
+        # The mark is all that is needed to erase again after a restore: keep it with the case.
+        print(erasure_line(Erasure(mark=mark, erased_at=now)), file=out)
     return 0
 
 

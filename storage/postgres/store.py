@@ -17,7 +17,14 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.decision_log import STATS_TIME_ZONE, DecisionFilter, MonthStats, Review, Verdict
+from bot.decision_log import (
+    STATS_TIME_ZONE,
+    DecisionFilter,
+    Erasure,
+    MonthStats,
+    Review,
+    Verdict,
+)
 from bot.messages import ConversationKey
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, FollowUp, StorageError, StoredDecision
@@ -580,16 +587,55 @@ class PostgresDecisionLog:
 
         return await self._store.transaction(work)
 
-    async def erase_user(self, user_id: str, now: float, actor: str) -> int:
+    async def erase_user(
+        self, user_id: str, now: float, actor: str, mark: str | None = None
+    ) -> int:
         async def work(conn: Connection) -> int:
             count = await self._clear(conn, "user_id = %s", [user_id], now)
             await conn.execute("DELETE FROM conversations WHERE user_id = %s", [user_id])
             await conn.execute("DELETE FROM profiles WHERE user_id = %s", [user_id])
+            if mark is not None:
+                await self._remember(conn, [Erasure(mark=mark, erased_at=now)])
             # The audit line must not keep the identifier the person asked to have erased.
-            await self._audit(conn, now, actor, "erase", {"decisions": count})
+            marked = {"erasure": mark} if mark is not None else {}
+            await self._audit(conn, now, actor, "erase", {"decisions": count, **marked})
             return count
 
         return await self._store.transaction(work)
+
+    @staticmethod
+    async def _remember(conn: Connection, erasures: list[Erasure]) -> None:
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                "INSERT INTO erasures (mark, erased_at) VALUES (%s, %s)"
+                " ON CONFLICT (mark) DO NOTHING",
+                [(erasure.mark, erasure.erased_at) for erasure in erasures],
+            )
+
+    async def user_ids(self) -> set[str]:
+        async def work(conn: Connection) -> set[str]:
+            cursor = await conn.execute(
+                "SELECT user_id FROM decisions WHERE user_id != ''"
+                " UNION SELECT user_id FROM conversations UNION SELECT user_id FROM profiles"
+            )
+            return {str(row["user_id"]) for row in await cursor.fetchall() if row["user_id"]}
+
+        return await self._store.run(work)
+
+    async def erasures(self) -> list[Erasure]:
+        async def work(conn: Connection) -> list[Erasure]:
+            cursor = await conn.execute(
+                "SELECT mark, erased_at FROM erasures ORDER BY erased_at, mark"
+            )
+            return [Erasure.model_validate(row) for row in await cursor.fetchall()]
+
+        return await self._store.run(work)
+
+    async def remember_erasures(self, erasures: list[Erasure]) -> None:
+        async def work(conn: Connection) -> None:
+            await self._remember(conn, erasures)
+
+        await self._store.transaction(work)
 
     async def save_admin(self, username: str, password_hash: str, now: float) -> None:
         async def work(conn: Connection) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from bot.decision_log import DecisionFilter, MonthStats, Review, Verdict
+from bot.decision_log import DecisionFilter, Erasure, MonthStats, Review, Verdict
 from bot.storage import StoredDecision
 from storage.filters import common_clauses, like_pattern
 from storage.rows import without_raw_text
@@ -198,16 +198,43 @@ class SQLiteDecisionLog:
 
         return await self._write(work)
 
-    async def erase_user(self, user_id: str, now: float, actor: str) -> int:
+    async def erase_user(
+        self, user_id: str, now: float, actor: str, mark: str | None = None
+    ) -> int:
         def work() -> int:
             count = self._clear("user_id = ?", [user_id], now)
             self._conn.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
             self._conn.execute("DELETE FROM profiles WHERE user_id = ?", [user_id])
+            if mark is not None:
+                self._remember([Erasure(mark=mark, erased_at=now)])
             # The audit line must not keep the identifier the person asked to have erased.
-            self._audit(now, actor, "erase", {"decisions": count})
+            marked = {"erasure": mark} if mark is not None else {}
+            self._audit(now, actor, "erase", {"decisions": count, **marked})
             return count
 
         return await self._write(work)
+
+    def _remember(self, erasures: list[Erasure]) -> None:
+        self._conn.executemany(
+            "INSERT INTO erasures (mark, erased_at) VALUES (?, ?) ON CONFLICT (mark) DO NOTHING",
+            [(erasure.mark, erasure.erased_at) for erasure in erasures],
+        )
+
+    async def user_ids(self) -> set[str]:
+        sql = (
+            "SELECT user_id FROM decisions WHERE user_id != ''"
+            " UNION SELECT user_id FROM conversations UNION SELECT user_id FROM profiles"
+        )
+        rows = await self._run(lambda: self._conn.execute(sql).fetchall())
+        return {str(row[0]) for row in rows if row[0]}
+
+    async def erasures(self) -> list[Erasure]:
+        sql = "SELECT mark, erased_at FROM erasures ORDER BY erased_at, mark"
+        rows = await self._run(lambda: self._rows(sql, []))
+        return [Erasure.model_validate(row) for row in rows]
+
+    async def remember_erasures(self, erasures: list[Erasure]) -> None:
+        await self._write(lambda: self._remember(erasures))
 
     async def save_admin(self, username: str, password_hash: str, now: float) -> None:
         def work() -> None:
