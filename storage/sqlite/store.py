@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -91,6 +92,21 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
     return current
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switches a new database to WAL. The switch needs the file to itself, and SQLite refuses
+    at once (no busy wait) when another process opening it at the same moment holds a lock,
+    so it is tried again for as long as a busy wait would last."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _connect(name: str) -> sqlite3.Connection:
     conn = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -134,9 +150,9 @@ class SQLiteStorage:
                 _refuse_read_only(name)
             conn = _connect(name)
             try:
-                migrate(conn)
                 if name != ":memory:":
-                    conn.execute("PRAGMA journal_mode = WAL")
+                    _use_wal(conn)
+                migrate(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
             except BaseException:
