@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
+from rules.answers import Accepted, Ambiguous, Interpreter, Rejected, partner_value
 from rules.check import PartnerRef
 from rules.dates import (
     find_dates,
@@ -472,7 +472,8 @@ class _Sentence:
         start, end = windows[partner_id]
         raw = self.raw(start, end - 1)
         partner = self.rules.partner_by_id[partner_id]
-        value = PartnerRef(id=partner_id, text=raw).model_dump()
+        # As the partner question reads it: a dormant twin city is flagged at once.
+        value = partner_value(PartnerRef(id=partner_id, text=raw, dormant=partner.dormant))
         self.found["partner"] = Found(value, partner.name(self.lang), raw)
 
     def read_choice(self, name: str, phrases: Mapping[tuple[str, ...], Any]) -> None:
