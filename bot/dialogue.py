@@ -593,6 +593,8 @@ class Dialogue:
         if corrected is None:
             return False
         name, found = corrected
+        if name in state.answers and state.answers[name].value == found.value:
+            return False  # says again what is known: no correction
         parsed = Accepted(found.value, found.label)
         refused = self._refusal(state, name, parsed)
         if refused is not None:
