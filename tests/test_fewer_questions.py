@@ -15,7 +15,10 @@ YES = {"sv": "ja", "en": "yes"}
 NO = {"sv": "nej", "en": "no"}
 UNKNOWN = {"sv": "vet inte", "en": "don't know"}
 START = {"sv": ["hej", "resa", "Möte", "Kommunstaben"], "en": ["hello", "trip", "Meeting", "KS"]}
-MOTIVATION = {"sv": "Mötet avgör nästa års samarbete.", "en": "The meeting decides next year's work."}
+MOTIVATION = {
+    "sv": "Mötet avgör nästa års samarbete.",
+    "en": "The meeting decides next year's work.",
+}
 
 
 @pytest.fixture
