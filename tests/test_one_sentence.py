@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.engine import Engine
+from rules.models import Lang
 from rules.ruleset import RuleSet
 from tests.conftest import Chat
 
@@ -63,7 +64,7 @@ KIND_TRAVEL = ("kind", "title", "partner", "destination")
 
 # (language, the first message, what must be picked out (field → value, None: any value),
 # the question asked next).
-OPENERS: list[tuple[str, str, dict[str, Any], str]] = [
+OPENERS: list[tuple[Lang, str, dict[str, Any], str]] = [
     (
         "sv",
         "Jag ska på Bottenviksbågens styrelsemöte i Uleåborg den 12 mars, vi är två och tänkte "
@@ -303,7 +304,7 @@ def test_the_table_has_thirty_openers_in_both_languages() -> None:
 
 @pytest.mark.parametrize(("lang", "opener", "picked", "next_step"), OPENERS)
 async def test_one_sentence_fills_what_it_says_and_asks_only_the_rest(
-    chat: Chat, rules: RuleSet, lang: str, opener: str, picked: dict[str, Any], next_step: str
+    chat: Chat, rules: RuleSet, lang: Lang, opener: str, picked: dict[str, Any], next_step: str
 ) -> None:
     chat.lang = lang
     await chat.say(opener)
@@ -314,8 +315,8 @@ async def test_one_sentence_fills_what_it_says_and_asks_only_the_rest(
         if value is not None:
             assert state.answers[field].value == value, field
     understood = [m["text"] for m in chat.replies if m["type"] == "message"][1]
-    assert understood.startswith(rules.text("understood", lang, fields="")[:6])  # type: ignore[arg-type]
-    assert rules.text("understood.correct", lang) in understood  # type: ignore[arg-type]
+    assert understood.startswith(rules.text("understood", lang, fields="")[:6])
+    assert rules.text("understood.correct", lang) in understood
     assert chat.step == next_step
     asked = await finish(chat, lang)
     assert not set(asked) & set(picked), asked
@@ -333,11 +334,11 @@ async def test_one_sentence_fills_what_it_says_and_asks_only_the_rest(
     ],
 )
 async def test_a_sentence_with_nothing_recognisable_starts_the_ordinary_check(
-    chat: Chat, rules: RuleSet, lang: str, opener: str
+    chat: Chat, rules: RuleSet, lang: Lang, opener: str
 ) -> None:
     await chat.say(opener)
     assert chat.types() == ["message", "question"] and chat.step == "kind"
-    assert rules.text("greeting", lang) == chat.replies[0]["text"]  # type: ignore[arg-type]
+    assert rules.text("greeting", lang) == chat.replies[0]["text"]
     state = await chat.engine.storage.load_conversation(chat.key)
     assert state is not None and state.answers == {}
 

@@ -18,7 +18,7 @@ _ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
 @pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[pexpect.spawn]:
+def terminal(tmp_path: Path) -> Iterator[pexpect.spawn[str]]:
     child = pexpect.spawn(
         TRIPCHECK,
         ["chat", "--user", "anna", "--lang", "sv"],
@@ -32,14 +32,14 @@ def terminal(tmp_path: Path) -> Iterator[pexpect.spawn]:
     child.terminate(force=True)
 
 
-def answer(child: pexpect.spawn, typed: str, next_question: str) -> str:
+def answer(child: pexpect.spawn[str], typed: str, next_question: str) -> str:
     """Types a line and Enter; the screen up to the next question, as plain text."""
     child.send(typed + "\r")
     child.expect(next_question)
-    return _ESCAPES.sub("", child.before)
+    return _ESCAPES.sub("", str(child.before))
 
 
-def test_typed_answers_at_choice_prompts_are_recorded_as_typed(terminal: pexpect.spawn) -> None:
+def test_typed_answers_at_choice_prompts_are_recorded_as_typed(terminal: pexpect.spawn[str]) -> None:
     answer(terminal, "resa", "Vad heter")
     answer(terminal, "Möte i Uleåborg", "förvaltning")
     answer(terminal, "Kommunstaben", "partner")
