@@ -39,7 +39,9 @@ def answer(child: pexpect.spawn[str], typed: str, next_question: str) -> str:
     return _ESCAPES.sub("", str(child.before))
 
 
-def test_typed_answers_at_choice_prompts_are_recorded_as_typed(terminal: pexpect.spawn[str]) -> None:
+def test_typed_answers_at_choice_prompts_are_recorded_as_typed(
+    terminal: pexpect.spawn[str],
+) -> None:
     answer(terminal, "resa", "Vad heter")
     answer(terminal, "Möte i Uleåborg", "förvaltning")
     answer(terminal, "Kommunstaben", "partner")
