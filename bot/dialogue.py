@@ -40,8 +40,6 @@ FAILURES_BEFORE_EXPLAINING = 3
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 # The button of an optional question (the date): not known yet.
 UNKNOWN_CHOICE = "unknown"
-# Where the plan asks for a reason: the advisories that say so (POLICY.md §8, issue 12).
-MOTIVATION_ADVISORIES = ("outside_focus_area", "lower_carbon_mode")
 Command = Literal[
     "help",
     "back",
@@ -523,7 +521,8 @@ class Dialogue:
                 self._fill(state, turn, found)
                 self._next(state, turn)
                 return
-        if step == "destination" and choice is None and self._means_partner_home(state, raw):
+        if step == "destination" and choice is None and self._is_yes(raw):
+            # "ja" to "Är det i Oulu?": the partner's own town, as offered.
             raw = self._partner_home(state) or raw
         if choice is not None and not self._valid_choice(state, step, choice):
             turn.hint(self.render.hint("hint.choice", state.lang))
@@ -571,15 +570,14 @@ class Dialogue:
         partner = self.rules.partner_by_id.get(partner_id) if partner_id else None
         return partner.home.name if partner is not None and partner.home is not None else None
 
-    def _means_partner_home(self, state: ConversationState, raw: str) -> bool:
-        """ "ja" to "Är det i Oulu?": the partner's own town, as offered."""
-        return self.rules.answer_words.get(normalize(raw)) == "yes"
+    def _is_yes(self, text: str) -> bool:
+        return self.rules.answer_words.get(normalize(text)) == "yes"
 
     def _mid_check_change(self, state: ConversationState, turn: Turn, text: str) -> bool:
         """A typed message that changes another answer than the one asked: "ändra resmål"
         asks that question again; "vi är tre" while the goals are asked corrects the
         travellers and asks the open question again. False when it is no such message."""
-        step = state.step or "kind"
+        step = (state.step or "kind") if state.phase == "asking" else state.phase
         words = tokenize(text)
         if len(words) > 1 and self.rules.command_words.get(words[0].norm) == "change":
             named = self._field_named(state, " ".join(t.norm for t in words[1:]))
@@ -609,10 +607,10 @@ class Dialogue:
         if name == "partner":
             self._echo(state, turn, name)
         values = state.values()
-        if step not in state.answers and applies(step, values):
+        if state.phase == "asking" and step not in state.answers and applies(step, values):
             self._ask(state, turn, step)
         else:
-            self._next(state, turn)
+            self._next(state, turn)  # a question the correction brings, or the summary
         return True
 
     def _refusal(
@@ -784,19 +782,15 @@ class Dialogue:
             self._reask(state, turn)
             return
         norm = normalize(text or "")
-        if self.rules.answer_words.get(norm) == "yes":
+        if self._is_yes(norm):
             self._save(state, turn)
             return
         step = self._field_named(state, norm)
         if step is not None:
             self._change_field(state, turn, step)
             return
-        words = norm.split()
-        if len(words) > 1 and self.rules.command_words.get(words[0]) == "change":
-            step = self._field_named(state, " ".join(words[1:]))
-            if step is not None:
-                self._change_field(state, turn, step)
-                return
+        if text and self._mid_check_change(state, turn, text):
+            return
         self._fail(state, turn, "hint.confirm")
 
     def _changeable(self, state: ConversationState) -> list[str]:

@@ -665,6 +665,8 @@ def _could_answer(
     field."""
     if open_field in _FREE_TEXT:
         return True
+    if open_field == "confirm":
+        return False  # the summary: what it says corrects the answer shown
     if open_field == "when":
         return today is None or bool(read_sentence(text, lang, interpreter, today).get("when"))
     try:

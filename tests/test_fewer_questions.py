@@ -298,3 +298,17 @@ async def test_a_motivation_is_asked_exactly_where_the_plan_asks(
     await chat.choose("save")
     stored = await chat.engine.storage.get_decision(chat.decision["id"])
     assert stored is not None and stored.answers["motivation"]["value"] == MOTIVATION[lang]
+
+
+@pytest.mark.parametrize(("lang", "said"), [("sv", "vi är tre"), ("en", "three of us")])
+async def test_a_correction_at_the_summary_changes_it_and_shows_it_again(
+    chat: Chat, rules: RuleSet, lang: str, said: str
+) -> None:
+    await to_travel_mode(chat, lang, "SERN", "Bologna")
+    for text in ("tåg" if lang == "sv" else "train", YES[lang], YES[lang]):
+        await chat.say(text)
+    assert chat.step == "confirm"
+    await chat.say(said)
+    assert chat.step == "confirm" and (await answers(chat))["travellers"] == 3
+    label = rules.text("field.travellers", lang)  # type: ignore[arg-type]
+    assert f"{label}: 3" in chat.question["text"]
