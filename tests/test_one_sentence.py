@@ -90,8 +90,9 @@ OPENERS: list[tuple[Lang, str, dict[str, Any], str]] = [
     (
         "sv",
         "Vänortsbesök i Zenica i oktober, vi är fyra",
-        {"partner": None, "destination": None, "when": None, "travellers": 4},
-        "kind",
+        {"kind": "activity", "partner": None, "destination": None, "when": None}
+        | {"travellers": 4},
+        "department",
     ),
     (
         "sv",

@@ -19,8 +19,11 @@ from tests.test_telegram_driver import (
 
 # Typed answers from the greeting to "Does it contribute to development?", per language.
 EMPLOYEE_OPENING = {
-    "en": ["hello", "trip", "Board meeting", "Arbetsmarknadsförvaltningen", "none", "Oulu"],
-    "sv": ["hej", "resa", "Styrelsemöte", "Kommunstaben", "ingen", "Uleåborg"],
+    "en": [
+        *("hello", "trip", "Board meeting", "Arbetsmarknadsförvaltningen", "none", "Oulu"),
+        "don't know",
+    ],
+    "sv": ["hej", "resa", "Styrelsemöte", "Kommunstaben", "ingen", "Uleåborg", "vet inte"],
 }
 
 

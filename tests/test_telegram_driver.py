@@ -18,11 +18,14 @@ from tests.drivers.telegram import open_driver
 
 OpenDriver = Callable[[str | None], AbstractAsyncContextManager[Any]]
 LOCALES = {"en": "en-GB", "sv": "sv-SE"}
-WORDS = {"en": {"yes": "yes", "trip": "trip"}, "sv": {"yes": "ja", "trip": "resa"}}
+WORDS = {
+    "en": {"yes": "yes", "no": "no", "trip": "trip"},
+    "sv": {"yes": "ja", "no": "nej", "trip": "resa"},
+}
 # Typed answers from the greeting to "Does it contribute to development?", per language.
 PARTNER_CONTACT_OPENING = {
-    "en": ["hello", "trip", "Board meeting", "City of Oulu", "none", "Oulu"],
-    "sv": ["hej", "resa", "Styrelsemöte", "Uleåborgs stad", "ingen", "Uleåborg"],
+    "en": ["hello", "trip", "Board meeting", "City of Oulu", "none", "Oulu", "don't know"],
+    "sv": ["hej", "resa", "Styrelsemöte", "Uleåborgs stad", "ingen", "Uleåborg", "vet inte"],
 }
 
 
@@ -48,14 +51,14 @@ async def stale_press_after_a_typed_answer(
     await reach_development(driver, opening)
     development = driver.latest_question()
     assert development.buttons[:2] == ("yes", "no")
-    await driver.say(WORDS[lang]["yes"])
-    shown = await driver.press("no", development)
+    await driver.say(WORDS[lang]["no"])
+    shown = await driver.press("yes", development)
     assert rules.text("hint.stale_button", lang) in texts(shown)  # type: ignore[arg-type]
     # The open question is asked again, with its buttons.
     assert shown[-1].text == rules.text("q.external_monitoring", lang)  # type: ignore[arg-type]
     assert shown[-1].buttons[:2] == ("yes", "no")
     recorded = await answers(driver)
-    assert recorded["contributes_development"] is True
+    assert recorded["contributes_development"] is False
     assert "external_monitoring" not in recorded
     after = await driver.seen(development)
     assert after == Shown(development.text)  # not marked answered, its buttons gone
@@ -79,15 +82,15 @@ async def press_two_questions_back(
 ) -> None:
     await reach_development(driver, opening)
     development = driver.latest_question()
-    await driver.press("yes", development)
+    await driver.press("no", development)
     answered = await driver.seen(development)
     assert answered.text != development.text and not answered.buttons
     await driver.press("no")
-    shown = await driver.press("no", development)
+    shown = await driver.press("yes", development)
     assert rules.text("hint.stale_button", lang) in texts(shown)  # type: ignore[arg-type]
     assert shown[-1].text == rules.text("q.influence", lang)  # type: ignore[arg-type]
     recorded = await answers(driver)
-    assert (recorded["contributes_development"], recorded["external_monitoring"]) == (True, False)
+    assert (recorded["contributes_development"], recorded["external_monitoring"]) == (False, False)
     assert "influence" not in recorded
     assert await driver.seen(development) == answered  # still shows the answer it had
 
