@@ -31,7 +31,7 @@ ENGLISH_CHECK = [
     ("department", "Arbetsmarknadsförvaltningen"),
     ("partner", "Sweden Emilia Romagna Network"),
     ("destination", "Bologna"),
-    ("when", "don't know"),
+    ("when", "in May"),
     ("contributes_development", "yes"),
     ("goals", "9, 2"),
     ("physical_necessary", "yes"),
