@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal, get_args
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
 
 from bot.messages import Choice, Incoming, Outgoing
 from bot.render import Renderer
 from bot.state import Answer, ConversationState, Pending, PendingOption
 from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
 from rules.check import Destination, PartnerRef, check_from_answers
+from rules.dates import tokenize
 from rules.decision import Decision
 from rules.evaluate import evaluate
 from rules.fields import FIELD, FIELDS, applies
@@ -20,6 +24,7 @@ from rules.footprint import (
     comparison,
     distance_km,
     estimate_for,
+    mode_name,
     refusal_text,
     whole_number_text,
 )
@@ -27,9 +32,14 @@ from rules.language import detect as detect_language
 from rules.matching import normalize
 from rules.models import Lang
 from rules.ruleset import RuleSet
+from rules.sentence import Found, read_correction, read_sentence
 
 MAX_INPUT = 2000
 FAILURES_BEFORE_EXPLAINING = 3
+# Dates without a year ("12 mars") are read in the municipality's own time.
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
+# The button of an optional question (the date): not known yet.
+UNKNOWN_CHOICE = "unknown"
 Command = Literal[
     "help",
     "back",
@@ -93,9 +103,13 @@ class Dialogue:
         incoming: Incoming,
         now: float,
         last_department: str | None,
+        last_travellers: int | None = None,
     ) -> Turn:
-        """Advances `state` (in place) by one incoming message."""
+        """Advances `state` (in place) by one incoming message. `last_department` and
+        `last_travellers` are the user's previous decision's, offered in a new check."""
         turn = Turn()
+        if state.phase == "idle":
+            state.last_travellers = last_travellers
         text = clean(incoming.text) if incoming.text is not None else None
         choice = clean(incoming.choice) if incoming.choice is not None else None
         if (
@@ -153,9 +167,12 @@ class Dialogue:
         now: float,
         last_department: str | None,
         lang: Lang | None = None,
+        last_travellers: int | None = None,
     ) -> Turn:
         """The bot speaks first (terminal): the open question again, or a new check in `lang`."""
         turn = Turn()
+        if state.phase == "idle":
+            state.last_travellers = last_travellers
         if not state.in_progress and lang is not None:
             state.lang = lang
         idle = state.updated_at and now - state.updated_at > self.idle_after_seconds
@@ -173,6 +190,12 @@ class Dialogue:
         """Whether `text` asks for a new check ("new", "/start", "ny kontroll")."""
         word = normalize(text.removeprefix("/"))
         return word in ("start", "check") or self.rules.command_words.get(word) == "new"
+
+    @staticmethod
+    def travellers_of(answers: dict[str, dict[str, Any]] | None) -> int | None:
+        """The number of travellers in a recorded decision's answers (to offer it again)."""
+        value = ((answers or {}).get("travellers") or {}).get("value")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @staticmethod
     def step_id(state: ConversationState) -> str | None:
@@ -306,6 +329,8 @@ class Dialogue:
             self._resume(state, turn, None, "continue")
         elif state.phase == "did_you_mean":
             self._did_you_mean(state, turn, None, "keep")
+        elif state.phase == "asking" and state.step and FIELD[state.step].optional:
+            self._answer(state, turn, None, UNKNOWN_CHOICE)
         else:
             turn.hint(self.render.hint("hint.not_skippable", state.lang))
             self._reask(state, turn)
@@ -325,12 +350,55 @@ class Dialogue:
         state.last_department = last_department
         turn.out.append(self.render.message("greeting", state.lang))
         if text:
-            parsed = self.interpreter.parse("kind", text, state.lang)
-            if isinstance(parsed, Accepted):
-                self._accept(state, "kind", text, parsed)
+            found = self._read_opening(state, text, now)
+            if found:
+                self._fill(state, turn, found)
                 self._next(state, turn)
                 return
         self._ask(state, turn, "kind")
+
+    def _read_opening(self, state: ConversationState, text: str, now: float) -> dict[str, Found]:
+        """What the first message says about the check ("Jag ska på Bottenviksbågens
+        styrelsemöte i Uleåborg den 12 mars, vi är två och tänkte flyga"); empty when it says
+        nothing the check can use ("hej")."""
+        lang = state.lang
+        reading = read_sentence(text, lang, self.interpreter, _today(now))
+        found = {name: reading.fields[name] for name in reading if name in FIELD}
+        if state.role == "partner_contact":
+            found.pop("department", None)  # a partner contact names their organisation
+        mode = found.get("travel_mode")
+        place = found.get("destination")
+        if mode is not None and place is not None:
+            destination = Destination.model_validate(place.value)
+            if refusal_text(destination, str(mode.value), self.rules, lang) is not None:
+                found.pop("travel_mode")  # a train to Reykjavík: asked, and refused, later
+        if "kind" not in found:
+            parsed = self.interpreter.parse("kind", text, lang)
+            if isinstance(parsed, Accepted):
+                found["kind"] = Found(parsed.value, parsed.label, text)
+        return found
+
+    def _fill(self, state: ConversationState, turn: Turn, found: dict[str, Found]) -> None:
+        """Stores what the opening said as answers and shows it back in one message, with
+        how to correct it; a dormant twin city is flagged at once."""
+        for name in FIELDS:
+            if name in found:
+                item = found[name]
+                self._accept(state, name, item.raw, Accepted(item.value, item.label))
+        if list(found) == ["kind"]:
+            return  # "resa": the next question shows it was understood
+        lang = state.lang
+        shown = "; ".join(
+            f"{self.render.field_label(name, state)}: {state.answers[name].label}"
+            for name in FIELDS
+            if name in found
+        )
+        lines = [self.render.t("understood", lang, fields=shown)]
+        partner = state.answers.get("partner")
+        if partner is not None and PartnerRef.model_validate(partner.value).dormant:
+            lines.append(self.render.t("echo.dormant", lang, partner=partner.label))
+        lines.append(self.render.t("understood.correct", lang))
+        turn.out.append(Outgoing("message", "\n".join(lines)))
 
     def _ask(
         self, state: ConversationState, turn: Turn, step: str, *, typing: bool = False
@@ -338,12 +406,35 @@ class Dialogue:
         state.phase = "asking"
         state.step = step
         state.failures = 0
-        turn.out.append(self.render.question(step, state, typing=typing))
+        turn.out.append(self._question(step, state, typing=typing))
+
+    def _question(self, step: str, state: ConversationState, *, typing: bool = False) -> Outgoing:
+        """The question for `step`, with what this check already suggests: the partner's own
+        town as the place, last time's number of travellers, "not known yet" for the date,
+        and the reason the plan asks for a motivation."""
+        question = self.render.question(step, state, typing=typing)
+        lang = state.lang
+        if typing:
+            return question
+        if step == "destination" and (home := self._partner_home(state)):
+            return replace(question, text=self.render.t("q.destination.home", lang, home=home))
+        if step == "travellers" and state.last_travellers:
+            count = str(state.last_travellers)
+            text = self.render.t("q.travellers.last", lang, count=count)
+            return replace(question, text=text, choices=(Choice(count, count),))
+        if step == "when":
+            unknown = Choice(self.render.t("choice.when_unknown", lang), UNKNOWN_CHOICE)
+            return replace(question, choices=(unknown,))
+        if step == "motivation":
+            asked = self._motivation_asked(state)
+            if asked is not None:
+                return replace(question, text=asked)
+        return question
 
     def _reask(self, state: ConversationState, turn: Turn) -> None:
         """Shows the open question again, whatever the phase."""
         if state.phase == "asking" and state.step:
-            turn.out.append(self.render.question(state.step, state))
+            turn.out.append(self._question(state.step, state))
         elif state.phase == "did_you_mean":
             self._ask_did_you_mean(state, turn)
         elif state.phase == "confirm":
@@ -359,7 +450,41 @@ class Dialogue:
             if step not in state.answers and applies(step, values):
                 self._ask(state, turn, step)
                 return
+        # Everything else is known: the plan may ask for a reason (issue 12), or no longer.
+        if self._motivation_asked(state) is None:
+            if "motivation" in state.answers:
+                self._forget(state, "motivation")
+        elif "motivation" not in state.answers:
+            self._ask(state, turn, "motivation")
+            return
         self._show_summary(state, turn)
+
+    def _motivation_asked(self, state: ConversationState) -> str | None:
+        """The question asking for a motivation when the plan asks for one, else None: the
+        check adds value but is outside the focus areas, or flies where a reasonable
+        lower-carbon mode exists (POLICY.md §8, "behöver motiveras särskilt")."""
+        values = {k: v for k, v in state.values().items() if k != "motivation"}
+        try:
+            decision = evaluate(check_from_answers(values), self.rules, state.lang)
+        except ValidationError:
+            return None  # not every answer is in yet
+        codes = {a.code for a in decision.advisories}
+        outside = decision.outcome != "not_qualified" and "outside_focus_area" in codes
+        lower = (decision.co2 or {}).get("lower_carbon") or {}
+        flying = values.get("travel_mode") == "flight" and "lower_carbon_mode" in codes
+        mode = mode_name(str(lower.get("mode", "train")), self.rules, state.lang)
+        if outside and flying:
+            return self.render.t("q.motivation.both", state.lang, mode=mode)
+        if outside:
+            return self.render.t("q.motivation.outside_focus_area", state.lang)
+        if flying:
+            return self.render.t("q.motivation.lower_carbon_mode", state.lang, mode=mode)
+        return None
+
+    def _forget(self, state: ConversationState, step: str) -> None:
+        state.answers.pop(step, None)
+        if step in state.order:
+            state.order.remove(step)
 
     def _show_summary(self, state: ConversationState, turn: Turn) -> None:
         state.phase = "confirm"
@@ -387,6 +512,18 @@ class Dialogue:
     ) -> None:
         step = state.step or "kind"
         raw = choice if choice is not None else text or ""
+        if choice is None and text and self._mid_check_change(state, turn, text):
+            return
+        if step == "kind" and choice is None and text and not state.answers:
+            # The whole check in one sentence, typed at the first question.
+            found = self._read_opening(state, text, state.updated_at)
+            if len(found) > 1:
+                self._fill(state, turn, found)
+                self._next(state, turn)
+                return
+        if step == "destination" and choice is None and self._is_yes(raw):
+            # "ja" to "Är det i Oulu?": the partner's own town, as offered.
+            raw = self._partner_home(state) or raw
         if choice is not None and not self._valid_choice(state, step, choice):
             turn.hint(self.render.hint("hint.choice", state.lang))
             self._reask(state, turn)
@@ -397,7 +534,7 @@ class Dialogue:
         # A partner contact names their own organisation where an employee names a department.
         partner_contact = step == "department" and state.role == "partner_contact"
         parsed = self.interpreter.parse(
-            "organisation" if partner_contact else step, raw, state.lang
+            "organisation" if partner_contact else step, raw, state.lang, _today(state.updated_at)
         )
         refused = self._refusal(state, step, parsed)
         if refused is not None:
@@ -426,6 +563,56 @@ class Dialogue:
             self._echo(state, turn, step)
             self._next(state, turn)
 
+    def _partner_home(self, state: ConversationState) -> str | None:
+        """The partner's own town: where a trip to the partner usually goes."""
+        answer = state.answers.get("partner")
+        partner_id = answer.value.get("id") if answer is not None else None
+        partner = self.rules.partner_by_id.get(partner_id) if partner_id else None
+        return partner.home.name if partner is not None and partner.home is not None else None
+
+    def _is_yes(self, text: str) -> bool:
+        return self.rules.answer_words.get(normalize(text)) == "yes"
+
+    def _mid_check_change(self, state: ConversationState, turn: Turn, text: str) -> bool:
+        """A typed message that changes another answer than the one asked: "ändra resmål"
+        asks that question again; "vi är tre" while the goals are asked corrects the
+        travellers and asks the open question again. False when it is no such message."""
+        step = (state.step or "kind") if state.phase == "asking" else state.phase
+        words = tokenize(text)
+        if len(words) > 1 and self.rules.command_words.get(words[0].norm) == "change":
+            named = self._field_named(state, " ".join(t.norm for t in words[1:]))
+            if named is not None:
+                self._change_field(state, turn, named)
+                return True
+        if step == "department" and state.role == "partner_contact":
+            return False  # an organisation's name is free text
+        today = _today(state.updated_at)
+        corrected = read_correction(text, state.lang, self.interpreter, step, today)
+        if corrected is None:
+            return False
+        name, found = corrected
+        if name in state.answers and state.answers[name].value == found.value:
+            return False  # says again what is known: no correction
+        parsed = Accepted(found.value, found.label)
+        refused = self._refusal(state, name, parsed)
+        if refused is not None:
+            turn.hint(Outgoing("hint", refused))
+            self._reask(state, turn)
+            return True
+        self._accept(state, name, found.raw, parsed)
+        label = self.render.field_label(name, state)
+        turn.out.append(
+            self.render.message("corrected", state.lang, field=label, value=found.label)
+        )
+        if name == "partner":
+            self._echo(state, turn, name)
+        values = state.values()
+        if state.phase == "asking" and step not in state.answers and applies(step, values):
+            self._ask(state, turn, step)
+        else:
+            self._next(state, turn)  # a question the correction brings, or the summary
+        return True
+
     def _refusal(
         self, state: ConversationState, step: str, parsed: Accepted | Ambiguous | Rejected
     ) -> str | None:
@@ -437,7 +624,7 @@ class Dialogue:
         return refusal_text(place, str(parsed.value), self.rules, state.lang)
 
     def _valid_choice(self, state: ConversationState, step: str, choice: str) -> bool:
-        values = {c.value for c in self.render.choices(step, state)}
+        values = {c.value for c in self._question(step, state).choices}
         if step == "department":
             values.add("other")
         if step == "goals":
@@ -595,12 +782,14 @@ class Dialogue:
             self._reask(state, turn)
             return
         norm = normalize(text or "")
-        if self.rules.answer_words.get(norm) == "yes":
+        if self._is_yes(norm):
             self._save(state, turn)
             return
         step = self._field_named(state, norm)
         if step is not None:
             self._change_field(state, turn, step)
+            return
+        if text and self._mid_check_change(state, turn, text):
             return
         self._fail(state, turn, "hint.confirm")
 
@@ -652,9 +841,7 @@ class Dialogue:
         self._change_field(state, turn, step)
 
     def _change_field(self, state: ConversationState, turn: Turn, step: str) -> None:
-        state.answers.pop(step, None)
-        if step in state.order:
-            state.order.remove(step)
+        self._forget(state, step)
         self._ask(state, turn, step)
 
     def _save(self, state: ConversationState, turn: Turn) -> None:
@@ -699,3 +886,8 @@ class Dialogue:
             self._reask(state, turn)
         else:
             self._fail(state, turn, "hint.resume")
+
+
+def _today(now: float) -> date:
+    """The local date at `now`: a date typed without a year is the next one from it."""
+    return datetime.fromtimestamp(now, LOCAL_TIME).date()

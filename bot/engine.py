@@ -270,14 +270,16 @@ class Engine:
                     await tx.save(state)
                 step = self.dialogue.step_id(state)
                 return TurnResult(tuple(followup.out), followup.taken, state.lang, step)
-        last_department = None
+        last_department = last_travellers = None
         if not state.in_progress and role == "employee":
             last_department = await tx.last_department()
+            last = await tx.last_decision()
+            last_travellers = self.dialogue.travellers_of(last.answers if last else None)
         now = self.clock()
         if opening:
-            turn = self.dialogue.open(state, now, last_department, incoming.lang)
+            turn = self.dialogue.open(state, now, last_department, incoming.lang, last_travellers)
         else:
-            turn = self.dialogue.handle(state, incoming, now, last_department)
+            turn = self.dialogue.handle(state, incoming, now, last_department, last_travellers)
         if turn.wants_status:
             turn.out.insert(0, await self._status(tx, state))
         if turn.decision is not None:
@@ -295,7 +297,9 @@ class Engine:
         if not loading.done():
             state = await self.storage.load_conversation(key)
             asking = state.pending.field if state and state.pending else state and state.step
-            if asking not in ("destination", "guests_from"):
+            # A first message may name the place ("Studiebesök i Bologna med SERN").
+            starting = state is None or not state.in_progress
+            if asking not in ("destination", "guests_from") and not starting:
                 return
         self._places_loading = None
         try:

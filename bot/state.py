@@ -47,6 +47,8 @@ class ConversationState(BaseModel):
     failures: int = 0
     resume_phase: Phase | None = None
     last_department: str | None = None
+    # The number of travellers of the user's previous decision, offered again.
+    last_travellers: int | None = None
     started_at: float = 0.0
     updated_at: float = 0.0
     transcript: list[dict[str, Any]] = Field(default_factory=list)

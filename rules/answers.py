@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from rules.check import Destination, PartnerRef
+from rules.dates import parse_when, when_label
 from rules.fields import CHECKLIST, FIELD
 from rules.matching import Matcher, normalize
 from rules.models import Lang, Partner
@@ -15,6 +17,7 @@ from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 
 MAX_TITLE = 200
+MAX_MOTIVATION = 1000
 MAX_NAME = 120
 MAX_TRAVELLERS = 500
 # The vocabulary group of words that recur in partners' names (stad, university, ...).
@@ -114,9 +117,10 @@ class Interpreter:
             generic.all() if generic is not None else (),
         )
 
-    def parse(self, field: str, text: str, lang: Lang) -> Parsed:
+    def parse(self, field: str, text: str, lang: Lang, today: date | None = None) -> Parsed:
         """Interprets `text` as the answer to `field` (a field of the table in rules/fields.py,
-        or "organisation": a partner contact's own organisation)."""
+        or "organisation": a partner contact's own organisation). A date without a year is
+        read as the next one on or after `today` (the date of the process when not given)."""
         text = text.strip()
         if not text:
             return Rejected("hint.empty")
@@ -146,6 +150,10 @@ class Interpreter:
             )
         if answer == "goals":
             return self._goals(text, lang)
+        if answer == "when":
+            return self._when(text, lang, today or date.today())
+        if answer == "sentence":
+            return self._motivation(text)
         return self._travellers(text, lang)
 
     def answer_word(self, text: str) -> str | None:
@@ -189,6 +197,24 @@ class Interpreter:
         if not any(c.isalnum() for c in text):
             return Rejected("hint.title")
         return Accepted(text, text)
+
+    def _motivation(self, text: str) -> Parsed:
+        if len(text) > MAX_MOTIVATION:
+            return Rejected("hint.too_long")
+        if sum(c.isalpha() for c in text) < 3:
+            return Rejected("hint.motivation")
+        return Accepted(text, text)
+
+    def _when(self, text: str, lang: Lang, today: date) -> Parsed:
+        """A date, a week or a month; "vet inte", "-" or skip leave it unknown (None)."""
+        if _lookup(self.rules.answer_words, text) == "unsure" or not any(c.isalnum() for c in text):
+            return Accepted(None, self.rules.text("when.unknown", lang))
+        if normalize(text) in self.rules.nothing_words:
+            return Accepted(None, self.rules.text("when.unknown", lang))
+        when = parse_when(text, lang, today, self.rules)
+        if when is None:
+            return Rejected("hint.when")
+        return Accepted(when.model_dump(mode="json"), when_label(when, lang, self.rules))
 
     def _department(self, text: str, lang: Lang) -> Parsed:
         if len(text) > MAX_NAME:

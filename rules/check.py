@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.dates import When
 from rules.fields import FIELDS, applies, qualifies
 from rules.places import Place, PlaceKind
 
@@ -90,16 +91,24 @@ class Check(BaseModel):
     # focus area.
     guests_from: Destination | None = None
     contributes_development: bool
-    external_monitoring: bool
-    influence: bool
+    # None: not asked, an earlier checklist answer was already yes (one is enough).
+    external_monitoring: bool | None = None
+    influence: bool | None = None
     goals: tuple[int, ...] = ()
     physical_necessary: Presence | None = None
     digital_alternative: bool | None = None
     travellers: int | None = Field(default=None, ge=1, le=500)
     travel_mode: Mode | None = None
-    equality_considered: bool
+    # None: not asked, the check does not qualify whatever the answer (POLICY.md §8).
+    equality_considered: bool | None = None
     eu_funding_checked: bool | None = None
-    in_annual_plan: bool
+    in_annual_plan: bool | None = None
+    # When it takes place ({"start", "precision", "text"}, see rules/dates.py); None when
+    # the user does not know yet.
+    when: When | None = None
+    # Why it is worth it where the plan asks for a reason (outside the focus areas, a flight
+    # with a reasonable lower-carbon mode).
+    motivation: str | None = Field(default=None, max_length=1000)
 
     @property
     def qualifies(self) -> bool:

@@ -9,13 +9,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from rules.matching import normalize
 from rules.models import BilingualList, Lang
-from rules.ruleset import RuleSet
+
+if TYPE_CHECKING:  # the rule set's loader needs the check, which needs `When`
+    from rules.ruleset import RuleSet
 
 Precision = Literal["day", "week", "month"]
 # Numeric dates, read from the text as typed: 2027-03-12, 2027-03, 12/3, 12/3/2027, 12.3.2027.

@@ -219,11 +219,11 @@ def _advisories(
         codes.append("dormant_twin_city_resumed" if resumed else "dormant_twin_city")
     if _is_new_twin_city(check, rules, partner):
         codes.append("new_twin_city")
-    if not check.equality_considered:
+    if check.equality_considered is False:
         codes.append("equality_not_considered")
     if check.kind == "project" and check.eu_funding_checked is False:
         codes.append("eu_funding_not_checked")
-    if not check.in_annual_plan:
+    if check.in_annual_plan is False:
         codes.append("not_in_annual_plan")
     if (
         check.qualifies

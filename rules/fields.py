@@ -22,6 +22,8 @@ AnswerKind = Literal[
     "goals",
     "count",
     "mode",
+    "when",
+    "sentence",
 ]
 # Which buttons the question shows.
 Offer = Literal[
@@ -34,12 +36,22 @@ Offer = Literal[
     "no_partner",
     "partner_home",
     "last_department",
+    "last_travellers",
+    "unknown",
 ]
 # What is said back once it is answered, so a wrong match is caught early.
 Echo = Literal["none", "partner", "place", "climate"]
 # When the question is asked at all (besides the journey rule below).
 Condition = Literal[
-    "always", "dormant_partner", "hosted", "qualifies", "presence_not_needed", "project"
+    "always",
+    "dormant_partner",
+    "hosted",
+    "no_checklist_yes_before",
+    "checklist_yes",
+    "qualifies",
+    "presence_not_needed",
+    "qualifying_project",
+    "plan_asks",
 ]
 # Whose journey the question is about: `staff` questions are not asked for a digital meeting
 # or a hosted activity; `meeting` questions are not asked for a digital meeting.
@@ -61,6 +73,8 @@ class Field:
     journey: Journey = "any"
     # What an answer left empty means where a default makes sense (a batch file's column).
     default: str | None = None
+    # May be left unanswered ("vet inte", skip): the check is decided without it.
+    optional: bool = False
 
 
 # In the order the conversation asks them; also the batch file's columns.
@@ -72,10 +86,13 @@ TABLE: tuple[Field, ...] = (
     Field("dormant_resumed", "yes_no", offer="yes_no", when="dormant_partner", default="no"),
     Field("destination", "place", offer="partner_home", free_text=True, echo="place"),
     Field("guests_from", "place", free_text=True, echo="place", when="hosted"),
+    Field("when", "when", offer="unknown", free_text=True, default="unknown", optional=True),
+    # One yes is enough for the checklist: the questions after it are not asked.
     Field("contributes_development", "yes_no", offer="yes_no"),
-    Field("external_monitoring", "yes_no", offer="yes_no"),
-    Field("influence", "yes_no", offer="yes_no"),
-    Field("goals", "goals", offer="goals", multi=True),
+    Field("external_monitoring", "yes_no", offer="yes_no", when="no_checklist_yes_before"),
+    Field("influence", "yes_no", offer="yes_no", when="no_checklist_yes_before"),
+    # With no checklist yes, or no goal, the check does not qualify: nothing more is asked.
+    Field("goals", "goals", offer="goals", multi=True, when="checklist_yes"),
     Field("physical_necessary", "presence", offer="presence", when="qualifies", journey="meeting"),
     Field(
         "digital_alternative",
@@ -84,11 +101,21 @@ TABLE: tuple[Field, ...] = (
         when="presence_not_needed",
         journey="meeting",
     ),
-    Field("travellers", "count", free_text=True, when="qualifies", journey="staff"),
+    Field(
+        "travellers",
+        "count",
+        offer="last_travellers",
+        free_text=True,
+        when="qualifies",
+        journey="staff",
+    ),
     Field("travel_mode", "mode", offer="modes", echo="climate", when="qualifies", journey="staff"),
-    Field("equality_considered", "yes_no", offer="yes_no"),
-    Field("eu_funding_checked", "yes_no", offer="yes_no", when="project"),
-    Field("in_annual_plan", "yes_no", offer="yes_no"),
+    Field("equality_considered", "yes_no", offer="yes_no", when="qualifies"),
+    Field("eu_funding_checked", "yes_no", offer="yes_no", when="qualifying_project"),
+    Field("in_annual_plan", "yes_no", offer="yes_no", when="qualifies"),
+    # Asked only where the plan asks for a reason (outside the focus areas, a flight with a
+    # reasonable lower-carbon mode): the dialogue decides that from the evaluated check.
+    Field("motivation", "sentence", free_text=True, when="plan_asks"),
 )
 FIELD: dict[str, Field] = {f.name: f for f in TABLE}
 FIELDS: tuple[str, ...] = tuple(f.name for f in TABLE)
@@ -123,11 +150,15 @@ _CONDITIONS: dict[Condition, Callable[[Mapping[str, Any]], bool]] = {
     "always": lambda answers: True,
     "dormant_partner": lambda answers: bool(_value(answers, "partner").get("dormant")),
     "hosted": is_hosted,
+    "checklist_yes": lambda answers: any(answers.get(f) is True for f in CHECKLIST),
     "qualifies": qualifies,
     "presence_not_needed": lambda answers: (
         qualifies(answers) and answers.get("physical_necessary") in ("no", "unsure")
     ),
-    "project": lambda answers: answers.get("kind") == "project",
+    "qualifying_project": lambda answers: qualifies(answers) and answers.get("kind") == "project",
+    # Whether the plan asks for a reason needs the evaluated check: the dialogue asks it then,
+    # and an answer given is kept.
+    "plan_asks": lambda answers: answers.get("motivation") is not None,
 }
 
 
@@ -139,4 +170,7 @@ def applies(field: str, answers: Mapping[str, Any]) -> bool:
         return False
     if spec.journey == "staff" and is_hosted(answers):
         return False
+    if spec.when == "no_checklist_yes_before":
+        before = CHECKLIST[: CHECKLIST.index(field)]
+        return not any(answers.get(f) is True for f in before)
     return _CONDITIONS[spec.when](answers)

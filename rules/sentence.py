@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
+from rules.answers import Accepted, Ambiguous, Interpreter, Rejected, partner_value
 from rules.check import PartnerRef
 from rules.dates import (
     find_dates,
@@ -472,7 +472,8 @@ class _Sentence:
         start, end = windows[partner_id]
         raw = self.raw(start, end - 1)
         partner = self.rules.partner_by_id[partner_id]
-        value = PartnerRef(id=partner_id, text=raw).model_dump()
+        # As the partner question reads it: a dormant twin city is flagged at once.
+        value = partner_value(PartnerRef(id=partner_id, text=raw, dormant=partner.dormant))
         self.found["partner"] = Found(value, partner.name(self.lang), raw)
 
     def read_choice(self, name: str, phrases: Mapping[tuple[str, ...], Any]) -> None:
@@ -630,6 +631,9 @@ def read_correction(
     """A message in the middle of a check that corrects another field than the one asked
     ("vi är tre" while the goals are asked): the field and what it now is. None when the
     text could answer `open_field`, says more than one field, or says anything else."""
+    # Most messages answer the open question: that is cheap to see, reading a sentence is not.
+    if _could_answer(text, lang, interpreter, open_field, today):
+        return None
     sentence = _read(text, lang, interpreter, today)
     found = {name: f for name, f in sentence.found.items() if name != "title"}
     if len(found) != 1:
@@ -638,8 +642,6 @@ def read_correction(
     if name not in CORRECTABLE or name == open_field:
         return None
     if not sentence.covered(sentence.words.fillers):
-        return None
-    if _could_answer(text, lang, interpreter, open_field, name, today):
         return None
     return name, value
 
@@ -655,7 +657,6 @@ def _could_answer(
     lang: Lang,
     interpreter: Interpreter,
     open_field: str,
-    corrected: str,
     today: date | None,
 ) -> bool:
     """Whether `text` reads as an answer to the open question: a recognised value, or a
@@ -664,10 +665,12 @@ def _could_answer(
     field."""
     if open_field in _FREE_TEXT:
         return True
-    if open_field == "when":
-        return today is None or bool(read_sentence(text, lang, interpreter, today).get("when"))
+    if open_field == "confirm":
+        return False  # the summary: what it says corrects the answer shown
+    if open_field == "when" and today is None:
+        return True  # no date can be read: the text is left to the question
     try:
-        parsed = interpreter.parse(open_field, text, lang)
+        parsed = interpreter.parse(open_field, text, lang, today)
     except KeyError:
         return True  # a question this module does not know: never take its answer away
     if isinstance(parsed, Rejected):
@@ -686,4 +689,12 @@ def _could_answer(
     if open_field == "department":
         return rules.department_matcher.match(text).key is not None
     # "vi är tre" is not goal 3: the number words count people here.
-    return not (open_field == "goals" and corrected == "travellers")
+    return not (open_field == "goals" and _counts_people(text, rules))
+
+
+def _counts_people(text: str, rules: RuleSet) -> bool:
+    """Whether the text counts travellers in words ("vi är tre", "three of us")."""
+    words = _words(rules)
+    tokens = tokenize(text)
+    cues = words.before | words.after | words.alone
+    return any(phrase_at(tokens, i, cues) for i in range(len(tokens)))

@@ -53,11 +53,19 @@ def run_bench(*args: str) -> str:
             ["tripcheck evaluate", "serve ready", "serve peak RSS", "chat peak RSS"],
         ),
         (
+            ["bench/answers.py", "--limit", "2"],
+            [
+                "median answers per check, one sentence:",
+                "median answers per check, plain:",
+                "max decision lines per check:",
+            ],
+        ),
+        (
             HTTP_SMOKE,
             ["round 1 floor", "round 1 tripcheck", "tripcheck/floor turns/s", "tripcheck p99"],
         ),
     ],
-    ids=["places", "decision_log", "engine", "startup", "http"],
+    ids=["places", "decision_log", "engine", "startup", "answers", "http"],
 )
 def test_a_bench_script_prints_its_figures(arguments: list[str], figures: list[str]) -> None:
     printed = run_bench(*arguments)

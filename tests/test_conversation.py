@@ -14,9 +14,9 @@ SWEDISH_CHECK = [
     ("department", "Kommunstaben"),
     ("partner", "bottenviksbagen"),
     ("destination", "Uleåborg"),
+    ("when", "12 mars"),
+    # One checklist yes is enough: the other two are not asked.
     ("contributes_development", "ja"),
-    ("external_monitoring", "nej"),
-    ("influence", "ja"),
     ("goals", "8"),
     ("physical_necessary", "nej"),
     ("digital_alternative", "ja"),
@@ -31,9 +31,8 @@ ENGLISH_CHECK = [
     ("department", "Arbetsmarknadsförvaltningen"),
     ("partner", "Sweden Emilia Romagna Network"),
     ("destination", "Bologna"),
+    ("when", "in May"),
     ("contributes_development", "yes"),
-    ("external_monitoring", "yes"),
-    ("influence", "no"),
     ("goals", "9, 2"),
     ("physical_necessary", "yes"),
     ("travellers", "3"),
@@ -204,7 +203,7 @@ async def test_three_bad_answers_bring_an_explanation_and_the_choices(chat: Chat
 
 async def test_help_and_language_at_any_point(chat: Chat) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:5])
+    await answer_all(chat, SWEDISH_CHECK[:6])
     await chat.say("hjälp")
     assert "tillbaka" in chat.texts() and chat.step == "contributes_development"
     await chat.say("english")
@@ -279,22 +278,51 @@ async def test_a_stale_button_is_refused_politely(chat: Chat) -> None:
 
 async def test_goals_by_buttons_as_a_list(chat: Chat) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:8])
+    await answer_all(chat, SWEDISH_CHECK[:7])
     assert chat.question.get("multi") is True and len(chat.question["choices"]) == 10
     await chat.choose("5,8")
     assert chat.step == "physical_necessary"
 
 
-async def test_not_qualified_skips_the_travel_questions(chat: Chat) -> None:
+async def test_no_goal_goes_straight_to_the_summary(chat: Chat) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:8])
+    await answer_all(chat, SWEDISH_CHECK[:7])
     await chat.say("inga")
-    assert chat.step == "equality_considered"
-    await chat.say("ja")
-    await chat.say("nej")
+    # The outcome is decided: no travel, equality or annual plan questions.
+    assert chat.step == "confirm"
     await chat.say("spara")
     assert chat.decision["outcome"] == "not_qualified"
-    assert "not_in_annual_plan" in [a["code"] for a in chat.decision["advisories"]]
+    assert "not_in_annual_plan" not in [a["code"] for a in chat.decision["advisories"]]
+
+
+@pytest.mark.parametrize(("lang", "no"), [("sv", "nej"), ("en", "no")])
+async def test_three_checklist_noes_go_straight_to_the_summary(
+    engine: Engine, lang: str, no: str
+) -> None:
+    chat = Chat(engine, lang=lang)
+    script = SWEDISH_CHECK if lang == "sv" else ENGLISH_CHECK
+    await chat.say("hej" if lang == "sv" else "hello")
+    await answer_all(chat, script[:6])
+    for step in ("contributes_development", "external_monitoring", "influence"):
+        assert chat.step == step
+        await chat.say(no)
+    assert chat.step == "confirm"
+    await chat.choose("save")
+    assert chat.decision["outcome"] == "not_qualified"
+
+
+@pytest.mark.parametrize(("lang", "yes"), [("sv", "ja"), ("en", "yes")])
+async def test_after_one_checklist_yes_the_other_two_are_not_asked(
+    engine: Engine, lang: str, yes: str
+) -> None:
+    chat = Chat(engine, lang=lang)
+    script = SWEDISH_CHECK if lang == "sv" else ENGLISH_CHECK
+    await chat.say("hej" if lang == "sv" else "hello")
+    await answer_all(chat, script[:6])
+    await chat.say("nej" if lang == "sv" else "no")
+    assert chat.step == "external_monitoring"
+    await chat.say(yes)
+    assert chat.step == "goals"
 
 
 async def test_status_shows_the_last_decision(chat: Chat) -> None:
@@ -315,7 +343,7 @@ async def test_status_shows_the_last_decision(chat: Chat) -> None:
 )
 async def test_bad_input_gets_a_friendly_answer_and_loses_nothing(chat: Chat, message: str) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:5])
+    await answer_all(chat, SWEDISH_CHECK[:6])
     await chat.say(message)
     assert chat.replies[0]["type"] == "hint"
     assert "Traceback" not in chat.texts()

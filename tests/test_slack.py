@@ -143,9 +143,10 @@ BUTTON_CHECK: list[tuple[str, str, Any]] = [
     ("department", "type", "Arbetsmarknadsförvaltningen"),
     ("partner", "type", "Sweden Emilia Romagna Network"),
     ("destination", "press", "Bologna"),
-    ("contributes_development", "press", "yes"),
+    ("when", "press", "unknown"),
+    # One checklist yes is enough: influence is not asked after it.
+    ("contributes_development", "press", "no"),
     ("external_monitoring", "press", "yes"),
-    ("influence", "press", "no"),
     ("goals", "tick", ["9", "2"]),
     ("physical_necessary", "press", "yes"),
     ("travellers", "type", "3"),

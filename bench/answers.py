@@ -1,0 +1,204 @@
+"""Benchmark: how many answers a whole check takes, and how long its decision is (issue 11).
+
+Drives every public acceptance case (../shared/scenarios/public.yml) through the jsonl
+channel (`tripcheck chat --jsonl`, one process per check, a new user each time) twice: once
+opening with one sentence that describes the check, once answering question by question.
+Every question still asked gets the case's own answer. Prints the answers per check and
+their median for both, against the targets (≤ 6 from one sentence, ≤ 12 without), and the
+most lines a decision took. Run with `.venv/bin/python bench/answers.py [--cases FILE]`.
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: E402 (the path is fixed before the imports)
+import sys
+
+# Run as a script, this folder comes first on the path (bench/http.py shadows http).
+sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rules.language import detect
+from rules.loader import load_ruleset
+
+
+def _public_cases() -> Path:
+    """The shared acceptance cases beside the checkout (or beside a worktree's parent)."""
+    for folder in ROOT.parents:
+        cases = folder / "shared" / "scenarios" / "public.yml"
+        if cases.exists():
+            return cases
+    return ROOT.parent / "shared" / "scenarios" / "public.yml"
+
+
+TRIPCHECK = str(Path(sys.executable).parent / "tripcheck")
+ONE_SENTENCE_TARGET = 6
+PLAIN_TARGET = 12
+DECISION_LINES_TARGET = 8
+# The words a user would type for what a case says in data.
+YES_NO = {"sv": ("ja", "nej"), "en": ("yes", "no")}
+UNKNOWN = {"sv": "vet inte", "en": "don't know"}
+NO_PARTNER = {"sv": "ingen", "en": "none"}
+MODES = {
+    "sv": {"flight": "flyger", "train": "åker tåg", "bus": "åker buss", "car": "tar bilen"},
+    "en": {"flight": "flying", "train": "by train", "bus": "by bus", "car": "by car"},
+}
+MODE_ANSWERS = {
+    "sv": {"flight": "flyg", "train": "tåg", "bus": "buss", "car": "bil", "ferry": "färja"},
+    "en": {"flight": "flight", "train": "train", "bus": "bus", "car": "car", "ferry": "ferry"},
+}
+MOTIVATION = {"sv": "Det är viktigt för Luleås näringsliv.", "en": "It matters for Luleå."}
+
+
+class Check:
+    """One case driven through a `tripcheck chat --jsonl` process."""
+
+    def __init__(self, case: dict[str, Any], lang: str, db: Path, user: str) -> None:
+        self.case = case
+        self.lang = lang
+        environment = dict(os.environ, TRIPCHECK_DB=str(db))
+        self.process = subprocess.Popen(
+            [TRIPCHECK, "chat", "--jsonl", "--user", user, "--lang", lang],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
+        self.answers = 0
+        self.decision_lines = 0
+        self.asked: list[str] = []
+
+    def send(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One message in; the replies up to the question or decision the bot waits on."""
+        stdin: IO[str] = self.process.stdin  # type: ignore[assignment]
+        stdout: IO[str] = self.process.stdout  # type: ignore[assignment]
+        stdin.write(json.dumps(message, ensure_ascii=False) + "\n")
+        stdin.flush()
+        while True:
+            line = stdout.readline()
+            if not line:
+                raise RuntimeError(f"tripcheck ended during {self.case.get('id')}")
+            reply: dict[str, Any] = json.loads(line)
+            if reply["type"] in ("question", "decision"):
+                return reply
+
+    def run(self, opening: str | None) -> None:
+        """Greets (not counted) or opens with one sentence, then answers until the decision."""
+        if opening is None:
+            reply = self.send({"text": "hej" if self.lang == "sv" else "hello"})
+        else:
+            self.answers += 1
+            reply = self.send({"text": opening})
+        for _ in range(40):
+            if reply["type"] == "decision":
+                self.decision_lines = len(reply["text"].splitlines())
+                break
+            self.answers += 1
+            reply = self.send(self.answer(reply))
+        else:
+            raise RuntimeError(f"{self.case.get('id')}: no decision after 40 answers")
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+    def answer(self, question: dict[str, Any]) -> dict[str, Any]:
+        """The case's answer to a question, typed as a user would, or the button to press."""
+        step = str(question["step"])
+        self.asked.append(step)
+        if step == "confirm":
+            return {"choice": "save", "step": step}
+        if step.endswith(".confirm"):
+            return {"choice": question["choices"][0]["value"], "step": step}
+        return {"text": self.typed(step)}
+
+    def typed(self, step: str) -> str:
+        lang, value = self.lang, self.case.get(step)
+        yes, no = YES_NO[lang]
+        if step == "when":
+            return str(value) if value else UNKNOWN[lang]
+        if step == "motivation":
+            return MOTIVATION[lang]
+        if step == "travel_mode":
+            return MODE_ANSWERS[lang].get(str(value), str(value))
+        if step == "partner" and not value:
+            return NO_PARTNER[lang]
+        if isinstance(value, bool):
+            return yes if value else no
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value) if value else NO_PARTNER[lang]
+        return str(value) if value is not None else UNKNOWN[lang]
+
+
+def one_sentence(case: dict[str, Any], lang: str) -> str:
+    """The case told in one sentence: its title, partner, place, party and mode."""
+    title = str(case["title"])
+    parts = [title]
+    partner = str(case.get("partner") or "")
+    named = partner.lower() in title.lower() or partner.lower() in ("", "none", "ingen")
+    if not named:
+        parts.append(("med " if lang == "sv" else "with ") + partner)
+    parts.append(("i " if lang == "sv" else "in ") + str(case["destination"]))
+    sentence = " ".join(parts)
+    travellers, mode = case.get("travellers"), case.get("travel_mode")
+    if travellers:
+        sentence += f", vi är {travellers}" if lang == "sv" else f", {travellers} of us"
+    if mode in MODES[lang]:
+        sentence += (" och " if lang == "sv" else " ") + MODES[lang][str(mode)]
+    return sentence
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=Path, default=_public_cases())
+    parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
+    parser.add_argument("--db", type=Path, default=ROOT / "data" / "bench-answers.db")
+    parser.add_argument("--verbose", action="store_true", help="the opening and steps asked")
+    args = parser.parse_args()
+    cases: list[dict[str, Any]] = yaml.safe_load(args.cases.read_text(encoding="utf-8"))
+    if args.limit:
+        cases = cases[: args.limit]
+    rules = load_ruleset()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    args.db.unlink(missing_ok=True)
+    counts: dict[str, list[int]] = {"one sentence": [], "plain": []}
+    lines: list[int] = []
+    print(f"{'case':<32} {'one sentence':>12} {'plain':>6} {'decision lines':>15}")
+    for number, case in enumerate(cases):
+        title = str(case["title"])
+        lang = detect(title, rules) or ("sv" if set(title.lower()) & set("åäö") else "en")
+        checks = {
+            "one sentence": Check(case, lang, args.db, f"bench-s{number}"),
+            "plain": Check(case, lang, args.db, f"bench-p{number}"),
+        }
+        checks["one sentence"].run(one_sentence(case, lang))
+        checks["plain"].run(None)
+        for name, check in checks.items():
+            counts[name].append(check.answers)
+            lines.append(check.decision_lines)
+            if args.verbose:
+                opening = one_sentence(case, lang) if name == "one sentence" else ""
+                print(f"  {name}: {opening!r} → {', '.join(check.asked)}")
+        print(
+            f"{case.get('id', number)!s:<32} {checks['one sentence'].answers:>12}"
+            f" {checks['plain'].answers:>6} {checks['plain'].decision_lines:>15}"
+        )
+    for name, target in (("one sentence", ONE_SENTENCE_TARGET), ("plain", PLAIN_TARGET)):
+        median = statistics.median(counts[name])
+        print(f"median answers per check, {name}: {median:g} (target ≤ {target})")
+    print(f"max decision lines per check: {max(lines)} (target ≤ {DECISION_LINES_TARGET})")
+    args.db.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
