@@ -12,8 +12,9 @@ from bot.admin_chat import AdminCommands
 from bot.decision_log import DecisionLog
 from bot.dialogue import Dialogue, Turn
 from bot.logs import pseudonym
-from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult
+from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult, decision_step
 from bot.ordering import KeyedLocks
+from bot.render import DETAILS_CHOICE, SHARE_CHOICE, recorded
 from bot.state import ConversationState, Role
 from bot.storage import DecisionRecord, Storage, StorageError, StoredDecision
 from bot.storage import Turn as StorageTurn
@@ -22,6 +23,7 @@ from rules.decision import Decision
 from rules.models import Lang
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from rules.short_decision import request_of
 
 log = logging.getLogger("tripcheck.engine")
 DEFAULT_IDLE_DAYS = 14.0
@@ -210,6 +212,10 @@ class Engine:
             answer = await self.admin.answer(key, incoming.text, state.lang, self.clock())
             if answer is not None:
                 return TurnResult(tuple(answer), taken=True, lang=state.lang)
+        if not opening:
+            shown = await self._about_last_decision(tx, state, incoming)
+            if shown is not None:
+                return shown
         last_department = None
         if not state.in_progress and role == "employee":
             last_department = await tx.last_department()
@@ -226,6 +232,38 @@ class Engine:
             await tx.save(state)
         open_step = self.dialogue.step_id(state)
         return TurnResult(tuple(turn.out), taken=turn.taken, lang=state.lang, step=open_step)
+
+    async def _about_last_decision(
+        self, tx: StorageTurn, state: ConversationState, incoming: Incoming
+    ) -> TurnResult | None:
+        """ "varför?"/"details" or "dela"/"share" once no check is going on, typed or pressed
+        under the latest decision: its details, or its summary to share. None for anything
+        else, which the dialogue handles (a press under an older decision is a stale button)."""
+        if state.in_progress:
+            return None
+        render = self.dialogue.render
+        if incoming.choice is not None:
+            wanted = incoming.choice if incoming.choice in (DETAILS_CHOICE, SHARE_CHOICE) else None
+        else:
+            wanted = request_of(incoming.text or "", self.rules.short_decision)
+        if wanted is None:
+            return None
+        last = await tx.last_decision()
+        pressed_elsewhere = incoming.choice is not None and incoming.step not in (
+            None,
+            decision_step(last.id if last is not None else None),
+        )
+        if pressed_elsewhere:
+            return None
+        if last is None:
+            reply = render.message("decision.none", state.lang)
+        else:
+            decision, answers = recorded(last)
+            if wanted == DETAILS_CHOICE:
+                reply = render.details(decision)
+            else:
+                reply = render.share(decision, answers, last.title)
+        return TurnResult((reply,), taken=True, lang=state.lang)
 
     async def _places_before_turn(self, key: ConversationKey) -> None:
         """Takes the place index once it has loaded, waiting only when this turn needs it."""
@@ -254,11 +292,12 @@ class Engine:
         decision = turn.decision
         assert decision is not None
         record = self._record_of(key, state, decision, now)
+        answers = state.values()
         self.dialogue.finish(state)
         decision_id = await tx.record_decision(record, state)
         recorded = decision.model_copy(update={"id": decision_id})
         saved = self.rules.text("saved", state.lang, id=decision_id, version=decision.rules_version)
-        return [self.dialogue.render.decision(recorded), Outgoing("message", saved)]
+        return [self.dialogue.render.decision(recorded, answers), Outgoing("message", saved)]
 
     def _record_of(
         self, key: ConversationKey, state: ConversationState, decision: Decision, now: float

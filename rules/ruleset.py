@@ -22,6 +22,7 @@ from rules.models import (
     Vocabulary,
 )
 from rules.places import Place
+from rules.short_decision import ShortDecision
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -58,6 +59,7 @@ class RuleSet:
         departments: tuple[Department, ...],
         vocabulary: Vocabulary,
         climate: ClimateData,
+        short_decision: ShortDecision,
         texts: Mapping[Lang, Mapping[str, str]],
     ) -> None:
         self.version = version
@@ -69,6 +71,7 @@ class RuleSet:
         self.departments = departments
         self.vocabulary = vocabulary
         self.climate = climate
+        self.short_decision = short_decision
         self.texts = texts
         self.partner_by_id = {p.id: p for p in partners}
         self.goal_by_number: dict[int, Goal] = {g.number: g for g in plan.goals}
