@@ -91,12 +91,15 @@ def holds(when: GuidelineWhen, facts: TripFacts) -> bool:
 def relevant_guidelines(
     codes: Sequence[str], facts: TripFacts, short: ShortDecision
 ) -> tuple[int, ...]:
-    """The positions of the guidelines that change something for this trip, in their order."""
-    return tuple(
+    """The positions of the guidelines that change something for this trip, in the order the
+    data lists them (the first matters most)."""
+    rank = {code: place for place, code in enumerate(short.guidelines)}
+    relevant = [
         index
         for index, code in enumerate(codes)
         if any(holds(when, facts) for when in short.guidelines.get(code, ()))
-    )
+    ]
+    return tuple(sorted(relevant, key=lambda index: rank[codes[index]]))
 
 
 def telling_reasons(codes: Sequence[str], short: ShortDecision) -> tuple[int, ...]:
