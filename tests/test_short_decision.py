@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from adapters import slack_blocks, teams_cards, telegram_render
-from adapters.terminal import run_plain
+from adapters.terminal import _print_plain as print_plain
 from bot.messages import Outgoing
 from bot.render import Renderer
 from rules.answers import Interpreter
@@ -190,15 +190,8 @@ def test_the_terminal_shows_at_most_max_lines(rules: RuleSet, name: str, lang: L
 
 def _terminal_text(reply: Outgoing) -> list[str]:
     """The decision's lines as `tripcheck chat --plain` prints them."""
-
-    class OneReply:
-        async def open(self, *_: object, **__: object) -> Any:
-            return type("Result", (), {"replies": (reply,)})()
-
     stdout = io.StringIO()
-    import asyncio
-
-    asyncio.run(run_plain(OneReply(), None, None, io.StringIO(), stdout))  # type: ignore[arg-type]
+    print_plain([reply], stdout)
     return stdout.getvalue().strip("\n").split("\n")
 
 
