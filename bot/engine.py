@@ -168,11 +168,16 @@ class Engine:
 
     async def is_for_bot(self, key: ConversationKey, text: str) -> bool:
         """Whether a message in a shared thread is for the bot: the user's check there is
-        going on, or the text asks for a new one. Other talk is left alone."""
+        going on, the text asks for a new one, or for the details of the decision or its
+        summary to share. Other talk is left alone."""
         state = await self.storage.load_conversation(key)
         if state is None:
             return False
-        return state.in_progress or self.dialogue.asks_for_new_check(text)
+        return (
+            state.in_progress
+            or self.dialogue.asks_for_new_check(text)
+            or request_of(text, self.rules.short_decision) is not None
+        )
 
     async def ready(self) -> None:
         """Raises StorageError when storage cannot be used (the readiness probe)."""

@@ -169,7 +169,8 @@ class Outgoing:
     details: DecisionDetails | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The machine contract (jsonl, REST): type and text, plus step/choices or decision."""
+        """The machine contract (jsonl, REST): type and text, plus step/choices or decision
+        (with its Details and Share choices)."""
         data: dict[str, Any] = {"type": self.type, "text": self.text}
         if self.type == "question":
             data["step"] = self.step
@@ -180,6 +181,10 @@ class Outgoing:
                 data["free_text"] = True
         if self.decision is not None:
             data["decision"] = self.decision
+            if self.choices:
+                # Details and Share, sent back like a question's buttons.
+                data["step"] = self.step
+                data["choices"] = [{"label": c.label, "value": c.value} for c in self.choices]
         return data
 
 

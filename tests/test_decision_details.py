@@ -155,6 +155,9 @@ async def test_the_buttons_of_the_latest_decision_work_like_the_words(
     chat = Chat(engine, lang=lang)
     decision = await a_decision(chat, lang)
     step = f"decision.{decision['id']}"
+    sent = next(r for r in chat.replies if r["type"] == "decision")
+    assert sent["step"] == step
+    assert [c["value"] for c in sent["choices"]] == ["details", "share"]
     by_word = (await chat.say(DETAILS_WORD[lang]))[0]["text"]
     assert (await chat.send({"choice": "details", "step": step}))[0]["text"] == by_word
     shared = (await chat.say(SHARE_WORD[lang]))[0]["text"]
@@ -334,3 +337,22 @@ async def test_the_words_show_details_and_share_on_every_chat_channel(
         assert user.engine.text("decision.share.footer", lang_of, version=stored.rules_version) in (
             shared.text
         )
+
+
+async def test_in_a_slack_thread_the_words_are_for_the_bot_other_talk_is_not() -> None:
+    async with slack_driver.open_driver("en-GB") as driver:
+        user = driver.user
+        root = slack_driver.new_ts()
+        await user.mention("hello", ts=root)
+        key = user.key(f"{slack_driver.CHANNEL}:{root}")
+
+        async def reply(text: str) -> list[dict[str, Any]]:
+            return await user.reply_in_thread(root, text)
+
+        await answer_a_whole_check(driver.engine, key, reply, "en")
+        assert await reply("thanks!") == []
+        [details] = await reply("why?")
+        assert details["thread_ts"] == root
+        assert "*Why:*" in slack_driver.shown_text(details)
+        [shared] = await reply("share")
+        assert slack_driver.shown_text(shared).startswith("Tripcheck, decision no. ")
