@@ -54,11 +54,14 @@ from adapters.slack_blocks import (
     ticked,
     without_buttons,
 )
+from adapters.slack_modal import SlackForms, with_form_button, with_form_offer
 from bot.engine import Engine
+from bot.forms import FormResult
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, TurnResult
 from bot.ordering import KeyedLocks
 from bot.settings import Settings
+from rules.fields import FIELDS
 from rules.models import Lang
 
 log = logging.getLogger("tripcheck.slack")
@@ -159,6 +162,15 @@ class SlackChannel:
         self._lock: KeyedLocks[ConversationKey] = KeyedLocks()
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
         self._running: set[asyncio.Task[Any]] = set()
+        self.forms = SlackForms(
+            engine,
+            self.client,
+            lang_of=self._form_lang,
+            dm_of=self._dm_channel,
+            call=self._call,
+            post=self._post_form,
+            work=self._work,
+        )
         self._listen()
 
     def _listen(self) -> None:
@@ -169,6 +181,7 @@ class SlackChannel:
         self.app.action(ANSWER_ACTION_PATTERN)(self._on_answer)
         self.app.action(DONE_ACTION)(self._on_done)
         self.app.action(GOALS_ACTION_PATTERN)(self._on_tick)
+        self.forms.register(self.app)
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -325,6 +338,9 @@ class SlackChannel:
             user = str(command.get("user_id") or "")
             if not user or not await self._first_request(request, "slack-command"):
                 return
+            if self.forms.asks_for_form(plain_text(str(command.get("text") or "")).strip()):
+                await self.forms.open(user, str(command.get("trigger_id") or ""), {})
+                return
             dm = await self._dm_channel(user)
             if dm is None:
                 return
@@ -386,6 +402,7 @@ class SlackChannel:
                 lang = await self.engine.conversation_lang(ConversationKey("slack", dm, user))
             decisions = await self.engine.recent_decisions("slack", user, RECENT_DECISIONS)
             view = home_view(decisions, self.engine.text, lang)
+            view = with_form_button(view, self.engine.text("forms.open", lang))
             await self._call("views.publish", self.client.views_publish(user_id=user, view=view))
 
     # --- turns --------------------------------------------------------------------------
@@ -451,6 +468,8 @@ class SlackChannel:
         done_label = self.engine.text("slack.done", result.lang)
         for reply in replies:
             message = render(reply, key.user, done_label)
+            if reply.type == "question" and reply.step == FIELDS[0]:
+                message = with_form_offer(message, self.engine, result.lang)
             response = await self._call(
                 "chat.postMessage",
                 self.client.chat_postMessage(
@@ -465,6 +484,21 @@ class SlackChannel:
             ts = response.get("ts") if response is not None else None
             if ts and any(block.get("type") == "actions" for block in message.blocks):
                 self._remember(key, Posted(place.channel, str(ts), message))
+
+    async def _form_lang(self, user: str) -> Lang:
+        """The language a form is shown in: the user's Slack language, else their DM's."""
+        lang = await self._lang(user)
+        if lang is not None:
+            return lang
+        return await self.engine.conversation_lang(
+            ConversationKey("slack", self._dms.get(user, ""), user)
+        )
+
+    async def _post_form(self, key: ConversationKey, result: FormResult) -> None:
+        """A submitted form's decision, posted in the user's DM like the chat's."""
+        async with self._lock(key):
+            turn = TurnResult(result.replies, taken=True, lang=result.form.lang)
+            await self._deliver(key, Place(key.chat), turn)
 
     def _remember(self, key: ConversationKey, question: Posted) -> None:
         self._open[key] = question

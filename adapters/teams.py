@@ -48,6 +48,7 @@ from adapters.teams_cards import (
     read_submit,
     render,
 )
+from adapters.teams_form_card import Asker, Invoke, TeamsForms, read_invoke
 from bot.engine import Engine
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, TurnResult, is_decision_step
@@ -367,6 +368,7 @@ class TeamsChannel:
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
         # Cards already answered or stripped (activity ids): a stale click leaves them as they are.
         self._closed: OrderedDict[str, None] = OrderedDict()
+        self.forms = TeamsForms(engine, send=connector.send, update=connector.update)
         _load_sdk()
 
     @property
@@ -415,6 +417,10 @@ class TeamsChannel:
             )
         if data is None:
             return JSONResponse({"error": "the body must be a JSON activity"}, status_code=400)
+        invoke = read_invoke(data)
+        if invoke is not None:
+            # Teams waits for the card in the response: answered now, not in the background.
+            return await self._on_form_invoke(invoke)
         activity = parse_activity(data)
         if activity is not None and self._from_our_tenant(activity):
             self.submit(activity)
@@ -463,6 +469,13 @@ class TeamsChannel:
         if not text:
             # A click on some other card, a file or an image: nothing the engine can answer.
             return
+        if self.forms.asks_for_form(text):
+            sender = activity.from_
+            said_in = lang or await self.engine.conversation_lang(key)
+            asker = Asker(key.user, sender.id, sender.name or "", said_in)
+            target = reply_conversation_id(activity)
+            await self.forms.send(_service_url(activity), target, asker)
+            return
         result = await self.engine.handle(key, Incoming(text=text, lang=lang))
         await self._send(activity, key, result)
 
@@ -493,6 +506,15 @@ class TeamsChannel:
             )
             self._close(card_id)
         await self._send(activity, key, result, answered=card_id)
+
+    async def _on_form_invoke(self, invoke: Invoke) -> Response:
+        """An Action.Execute on a form card, answered with the card as it now is."""
+        tenant = invoke.tenant
+        if self._tenant_id is not None and tenant is not None and tenant.lower() != self._tenant_id:
+            log.warning("teams: ignored an invoke from another tenant", extra={"tenant": tenant})
+            return Response(status_code=200)
+        key = ConversationKey("teams", base_conversation_id(invoke.conversation_id), invoke.person)
+        return JSONResponse(await self.forms.answer(invoke, key))
 
     async def _on_conversation_update(self, activity: ConversationUpdateActivity) -> None:
         """A welcome and the first question when someone adds the bot as a personal app."""

@@ -7,10 +7,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import cached_property
+
+from pydantic import ValidationError
 
 from bot.admin_chat import AdminCommands
 from bot.decision_log import DecisionLog
-from bot.dialogue import Dialogue, Turn
+from bot.dialogue import Dialogue, Turn, clean
+from bot.forms import FieldError, Form, FormReader, FormResult, Suggestion, asks_for_form
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult, decision_step
 from bot.ordering import KeyedLocks
@@ -18,11 +22,13 @@ from bot.render import DETAILS_CHOICE, SHARE_CHOICE, recorded
 from bot.state import ConversationState, Role
 from bot.storage import DecisionRecord, Storage, StorageError, StoredDecision
 from bot.storage import Turn as StorageTurn
-from rules.answers import Interpreter
+from rules.answers import MAX_TITLE, Interpreter
 from rules.decision import Decision
+from rules.fields import FIELD
 from rules.models import Lang
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from rules.sentence import read_sentence
 from rules.short_decision import request_of
 
 log = logging.getLogger("tripcheck.engine")
@@ -346,3 +352,153 @@ class Engine:
             "status.last", state.lang, id=last.id, title=last.title, outcome=outcome, date=date
         )
         return Outgoing("message", text)
+
+    # --- the check as a form (bot/forms.py) ----------------------------------------------
+
+    @cached_property
+    def forms(self) -> FormReader:
+        return FormReader(self.rules, self.interpreter, self.dialogue.render)
+
+    def asks_for_form(self, text: str) -> bool:
+        """Whether a message asks for the check as a form ("formulär", "form")."""
+        return asks_for_form(self.rules, text)
+
+    async def form(
+        self,
+        key: ConversationKey,
+        lang: Lang,
+        values: Mapping[str, str] | None = None,
+        *,
+        role: Role = "employee",
+    ) -> Form:
+        """The form for `values` (prefilled or as filled in so far): every field that applies,
+        the department of the user's last check offered."""
+        last_department = None
+        if role == "employee":
+            try:
+                last_department = await self.storage.last_department(key)
+            except StorageError as error:
+                log.warning("last department unavailable: %s", error)
+        return self.forms.form(values or {}, lang, role, last_department)
+
+    def suggest(self, field: str, query: str, lang: Lang) -> tuple[Suggestion, ...]:
+        """Typeahead options for a partner or place field, as the chat would read `query`."""
+        return self.forms.suggest(field, query, lang)
+
+    def prefill(self, text: str, lang: Lang) -> dict[str, str]:
+        """Form values from a message: its text as the title, and every field the
+        one-sentence reader finds in it."""
+        title = clean(text)[:MAX_TITLE].strip()
+        today = datetime.fromtimestamp(self.clock(), UTC).date()
+        values: dict[str, str] = {}
+        try:
+            reading = read_sentence(title, lang, self.interpreter, today)
+        except Exception:
+            # A message the reader trips on still makes a form, only emptier.
+            log.exception("the sentence reader failed on a message")
+            return {"title": title} if title else {}
+        for name in reading:
+            found = reading.get(name)
+            if name in FIELD and found is not None:
+                values[name] = found.raw
+        if title:
+            values["title"] = title
+        return values
+
+    async def submit_form(
+        self,
+        key: ConversationKey,
+        lang: Lang,
+        values: Mapping[str, str],
+        *,
+        role: Role = "employee",
+    ) -> FormResult:
+        """Reads every field with the chat's interpreter; with an error in any, records
+        nothing and says why, field by field, in `lang`. Otherwise the check is saved as the
+        chat saves it (the same dialogue step and record, in one storage turn) and the result
+        carries the decision's replies."""
+        self._in_flight += 1
+        self._idle.clear()
+        started = time.perf_counter()
+        result: FormResult | None = None
+        try:
+            async with self._lock(key):
+                result = await self._submit_form(key, lang, values, role)
+                return result
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "form",
+                    extra={
+                        "channel": key.channel,
+                        "user": pseudonym(key.user),
+                        "errors": sorted(result.errors) if result else None,
+                        "recorded": result.recorded if result else False,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+
+    async def _submit_form(
+        self, key: ConversationKey, lang: Lang, values: Mapping[str, str], role: Role
+    ) -> FormResult:
+        await self._places_for_form()
+        form = await self.form(key, lang, values, role=role)
+        reading = self.forms.read(values, lang, role, complete=True)
+        if reading.errors:
+            return FormResult(form, reading.errors)
+        now = self.clock()
+        try:
+            async with self.storage.turn(key) as tx:
+                last_department = await tx.last_department() if role == "employee" else None
+                state = ConversationState(
+                    lang=lang,
+                    role=role,
+                    phase="confirm",
+                    answers=reading.answers,
+                    order=list(reading.answers),
+                    started_at=now,
+                    updated_at=now,
+                    last_department=last_department,
+                )
+                typed = "; ".join(f"{name}: {a.raw}" for name, a in reading.answers.items())
+                state.note(now, "form", typed)
+                # Saved as the chat saves a check: the summary's Save, then the same record.
+                save = Incoming(choice="save", step="confirm", lang=lang)
+                try:
+                    turn = self.dialogue.handle(state, save, now, last_department)
+                except ValidationError as error:
+                    return FormResult(form, self._form_errors(error, lang))
+                if turn.decision is None:
+                    said = " ".join(reply.text for reply in turn.out if reply.type == "hint")
+                    message = said or self.rules.text("forms.invalid", lang)
+                    return FormResult(form, {"": FieldError(message)})
+                replies = await self._record(tx, key, state, turn, now)
+        except StorageError as error:
+            log.error("storage unavailable: %s", error)
+            failed = Outgoing("error", self.rules.text("error.storage", lang))
+            return FormResult(form, replies=(failed,), failed=True)
+        decision = next((r.decision for r in replies if r.decision is not None), None)
+        decision_id = decision.get("id") if decision is not None else None
+        return FormResult(
+            form, replies=tuple(replies), decision_id=int(decision_id) if decision_id else None
+        )
+
+    def _form_errors(self, error: ValidationError, lang: Lang) -> dict[str, FieldError]:
+        """A check the model refuses, by field (the interpreter lets hardly anything by)."""
+        invalid = FieldError(self.rules.text("forms.invalid", lang))
+        return {str(item["loc"][0]) if item["loc"] else "": invalid for item in error.errors()}
+
+    async def _places_for_form(self) -> None:
+        """A form names its place at once: it waits for the place index like the chat's
+        destination question."""
+        loading = self._places_loading
+        if loading is None:
+            return
+        self._places_loading = None
+        try:
+            self.interpreter.places = await loading
+        except Exception:
+            log.exception("the place index could not be loaded; going on without places")
