@@ -19,6 +19,8 @@ from bot.storage import DecisionRecord
 from rules.models import Lang
 from tests.conftest import Chat
 from tests.drivers import ChannelDriver, Shown
+from tests.drivers import jsonl as jsonl_driver
+from tests.drivers import rest as rest_driver
 from tests.drivers import slack as slack_driver
 from tests.drivers import teams as teams_driver
 from tests.drivers import telegram as telegram_driver
@@ -276,6 +278,21 @@ DRIVERS: dict[str, Callable[[str | None], AbstractAsyncContextManager[Any]]] = {
 on_every_chat_channel = pytest.mark.parametrize(
     ("channel", "lang"), [(c, lang) for c in DRIVERS for lang in ("sv", "en")]
 )
+# The machine contract's clients too (they give the language, not a platform's locale).
+CONTRACT_DRIVERS: dict[str, Callable[[str | None], AbstractAsyncContextManager[Any]]] = {
+    "jsonl": jsonl_driver.open_driver,
+    "rest": rest_driver.open_driver,
+}
+on_every_channel = pytest.mark.parametrize(
+    ("channel", "lang"),
+    [(c, lang) for c in (*DRIVERS, *CONTRACT_DRIVERS) for lang in ("sv", "en")],
+)
+
+
+def open_user(channel: str, lang: Lang) -> AbstractAsyncContextManager[Any]:
+    if channel in DRIVERS:
+        return DRIVERS[channel](LOCALES[lang])
+    return CONTRACT_DRIVERS[channel](lang)
 
 
 def lines_of(shown: Shown) -> list[str]:
@@ -288,11 +305,11 @@ def visible_lines(shown: Shown) -> int:
     return len(shown.text.strip("\n").split("\n")) + (1 if shown.buttons else 0)
 
 
-async def decided(user: ChannelDriver, lang: Lang) -> Shown:
-    """A whole check by typing; the decision as the user sees it."""
+async def decided(user: ChannelDriver, lang: Lang) -> list[Shown]:
+    """A whole check by typing; what the saving answer brought."""
     await user.say("Tripcheck")
     replies: list[Shown] = await answer_a_whole_check(user.engine, user.key, user.say, lang)
-    return next(shown for shown in replies if "details" in shown.buttons)
+    return replies
 
 
 @on_every_chat_channel
@@ -300,7 +317,8 @@ async def test_the_decision_is_short_and_its_buttons_show_details_and_share(
     channel: str, lang: Lang
 ) -> None:
     async with DRIVERS[channel](LOCALES[lang]) as user:
-        decision = await decided(user, lang)
+        replies = await decided(user, lang)
+        decision = next(shown for shown in replies if "details" in shown.buttons)
         rules = user.engine.rules
         assert visible_lines(decision) <= rules.short_decision.max_lines, decision.text
         assert decision.buttons == ("details", "share")
@@ -324,11 +342,9 @@ async def test_the_decision_is_short_and_its_buttons_show_details_and_share(
         assert shared[0].buttons == ()
 
 
-@on_every_chat_channel
-async def test_the_words_show_details_and_share_on_every_chat_channel(
-    channel: str, lang: Lang
-) -> None:
-    async with DRIVERS[channel](LOCALES[lang]) as user:
+@on_every_channel
+async def test_the_words_show_details_and_share_on_every_channel(channel: str, lang: Lang) -> None:
+    async with open_user(channel, lang) as user:
         await decided(user, lang)
         stored = await user.engine.storage.last_decision(user.key)
         assert stored is not None
