@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from adapters.chat_kit.choices import NONE_VALUE, ticked_answer
-from bot.messages import Choice, CitedLine, DecisionView, Outgoing
+from bot.messages import Choice, CitedLine, DecisionDetails, DecisionView, Outgoing
 from bot.storage import StoredDecision
 from rules.models import Lang
 
@@ -98,7 +98,10 @@ def render(reply: Outgoing, user: str, done_label: str) -> SlackMessage:
     a multiple-choice one ends in a `done_label` button."""
     fallback = escape(reply.text)[:MAX_FALLBACK]
     if reply.type == "decision" and reply.view is not None:
-        return SlackMessage(fallback, decision_blocks(reply.view))
+        return SlackMessage(fallback, decision_blocks(reply.view, _decision_buttons(reply, user)))
+    if reply.details is not None:
+        details = details_blocks(reply.details, _decision_buttons(reply, user))
+        return SlackMessage(fallback, details)
     if reply.type == "question":
         return SlackMessage(fallback, question_blocks(reply, user, done_label))
     text = f":warning: {escape(reply.text)}" if reply.type == "error" else escape(reply.text)
@@ -191,34 +194,61 @@ def button_label(blocks: Sequence[Block], value: str) -> str | None:
     return None
 
 
-def decision_blocks(view: DecisionView) -> list[Block]:
-    """The recommendation as the engine rendered it: a header, reasons and advisories with
-    their plan sections, guidelines, the climate rows and note, and the reminder that it is
-    only a recommendation."""
+def decision_blocks(view: DecisionView, buttons: Sequence[Block] = ()) -> list[Block]:
+    """The short recommendation as the engine rendered it: a header; the reasons with their
+    plan sections, the climate line and the guidelines that matter in one section; the
+    reminder that it is only a recommendation; and the Details and Share buttons."""
+    lines = [f"• {escape(r.text)} _{escape(r.cite)}_" for r in view.reasons]
+    if view.climate:
+        lines.append(escape(view.climate))
+    lines.extend(f"→ {escape(g)}" for g in view.guidelines)
+    blocks: list[Block] = [_header(view.headline), *_sections("\n".join(lines))]
+    footer = {"type": "mrkdwn", "text": escape(view.footer)[:MAX_SECTION]}
+    blocks.append({"type": "context", "elements": [footer]})
+    blocks.extend(buttons)
+    return blocks
+
+
+def details_blocks(details: DecisionDetails, buttons: Sequence[Block] = ()) -> list[Block]:
+    """Everything behind a decision: reasons and advisories with their plan sections, every
+    guideline, the climate rows (the planned way in bold) and note; then the Share button."""
 
     def cited(items: Sequence[CitedLine]) -> list[str]:
         return [f"• {escape(item.text)} _{escape(item.cite)}_" for item in items]
 
-    # The planned way in bold, so it stands out among the others.
     climate = [
         f"• *{escape(row.text())}*" if row.planned else f"• {escape(row.text())}"
-        for row in view.climate
+        for row in details.climate
     ]
-    if view.climate_note:
-        climate.append(escape(view.climate_note))
+    if details.climate_note:
+        climate.append(escape(details.climate_note))
     parts = [
-        (view.headings["reasons"], cited(view.reasons)),
-        (view.headings["advisories"], cited(view.advisories)),
-        (view.headings["guidelines"], [f"• {escape(g)}" for g in view.guidelines]),
-        (view.climate_heading, climate),
+        (details.headings["reasons"], cited(details.reasons)),
+        (details.headings["advisories"], cited(details.advisories)),
+        (details.headings["guidelines"], [f"• {escape(g)}" for g in details.guidelines]),
+        (details.climate_heading, climate),
     ]
-    blocks: list[Block] = [_header(view.headline)]
+    blocks: list[Block] = _sections(f"*{escape(details.title)}*")
     for heading, lines in parts:
         if lines:
             blocks.extend(_sections("\n".join([f"*{escape(heading)}*", *lines])))
-    footer = {"type": "mrkdwn", "text": escape(view.footer)[:MAX_SECTION]}
+    footer = {"type": "mrkdwn", "text": escape(details.footer)[:MAX_SECTION]}
     blocks.append({"type": "context", "elements": [footer]})
+    blocks.extend(buttons)
     return blocks
+
+
+def _decision_buttons(reply: Outgoing, user: str) -> list[Block]:
+    """A decision's Details and Share buttons, tagged with its user and step like a question's,
+    so a press reaches the engine as the choice it stands for."""
+    if not reply.choices:
+        return []
+    tag = QuestionTag(user, reply.step or "")
+    buttons = [
+        _button(choice.label, choice.value, f"{ANSWER_ACTION}.{number}")
+        for number, choice in enumerate(reply.choices)
+    ]
+    return [_actions(tag.block_id("b0"), buttons)]
 
 
 def home_view(decisions: Sequence[StoredDecision], text: Texts, lang: Lang) -> dict[str, Any]:

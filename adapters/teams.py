@@ -51,7 +51,7 @@ from adapters.teams_cards import (
 from adapters.teams_form_card import Asker, Invoke, TeamsForms, read_invoke
 from bot.engine import Engine
 from bot.logs import pseudonym
-from bot.messages import ConversationKey, Incoming, TurnResult
+from bot.messages import ConversationKey, Incoming, TurnResult, is_decision_step
 from bot.observe import NO_OBSERVER, Observer
 from bot.ordering import OrderedTasks
 from bot.settings import Settings
@@ -498,6 +498,9 @@ class TeamsChannel:
         # Only a taken click marks its card answered; any other leaves the question bare,
         # unless the card has been answered or stripped already (it shows that still).
         card = None
+        # Details and Share leave the decision card as it is, its buttons still there.
+        if is_decision_step(click.step):
+            card_id = None
         if card_id and result.taken:
             said = self.engine.text("teams.answered", result.lang, answer=click.answer)
             card = answered_card(click, said)

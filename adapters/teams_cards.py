@@ -5,7 +5,7 @@ A card's Action.Submit data carries everything needed afterwards (the question a
 labels, whose question it is), because Teams does not send the card back with a click: that is
 how a click answers only its own question, and how the card can then be replaced by "question —
 your answer" without storing every card we send. The decision card maps the decision's rendered
-view; it never rebuilds the decision."""
+view (and the details card its details); it never rebuilds the decision."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.chat_kit.choices import NONE_VALUE, ticked_answer
-from bot.messages import Choice, CitedLine, DecisionView, Outgoing
+from bot.messages import Choice, CitedLine, DecisionDetails, DecisionView, Outgoing
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -73,7 +73,9 @@ def render(reply: Outgoing, labels: CardLabels, user: str) -> TeamsMessage:
     """An engine reply as a Teams message; a question's card is tagged with `user`, whose
     clicks alone count, and with its step."""
     if reply.view is not None:
-        return TeamsMessage(card=decision_card(reply.view))
+        return TeamsMessage(card=decision_card(reply.view, decision_actions(reply, user)))
+    if reply.details is not None:
+        return TeamsMessage(card=details_card(reply.details, decision_actions(reply, user)))
     if reply.type == "question" and reply.choices:
         return TeamsMessage(card=question_card(reply, labels, user))
     text = f"⚠️ {reply.text}" if reply.type == "error" else reply.text
@@ -150,30 +152,63 @@ def question_only(question: str) -> Card:
     return _card(_text_blocks(question), [])
 
 
-def decision_card(view: DecisionView) -> Card:
-    """The recommendation from its view: the outcome, the reasons and advisories with their plan
-    sections, the guidelines, the climate comparison as facts, and the reminder that it is only
-    a recommendation."""
+def decision_card(view: DecisionView, actions: Sequence[Element] = ()) -> Card:
+    """The short recommendation from its view: the outcome, each reason with its plan section
+    on one line, the climate line, the guidelines that matter, the reminder that it is only a
+    recommendation, and the Details and Share buttons."""
     body: list[Element] = [_text(view.headline, size="Large", weight="Bolder")]
+    body.extend(_cited_line(reason) for reason in view.reasons)
+    if view.climate:
+        body.append(_text(view.climate, spacing="Medium"))
+    body.extend(_text(f"→ {guideline}") for guideline in view.guidelines)
+    body.append(_text(view.footer, isSubtle=True, size="Small", spacing="Medium"))
+    return _card(body, list(actions))
+
+
+def details_card(details: DecisionDetails, actions: Sequence[Element] = ()) -> Card:
+    """Everything behind a decision: the reasons and advisories with their plan sections, the
+    guidelines, the climate comparison as facts, and the Share button."""
+    body: list[Element] = [_text(details.title, weight="Bolder")]
     for heading, items, color in (
-        (view.headings["reasons"], view.reasons, None),
-        (view.headings["advisories"], view.advisories, "Attention"),
+        (details.headings["reasons"], details.reasons, None),
+        (details.headings["advisories"], details.advisories, "Attention"),
     ):
         if items:
             body.append(_text(heading, weight="Bolder", spacing="Medium", color=color))
             body.extend(element for item in items for element in _cited(item))
-    if view.guidelines:
-        body.append(_text(view.headings["guidelines"], weight="Bolder", spacing="Medium"))
-        body.extend(_text(f"• {guideline}") for guideline in view.guidelines)
-    if view.climate:
-        body.append(_text(view.climate_heading, weight="Bolder", spacing="Medium"))
+    if details.guidelines:
+        body.append(_text(details.headings["guidelines"], weight="Bolder", spacing="Medium"))
+        body.extend(_text(f"• {guideline}") for guideline in details.guidelines)
+    if details.climate:
+        body.append(_text(details.climate_heading, weight="Bolder", spacing="Medium"))
         # A fact's title starts a line: "Digital meeting", where running text has "digital".
-        facts = [{"title": _capitalized(row.label), "value": row.value} for row in view.climate]
+        facts = [{"title": _capitalized(row.label), "value": row.value} for row in details.climate]
         body.append({"type": "FactSet", "facts": facts})
-    if view.climate_note:
-        body.append(_text(view.climate_note))
-    body.append(_text(view.footer, isSubtle=True, size="Small", spacing="Medium"))
-    return _card(body, [])
+    if details.climate_note:
+        body.append(_text(details.climate_note))
+    body.append(_text(details.footer, isSubtle=True, size="Small", spacing="Medium"))
+    return _card(body, list(actions))
+
+
+def decision_actions(reply: Outgoing, user: str) -> list[Element]:
+    """A decision's Details and Share buttons: submits with the decision's step, like a
+    question's answers, so a click reaches the engine as the choice it stands for."""
+    step = {STEP: reply.step or ""}
+    return [
+        _submit(choice.label, {**step, CHOICE: choice.value}, _answered(user, reply.text, [choice]))
+        for choice in reply.choices
+    ]
+
+
+def _cited_line(item: CitedLine) -> Element:
+    """A reason and its plan section in one paragraph, the section subtle."""
+    return {
+        "type": "RichTextBlock",
+        "inlines": [
+            {"type": "TextRun", "text": f"• {item.text} "},
+            {"type": "TextRun", "text": item.cite, "isSubtle": True, "italic": True},
+        ],
+    }
 
 
 def _capitalized(text: str) -> str:

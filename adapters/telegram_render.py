@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from adapters.chat_kit.choices import NONE_VALUE, ticked_answer
-from bot.messages import Choice, DecisionView, Outgoing
+from bot.messages import Choice, DecisionDetails, DecisionView, Outgoing
 
 # Telegram's limits: a message's text, and a button's callback data (in bytes).
 MAX_MESSAGE = 4096
@@ -92,10 +92,12 @@ def message_parts(
 ) -> list[TelegramMessage]:
     """The reply as HTML messages of at most MAX_MESSAGE characters, split between lines.
 
-    Every text is escaped; the only markup is ours (the decision's headings, its plan
-    sections). The keyboard goes on the last part, under the question."""
+    Every text is escaped; the only markup is ours (the decision's headline and headings, its
+    plan sections). The keyboard goes on the last part, under the question."""
     if reply.view is not None:
         lines = decision_lines(reply.view)
+    elif reply.details is not None:
+        lines = details_lines(reply.details)
     else:
         lines = [[(line, "")] for line in reply.text.split("\n")]
     html_lines: list[str] = []
@@ -118,25 +120,37 @@ def message_parts(
 
 
 def decision_lines(view: DecisionView) -> list[Line]:
-    """The decision as Telegram lines: the headline and headings bold, each reason and
-    advisory with its plan section in italics, a climate row per line."""
+    """The short decision as Telegram lines: the headline bold, each reason with its plan
+    section in italics, the climate line, the guidelines that matter, the reminder in italics."""
     lines: list[Line] = [[(view.headline, "b")]]
+    lines.extend([(f"• {reason.text} ", ""), (reason.cite, "i")] for reason in view.reasons)
+    if view.climate:
+        lines.append([(view.climate, "")])
+    lines.extend([(f"→ {guideline}", "")] for guideline in view.guidelines)
+    lines.append([(view.footer, "i")])
+    return lines
+
+
+def details_lines(details: DecisionDetails) -> list[Line]:
+    """Everything behind a decision as Telegram lines: the title and headings bold, each reason
+    and advisory with its plan section in italics, a climate row per line."""
+    lines: list[Line] = [[(details.title, "b")]]
     for heading, items in (
-        (view.headings["reasons"], view.reasons),
-        (view.headings["advisories"], view.advisories),
+        (details.headings["reasons"], details.reasons),
+        (details.headings["advisories"], details.advisories),
     ):
         if items:
             lines.append([(heading, "b")])
             lines.extend([(f"• {item.text} ", ""), (item.cite, "i")] for item in items)
-    if view.guidelines:
-        lines.append([(view.headings["guidelines"], "b")])
-        lines.extend([(f"• {guideline}", "")] for guideline in view.guidelines)
-    if view.climate:
-        lines.append([(view.climate_heading, "b")])
-        lines.extend([(f"• {row.text()}", "b" if row.planned else "")] for row in view.climate)
-    if view.climate_note:
-        lines.append([(view.climate_note, "")])
-    lines.append([(view.footer, "i")])
+    if details.guidelines:
+        lines.append([(details.headings["guidelines"], "b")])
+        lines.extend([(f"• {guideline}", "")] for guideline in details.guidelines)
+    if details.climate:
+        lines.append([(details.climate_heading, "b")])
+        lines.extend([(f"• {row.text()}", "b" if row.planned else "")] for row in details.climate)
+    if details.climate_note:
+        lines.append([(details.climate_note, "")])
+    lines.append([(details.footer, "i")])
     return lines
 
 

@@ -93,7 +93,9 @@ def _show(console: Console, replies: Sequence[Outgoing]) -> Outgoing | None:
             if message.choices and not message.multi:
                 console.print("[cyan]" + " · ".join(c.label for c in message.choices) + "[/cyan]")
         else:
-            console.print(message.text)
+            # As written, and wrapped only by the terminal, so that a summary to share is
+            # copied as one piece (rich would read brackets as markup and break long lines).
+            console.print(message.text, markup=False, highlight=False, soft_wrap=True)
     return question
 
 

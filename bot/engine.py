@@ -17,9 +17,10 @@ from bot.dialogue import Dialogue, Turn, clean
 from bot.followup import FollowUps
 from bot.forms import FieldError, Form, FormReader, FormResult, Suggestion, asks_for_form
 from bot.logs import pseudonym
-from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult
+from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult, decision_step
 from bot.observe import NO_OBSERVER, Observer
 from bot.ordering import KeyedLocks
+from bot.render import DETAILS_CHOICE, SHARE_CHOICE, recorded
 from bot.state import ConversationState, Role
 from bot.storage import DecisionRecord, FollowUp, Storage, StorageError, StoredDecision
 from bot.storage import Turn as StorageTurn
@@ -30,6 +31,7 @@ from rules.models import Lang
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from rules.sentence import read_sentence
+from rules.short_decision import request_of
 
 log = logging.getLogger("tripcheck.engine")
 DEFAULT_IDLE_DAYS = 14.0
@@ -187,11 +189,16 @@ class Engine:
 
     async def is_for_bot(self, key: ConversationKey, text: str) -> bool:
         """Whether a message in a shared thread is for the bot: the user's check there is
-        going on, or the text asks for a new one. Other talk is left alone."""
+        going on, the text asks for a new one, or for the details of the decision or its
+        summary to share. Other talk is left alone."""
         state = await self.storage.load_conversation(key)
         if state is None:
             return False
-        if state.in_progress or self.dialogue.asks_for_new_check(text):
+        if (
+            state.in_progress
+            or self.dialogue.asks_for_new_check(text)
+            or request_of(text, self.rules.short_decision) is not None
+        ):
             return True
         return await self._answers_followup(key, text)
 
@@ -270,6 +277,9 @@ class Engine:
                     await tx.save(state)
                 step = self.dialogue.step_id(state)
                 return TurnResult(tuple(followup.out), followup.taken, state.lang, step)
+            shown = await self._about_last_decision(tx, state, incoming)
+            if shown is not None:
+                return shown
         last_department = last_travellers = None
         if not state.in_progress and role == "employee":
             last_department = await tx.last_department()
@@ -288,6 +298,38 @@ class Engine:
             await tx.save(state)
         open_step = self.dialogue.step_id(state)
         return TurnResult(tuple(turn.out), taken=turn.taken, lang=state.lang, step=open_step)
+
+    async def _about_last_decision(
+        self, tx: StorageTurn, state: ConversationState, incoming: Incoming
+    ) -> TurnResult | None:
+        """ "varför?"/"details" or "dela"/"share" once no check is going on, typed or pressed
+        under the latest decision: its details, or its summary to share. None for anything
+        else, which the dialogue handles (a press under an older decision is a stale button)."""
+        if state.in_progress:
+            return None
+        render = self.dialogue.render
+        if incoming.choice is not None:
+            wanted = incoming.choice if incoming.choice in (DETAILS_CHOICE, SHARE_CHOICE) else None
+        else:
+            wanted = request_of(incoming.text or "", self.rules.short_decision)
+        if wanted is None:
+            return None
+        last = await tx.last_decision()
+        pressed_elsewhere = incoming.choice is not None and incoming.step not in (
+            None,
+            decision_step(last.id if last is not None else None),
+        )
+        if pressed_elsewhere:
+            return None
+        if last is None:
+            reply = render.message("decision.none", state.lang)
+        else:
+            decision, answers = recorded(last)
+            if wanted == DETAILS_CHOICE:
+                reply = render.details(decision)
+            else:
+                reply = render.share(decision, answers, last.title)
+        return TurnResult((reply,), taken=True, lang=state.lang)
 
     async def _places_before_turn(self, key: ConversationKey) -> None:
         """Takes the place index once it has loaded, waiting only when this turn needs it."""
@@ -319,13 +361,14 @@ class Engine:
         assert decision is not None
         record = self._record_of(key, state, decision, now)
         due_at = self.followups.due_at(key, self.followups.when(state), now)
+        answers = state.values()
         self.dialogue.finish(state)
         decision_id = await tx.record_decision(record, state)
         if due_at is not None:
             await tx.schedule_followup(decision_id, due_at, state.lang)
         recorded = decision.model_copy(update={"id": decision_id})
         saved = self.rules.text("saved", state.lang, id=decision_id, version=decision.rules_version)
-        return [self.dialogue.render.decision(recorded), Outgoing("message", saved)]
+        return [self.dialogue.render.decision(recorded, answers), Outgoing("message", saved)]
 
     def _record_of(
         self, key: ConversationKey, state: ConversationState, decision: Decision, now: float

@@ -65,12 +65,58 @@ class ClimateRow:
         return f"{self.label} {self.value}"
 
 
+# The step a decision's buttons (Details, Share) carry: "decision.<id>", so a press on an
+# older decision's button is told from one on the latest.
+DECISION_STEP = "decision"
+
+
+def decision_step(decision_id: int | None) -> str:
+    """The step of a decision's buttons."""
+    return DECISION_STEP if decision_id is None else f"{DECISION_STEP}.{decision_id}"
+
+
+def is_decision_step(step: str | None) -> bool:
+    """Whether a press came from a decision's buttons rather than a question's."""
+    return step is not None and step.partition(".")[0] == DECISION_STEP
+
+
 @dataclass(frozen=True)
 class DecisionView:
-    """A decision rendered once, in the user's language; every channel maps this structure to
-    its own markup and never rebuilds it."""
+    """A decision's short form, rendered once in its language; every channel maps this structure
+    to its own markup and never rebuilds it. The rest is in its DecisionDetails, on request."""
 
     headline: str
+    # At most three, the most telling first, each with its plan section.
+    reasons: tuple[CitedLine, ...]
+    # One line: what is planned, the best reasonable alternative and the saving.
+    climate: str | None
+    # Only the travel guidelines that change something for this trip.
+    guidelines: tuple[str, ...]
+    footer: str
+    # What to type for the rest or for a text to share; channels with buttons show those.
+    more: str
+
+    def lines(self) -> list[str]:
+        """The short decision as plain lines (terminal, jsonl and REST, the message fallback)."""
+        return [*self.shown_lines(), self.more]
+
+    def shown_lines(self) -> list[str]:
+        """Every line but `more`: what a channel with Details and Share buttons shows."""
+        lines = [self.headline]
+        lines.extend(f"• {reason.text} {reason.cite}" for reason in self.reasons)
+        if self.climate:
+            lines.append(self.climate)
+        lines.extend(f"→ {guideline}" for guideline in self.guidelines)
+        lines.append(self.footer)
+        return lines
+
+
+@dataclass(frozen=True)
+class DecisionDetails:
+    """Everything behind a decision ("varför?" / "details"): every reason and advisory with its
+    plan section, every guideline, every climate row and what meeting digitally avoids."""
+
+    title: str
     reasons: tuple[CitedLine, ...]
     advisories: tuple[CitedLine, ...]
     guidelines: tuple[str, ...]
@@ -81,8 +127,8 @@ class DecisionView:
     headings: dict[str, str]
 
     def lines(self) -> list[str]:
-        """The decision as plain lines of text (terminal, Telegram, the message fallback)."""
-        lines = [self.headline]
+        """The details as plain lines of text."""
+        lines = [self.title]
         for heading, items in (
             (self.headings["reasons"], self.reasons),
             (self.headings["advisories"], self.advisories),
@@ -95,7 +141,7 @@ class DecisionView:
             lines.extend(f"• {g}" for g in self.guidelines)
         if self.climate:
             lines.append(self.climate_heading)
-            lines.append(" · ".join(row.text() for row in self.climate))
+            lines.extend(f"• {row.text()}" for row in self.climate)
         if self.climate_note:
             lines.append(self.climate_note)
         lines.append(self.footer)
@@ -108,7 +154,9 @@ class Outgoing:
 
     `multi`: several choices may be picked (goals). `free_text`: the choices are only
     suggestions and a typed answer is expected (partner, department). A decision carries its
-    machine-readable `decision` (the jsonl contract) and its rendered `view`."""
+    machine-readable `decision` (the jsonl contract) and its rendered short `view`; its details,
+    asked for afterwards, come as a message carrying `details`. A decision's and its details'
+    choices are the Details and Share buttons, with the decision's step."""
 
     type: OutgoingType
     text: str
@@ -118,9 +166,11 @@ class Outgoing:
     free_text: bool = False
     decision: dict[str, Any] | None = field(default=None)
     view: DecisionView | None = field(default=None, compare=False)
+    details: DecisionDetails | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The machine contract (jsonl, REST): type and text, plus step/choices or decision."""
+        """The machine contract (jsonl, REST): type and text, plus step/choices or decision
+        (with its Details and Share choices)."""
         data: dict[str, Any] = {"type": self.type, "text": self.text}
         if self.type == "question":
             data["step"] = self.step
@@ -131,6 +181,10 @@ class Outgoing:
                 data["free_text"] = True
         if self.decision is not None:
             data["decision"] = self.decision
+            if self.choices:
+                # Details and Share, sent back like a question's buttons.
+                data["step"] = self.step
+                data["choices"] = [{"label": c.label, "value": c.value} for c in self.choices]
         return data
 
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from bot.messages import Choice, CitedLine, ClimateRow, DecisionView, Outgoing
+from bot.messages import (
+    Choice,
+    CitedLine,
+    ClimateRow,
+    DecisionDetails,
+    DecisionView,
+    Outgoing,
+    decision_step,
+)
 from bot.state import ConversationState
+from bot.storage import StoredDecision
 from rules.answers import Interpreter
 from rules.check import MODES
 from rules.decision import Decision, Reason
@@ -13,10 +23,19 @@ from rules.fields import FIELD, FIELDS, applies
 from rules.footprint import COMPARISON_ORDER, hours_text, kg_text, mode_name
 from rules.models import Lang
 from rules.ruleset import RuleSet
+from rules.short_decision import (
+    TripFacts,
+    line_budget,
+    relevant_guidelines,
+    telling_reasons,
+)
 
 # The button values with a meaning of their own: none of these; another (type it).
 NONE_CHOICE = "none"
 OTHER_CHOICE = "other"
+# A decision's buttons: everything behind it; a summary to share.
+DETAILS_CHOICE = "details"
+SHARE_CHOICE = "share"
 
 
 class Renderer:
@@ -132,31 +151,71 @@ class Renderer:
             return self.message("summary.empty", state.lang)
         return Outgoing("message", "\n".join([self.t("summary.progress", state.lang), *lines]))
 
-    def decision(self, decision: Decision) -> Outgoing:
-        """The recommendation, rendered once: the structured view and its plain text."""
-        view = self.decision_view(decision)
+    # --- the decision: short, its details on request, a summary to share ----------------
+
+    def decision(self, decision: Decision, answers: Mapping[str, Any]) -> Outgoing:
+        """The recommendation, rendered once: the short view, its plain text, the Details and
+        Share buttons. `answers` are the check's values (what the guidelines' rules test)."""
+        view = self.decision_view(decision, answers)
         return Outgoing(
             "decision",
             "\n".join(view.lines()),
+            step=decision_step(decision.id),
+            choices=self._decision_choices(decision.lang, DETAILS_CHOICE, SHARE_CHOICE),
             decision=decision.model_dump(mode="json"),
             view=view,
         )
 
-    def decision_view(self, decision: Decision) -> DecisionView:
-        """Headline, reasons and advisories with their sections, guidelines, climate rows."""
+    def decision_view(self, decision: Decision, answers: Mapping[str, Any]) -> DecisionView:
+        """Headline, the most telling reasons, one climate line, the guidelines that change
+        something for this trip, the reminder and what to type for more, in max_lines."""
         lang = decision.lang
-
-        def cited(items: tuple[Reason, ...]) -> tuple[CitedLine, ...]:
-            return tuple(
-                CitedLine(i.code, i.text, self.t("decision.cite", lang, section=i.section))
-                for i in items
-            )
-
-        avoided = (decision.co2 or {}).get("avoided_kg")
+        short = self.rules.short_decision
+        reasons = self._telling_reasons(decision)
+        facts = TripFacts.of(decision.co2, answers)
+        relevant = relevant_guidelines(_codes(decision.guidelines), facts, short)
+        guidelines = [decision.guidelines[i].text for i in relevant]
+        climate = self.climate_line(decision)
+        # The headline, the reminder, and what to type (or the buttons) always take a line.
+        fixed = 3 + (1 if climate else 0)
+        shown_reasons, shown_guidelines = line_budget(len(reasons), len(guidelines), fixed, short)
+        if decision.advisories:
+            more = self.t("decision.more.advisories", lang, count=len(decision.advisories))
+        else:
+            more = self.t("decision.more", lang)
         return DecisionView(
-            headline=self.t(f"decision.headline.{self._headline(decision)}", lang),
-            reasons=cited(decision.reasons),
-            advisories=cited(decision.advisories),
+            headline=self._headline_text(decision),
+            reasons=self._cited(reasons[:shown_reasons], lang),
+            climate=climate,
+            guidelines=tuple(guidelines[:shown_guidelines]),
+            footer=self.t("decision.recommends", lang),
+            more=more,
+        )
+
+    def details(self, decision: Decision) -> Outgoing:
+        """Everything behind a recorded decision, with a Share button."""
+        details = self.decision_details(decision)
+        return Outgoing(
+            "message",
+            "\n".join(details.lines()),
+            step=decision_step(decision.id),
+            choices=self._decision_choices(decision.lang, SHARE_CHOICE),
+            details=details,
+        )
+
+    def decision_details(self, decision: Decision) -> DecisionDetails:
+        """Every reason and advisory with its section, every guideline, every climate row."""
+        lang = decision.lang
+        avoided = (decision.co2 or {}).get("avoided_kg")
+        return DecisionDetails(
+            title=self.t(
+                "decision.details.title",
+                lang,
+                id=decision.id,
+                headline=self._headline_text(decision),
+            ),
+            reasons=self._cited(decision.reasons, lang),
+            advisories=self._cited(decision.advisories, lang),
             guidelines=tuple(g.text for g in decision.guidelines),
             climate_heading=self.t("view.climate.heading", lang),
             climate=self.climate_rows(decision.co2, lang),
@@ -170,12 +229,89 @@ class Renderer:
             },
         )
 
+    def share(self, decision: Decision, answers: Mapping[str, Any], title: str) -> Outgoing:
+        """A short plain text to attach to a travel order or send to a manager: the decision's
+        number and title, the recommendation, its reasons, the climate line, the motivation."""
+        lang = decision.lang
+        reasons = self._cited(self._telling_reasons(decision), lang)
+        climate = self.climate_line(decision)
+        if title:
+            heading = self.t("decision.share.title", lang, id=decision.id, title=title)
+        else:
+            heading = self.t("decision.share.untitled", lang, id=decision.id)
+        lines = [heading, self.t(f"decision.share.{self._headline(decision)}", lang)]
+        if reasons:
+            lines.append(self.t("decision.reasons", lang))
+            lines.extend(f"• {reason.text} {reason.cite}" for reason in reasons)
+        if climate:
+            lines.append(climate)
+        motivation = answers.get("motivation")
+        if isinstance(motivation, str) and motivation.strip():
+            lines.append(self.t("decision.share.motivation", lang, motivation=motivation.strip()))
+        lines.append(self.t("decision.share.footer", lang, version=decision.rules_version))
+        return Outgoing("message", "\n".join(lines))
+
+    def _telling_reasons(self, decision: Decision) -> tuple[Reason, ...]:
+        """The reasons a short form may show, the most telling first, at most max_reasons."""
+        short = self.rules.short_decision
+        ranked = telling_reasons(_codes(decision.reasons), short)
+        return tuple(decision.reasons[i] for i in ranked[: short.max_reasons])
+
+    def _decision_choices(self, lang: Lang, *values: str) -> tuple[Choice, ...]:
+        return tuple(Choice(self.t(f"decision.button.{value}", lang), value) for value in values)
+
+    def _cited(self, items: tuple[Reason, ...], lang: Lang) -> tuple[CitedLine, ...]:
+        return tuple(
+            CitedLine(i.code, i.text, self.t("decision.cite", lang, section=i.section))
+            for i in items
+        )
+
+    def _headline_text(self, decision: Decision) -> str:
+        return self.t(f"decision.headline.{self._headline(decision)}", decision.lang)
+
     @staticmethod
     def _headline(decision: Decision) -> str:
         """The outcome, or "hosted" for meeting in person in Luleå (nobody of ours travels)."""
         if any(r.code == "hosted_in_person" for r in decision.reasons):
             return "hosted"
         return decision.outcome
+
+    def climate_line(self, decision: Decision) -> str | None:
+        """One line: what is planned, the best reasonable alternative and the saving; for a
+        digital meeting what it avoids. None without figures or without a journey to weigh."""
+        lang = decision.lang
+        co2 = decision.co2 or {}
+        planned, planned_kg = co2.get("planned_mode"), co2.get("planned_kg")
+        if not isinstance(planned, str) or not isinstance(planned_kg, int | float):
+            return None
+        planned_name = mode_name(planned, self.rules, lang)
+        avoided = co2.get("avoided_kg")
+        if decision.outcome == "digital":
+            if not avoided:
+                return None
+            return self.t(
+                "decision.climate.digital", lang, kg=kg_text(avoided, lang), planned=planned_name
+            )
+        if decision.outcome != "travel":
+            return None
+        better = co2.get("lower_carbon")
+        values = {"planned": planned_name, "planned_kg": kg_text(planned_kg, lang)}
+        if not isinstance(better, dict):
+            return self.t("decision.climate.lowest", lang, **values)
+        modes = better.get("modes") or [better.get("mode")]
+        joiner = self.t("routes.joined", lang)
+        alternative = joiner.join(mode_name(str(m), self.rules, lang) for m in modes)
+        hours = better.get("hours")
+        if isinstance(hours, int | float):
+            alternative += " " + self.t("co2.hours", lang, hours=hours_text(hours, lang))
+        return self.t(
+            "decision.climate.switch",
+            lang,
+            alternative=alternative,
+            kg=kg_text(float(better.get("kg") or 0), lang),
+            saving=kg_text(float(better.get("saving_kg") or 0), lang),
+            **values,
+        )
 
     def climate_rows(self, co2: dict[str, Any] | None, lang: Lang) -> tuple[ClimateRow, ...]:
         """A digital meeting and every mode that exists for the trip (impossible ones left
@@ -188,7 +324,7 @@ class Renderer:
             ClimateRow(
                 "digital",
                 self.t("view.climate.digital", lang),
-                self.t("view.climate.kg", lang, kg=kg_text(0, lang)),
+                self.t("view.climate.kg", lang, kg="0"),
             )
         ]
         for mode in COMPARISON_ORDER:
@@ -207,3 +343,40 @@ class Renderer:
                 value += " – " + self.t("view.climate.lowest", lang)
             rows.append(ClimateRow(mode, mode_name(mode, self.rules, lang), value, planned, lowest))
         return tuple(rows)
+
+
+def _codes(items: tuple[Reason, ...]) -> list[str]:
+    return [item.code for item in items]
+
+
+def recorded(stored: StoredDecision) -> tuple[Decision, dict[str, Any]]:
+    """A decision as the log holds it, and its answers' values, to render again."""
+
+    def reasons(items: list[dict[str, Any]]) -> tuple[Reason, ...]:
+        return tuple(
+            Reason(
+                code=str(item.get("code") or ""),
+                text=str(item.get("text") or ""),
+                section=str(item.get("section") or ""),
+                section_id=str(item.get("section_id") or ""),
+            )
+            for item in items
+        )
+
+    decision = Decision.model_validate(
+        {
+            "outcome": stored.outcome,
+            "focus_area": stored.focus_area,
+            "advisories": reasons(stored.advisories),
+            "reasons": reasons(stored.reasons),
+            "guidelines": reasons(stored.guidelines),
+            "rules_version": stored.rules_version,
+            "lang": stored.lang,
+            "partner": stored.partner_id,
+            "destination": stored.destination or None,
+            "co2": stored.co2,
+            "id": stored.id,
+        }
+    )
+    answers = {field: answer.get("value") for field, answer in stored.answers.items()}
+    return decision, answers

@@ -27,6 +27,7 @@ from rules.models import (
     Vocabulary,
 )
 from rules.ruleset import RuleSet
+from rules.short_decision import ShortDecision
 
 DEFAULT_DIR = Path(__file__).parent / "data"
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -141,6 +142,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
     regions = _validate(Regions, root / "regions.yml", problems)
     departments = _validate(Departments, root / "departments.yml", problems)
     vocabulary = _validate(Vocabulary, root / "vocabulary.yml", problems)
+    short = _validate(ShortDecision, root / "short_decision.yml", problems)
     climate = _validate(ClimateData, root / "climate.yml", problems)
     followup = _validate(FollowUpRules, root / "followup.yml", problems)
     texts = {lang: _load_texts(root / "texts", lang, problems) for lang in LANGS}
@@ -153,12 +155,14 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
                 problems.append(
                     f"partners.yml: partners[{index}] ({partner.id}): unknown focus area"
                 )
+    if plan is not None and short is not None and sv is not None:
+        _check_short_decision(plan, short, sv, problems)
     if partners is not None and places is not None:
         _check_partner_homes(partners.partners, places.partner_homes, problems)
     if problems:
         raise RuleSetError(problems)
     assert plan and partners and places and departments and vocabulary and climate and sv and en
-    assert countries and regions and followup
+    assert countries and regions and followup and short
     return RuleSet(
         version=_version(root, plan.version),
         plan=plan,
@@ -170,6 +174,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
         vocabulary=vocabulary,
         climate=climate,
         followup=followup,
+        short_decision=short,
         texts={"sv": sv.texts, "en": en.texts},
     )
 
@@ -185,6 +190,18 @@ def _check_partner_homes(
         problems.append(
             f"places.yml: partner_homes: {partner_id!r} is not a partner with a home town"
         )
+
+
+def _check_short_decision(
+    plan: Plan, short: ShortDecision, texts: Texts, problems: list[str]
+) -> None:
+    """The short decision names only the plan's travel guidelines and reasons that exist."""
+    known = {g.code for g in plan.travel_guidelines}
+    for code in sorted(set(short.guidelines) - known):
+        problems.append(f"short_decision.yml: guidelines: {code!r} is not a travel guideline")
+    for code in short.reasons:
+        if f"reason.{code}" not in texts.texts:
+            problems.append(f"short_decision.yml: reasons: {code!r} is not a reason")
 
 
 def load_place_names(directory: Path | str | None = None) -> PlaceNames:

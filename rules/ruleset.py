@@ -22,6 +22,7 @@ from rules.models import (
     Vocabulary,
 )
 from rules.places import Place
+from rules.short_decision import ShortDecision
 
 if TYPE_CHECKING:
     from rules.followup import FollowUpRules
@@ -61,6 +62,7 @@ class RuleSet:
         departments: tuple[Department, ...],
         vocabulary: Vocabulary,
         climate: ClimateData,
+        short_decision: ShortDecision,
         texts: Mapping[Lang, Mapping[str, str]],
         followup: FollowUpRules | None = None,
     ) -> None:
@@ -75,6 +77,7 @@ class RuleSet:
         self.climate = climate
         # When and how a dated decision is followed up; None: never (a rule set without it).
         self.followup = followup
+        self.short_decision = short_decision
         self.texts = texts
         self.partner_by_id = {p.id: p for p in partners}
         self.goal_by_number: dict[int, Goal] = {g.number: g for g in plan.goals}

@@ -67,6 +67,8 @@ def card_texts(element: Any) -> list[str]:
         kind = element.get("type")
         if kind == "TextBlock":
             found.append(str(element.get("text", "")))
+        elif kind == "RichTextBlock":
+            found.append("".join(str(run.get("text", "")) for run in element.get("inlines", [])))
         elif kind == "FactSet":
             found.extend(f"{f['title']}: {f['value']}" for f in element.get("facts", []))
         elif kind == "Input.ChoiceSet":

@@ -68,6 +68,9 @@ async def test_the_comparison_appears_once_the_mode_is_known_in_swedish(
     assert co2["planned_mode"] == "flight" and co2["avoided_kg"] == co2[
         "planned_kg"
     ] == pytest.approx(182, abs=1)
+    # One climate line in the short decision; the climate reason is among the details.
+    assert "Klimat: att mötas digitalt sparar ≈ 182 kg CO2e mot planerat flyg" in chat.texts()
+    await chat.say("varför?")
     assert "Digitalt möte undviker ≈ 182 kg CO2e jämfört med flyg för 2" in chat.texts()
 
 

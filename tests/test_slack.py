@@ -35,7 +35,15 @@ from adapters.slack_blocks import (
     render,
 )
 from bot.engine import Engine
-from bot.messages import Choice, CitedLine, ClimateRow, ConversationKey, DecisionView, Outgoing
+from bot.messages import (
+    Choice,
+    CitedLine,
+    ClimateRow,
+    ConversationKey,
+    DecisionDetails,
+    DecisionView,
+    Outgoing,
+)
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, StorageError
@@ -190,22 +198,21 @@ async def test_a_whole_check_in_a_dm_by_buttons_checkboxes_and_typing(
     decision = next(m for m in replies if m["blocks"][0]["type"] == "header")
     assert decision["blocks"][0]["text"]["text"] == "Recommendation: travel ✈️"
     shown = shown_text(decision)
-    assert "*Why:*" in shown and re.search(r"• .+ _\(.+\)_", shown)
-    # The climate rows as the engine rendered them, the planned way in bold.
-    assert f"*{bot.engine.text('view.climate.heading', 'en')}*" in shown
-    assert re.search(r"• digital meeting ≈ 0[.,]?0? kg\n• train ≈ [\d,]+ kg", shown)
-    assert re.search(r"• \*flight ≈ [\d,]+ kg ← planned\*", shown)
-    assert decision["blocks"][-1]["elements"][0]["text"] == bot.engine.text(
-        "decision.recommends", "en"
-    )
+    # The short form: reasons with their sections, no headings, one climate line.
+    assert "*Why:*" not in shown and re.search(r"• .+ _\(.+\)_", shown)
+    assert re.search(r"Climate: flight as planned ≈ [\d,]+ kg CO2e", shown)
+    assert "digital meeting ≈" not in shown
+    footer = next(b for b in decision["blocks"] if b["type"] == "context")
+    assert footer["elements"][0]["text"] == bot.engine.text("decision.recommends", "en")
+    assert [e["value"] for _, e in buttons(decision)] == ["details", "share"]
     stored = await bot.engine.storage.last_decision(anna.key())
     assert stored is not None and stored.outcome == "travel" and stored.focus_area == "eu"
     assert stored.channel == "slack" and stored.user_id == anna.user_id
     assert stored.title == TITLE  # as typed, not as Slack escaped it
     assert f"no. {stored.id}" in shown_text(replies[-1])
     # No question anywhere is left with buttons: pressed ones show the answer, typed-over
-    # ones lost theirs.
-    assert not any(has_buttons(m) for m in bot.fake.posted(anna.dm))
+    # ones lost theirs. Only the decision's Details and Share are there to press.
+    assert [m["ts"] for m in bot.fake.posted(anna.dm) if has_buttons(m)] == [decision["ts"]]
 
 
 @shared_loop
@@ -220,10 +227,10 @@ async def test_every_question_can_be_answered_by_typing_in_swedish(bot: Bot) -> 
     replies = await sven.say("spara")
     decision = next(m for m in replies if m["blocks"][0]["type"] == "header")
     assert decision["blocks"][0]["text"]["text"] == "Rekommendation: mötas digitalt 💻"
-    assert "Undviks genom att mötas digitalt: ≈" in shown_text(decision)
+    assert "Klimat: att mötas digitalt sparar ≈" in shown_text(decision)
     stored = await bot.engine.storage.last_decision(sven.key())
     assert stored is not None and stored.outcome == "digital" and stored.lang == "sv"
-    assert not any(has_buttons(m) for m in bot.fake.posted(sven.dm))
+    assert [m["ts"] for m in bot.fake.posted(sven.dm) if has_buttons(m)] == [decision["ts"]]
 
 
 @shared_loop
@@ -881,6 +888,14 @@ def test_long_texts_and_labels_keep_to_slack_limits(rules: RuleSet) -> None:
 VIEW = DecisionView(
     headline="Recommendation: meet digitally 💻",
     reasons=(CitedLine("x", "Use <Teams> & video", "(Sustainable work)"),),
+    climate="Climate: meeting online saves ≈ 1,234 kg CO2e against the planned flight.",
+    guidelines=("Go by train",),
+    footer="Tripcheck recommends; it does not approve.",
+    more='Type "why?" for more.',
+)
+DETAILS = DecisionDetails(
+    title="Decision no. 7 in detail",
+    reasons=(CitedLine("x", "Use <Teams> & video", "(Sustainable work)"),),
     advisories=(CitedLine("y", "Check the partner", "(2.1)"),),
     guidelines=("Go by train",),
     climate_heading="Climate:",
@@ -893,11 +908,14 @@ VIEW = DecisionView(
     footer="Tripcheck recommends; it does not approve.",
     headings={"reasons": "Why:", "advisories": "Please note:", "guidelines": "When you travel:"},
 )
+BUTTONS = (Choice("Details", "details"), Choice("Share", "share"))
 
 
 def test_a_decision_is_drawn_from_the_engines_view_not_its_dict() -> None:
     # No decision dict at all: everything shown comes from the view the engine rendered.
-    reply = Outgoing("decision", "\n".join(VIEW.lines()), view=VIEW)
+    reply = Outgoing(
+        "decision", "\n".join(VIEW.lines()), step="decision.7", choices=BUTTONS, view=VIEW
+    )
     message = render(reply, "U0ANNA", "Done")
     assert message.blocks[0] == {
         "type": "header",
@@ -905,29 +923,49 @@ def test_a_decision_is_drawn_from_the_engines_view_not_its_dict() -> None:
     }
     sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert sections == [
+        "• Use &lt;Teams&gt; &amp; video _(Sustainable work)_\n"
+        "Climate: meeting online saves ≈ 1,234 kg CO2e against the planned flight.\n"
+        "→ Go by train"
+    ]
+    assert message.blocks[-2] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": VIEW.footer}],
+    }
+    # Details and Share, tagged like a question's buttons with the decision's step.
+    actions = message.blocks[-1]
+    assert QuestionTag.parse(actions["block_id"]) == QuestionTag("U0ANNA", "decision.7")
+    assert [e["value"] for e in actions["elements"]] == ["details", "share"]
+    assert message.text.startswith(VIEW.headline) and "why?" in message.text
+
+
+def test_the_details_are_drawn_from_their_view_with_a_share_button() -> None:
+    reply = Outgoing(
+        "message",
+        "\n".join(DETAILS.lines()),
+        step="decision.7",
+        choices=BUTTONS[1:],
+        details=DETAILS,
+    )
+    message = render(reply, "U0ANNA", "Done")
+    sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert sections == [
+        "*Decision no. 7 in detail*",
         "*Why:*\n• Use &lt;Teams&gt; &amp; video _(Sustainable work)_",
         "*Please note:*\n• Check the partner _(2.1)_",
         "*When you travel:*\n• Go by train",
         "*Climate:*\n• digital meeting ≈ 0 kg\n• train ≈ 80 kg – lowest reasonable\n"
         "• *flight ≈ 1,234 kg ← planned*\nAvoided by meeting digitally: ≈ 1,234 kg.",
     ]
-    assert message.blocks[-1] == {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": VIEW.footer}],
-    }
-    assert message.text.startswith(VIEW.headline)
+    assert [e["value"] for e in message.blocks[-1]["elements"]] == ["share"]
 
 
 def test_a_decision_without_reasons_or_climate_shows_only_what_it_has() -> None:
     bare = DecisionView(
         headline="Rekommendation: resa ✈️",
         reasons=(),
-        advisories=(),
+        climate=None,
         guidelines=(),
-        climate_heading="Klimat:",
-        climate=(),
-        climate_note=None,
         footer="Tripcheck rekommenderar; det är inget beslut.",
-        headings={"reasons": "Varför:", "advisories": "Observera:", "guidelines": "När du reser:"},
+        more="Skriv ”varför?”.",
     )
     assert [block["type"] for block in decision_blocks(bare)] == ["header", "context"]

@@ -34,6 +34,7 @@ from adapters.teams_cards import (
     PICKED,
     TeamsMessage,
     decision_card,
+    details_card,
     render,
 )
 from bot.engine import Engine
@@ -300,19 +301,13 @@ async def test_a_whole_check_by_card_clicks_ends_in_a_recorded_decision(places_b
     assert_answered(places_bot.connector, confirm)
     decision_call = next(c for c in sent if c.card is not None)
     card = decision_call.card or {}
-    assert "actions" not in card
+    assert [a["title"] for a in card["actions"]] == ["Details", "Share"]
     texts = decision_call.text
     assert "Recommendation: travel" in texts
-    # Reasons with their plan sections, the climate reason, and the comparison as facts.
+    # Reasons with their plan sections and one climate line; the comparison is a detail.
     assert "(Europa (the European Union))" in texts
-    assert "The lowest reasonable choice is flight" in texts
-    facts = {
-        f["title"]: f["value"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]
-    }
-    assert "Digital meeting" in facts
-    assert facts["Flight"] == "≈ 2,718 kg ← planned"
-    assert facts["Train"].startswith("≈ 703 kg (about 45 h each way)")
-    assert "Ferry" not in facts
+    assert "Climate: flight as planned ≈ 2,718 kg CO2e" in texts
+    assert not any(e["type"] == "FactSet" for e in card["body"])
     assert "Tripcheck recommends; it does not approve." in texts
     saved = sent[-1].text
     assert saved.startswith("Saved (no. ")
@@ -332,18 +327,25 @@ async def test_a_digital_decision_card_in_swedish_shows_what_meeting_online_avoi
     await answer_all(chat, SWEDISH_CHECK)
     result = await places_engine.handle(chat.key, Incoming(text="spara"))
     view = next(reply.view for reply in result.replies if reply.view is not None)
-    card = decision_card(view)
-    texts = "\n".join(card_texts(card))
+    texts = "\n".join(card_texts(decision_card(view)))
     assert texts.startswith("Rekommendation: mötas digitalt")
+    # One climate line, without a "0 kg" row for the digital meeting.
+    assert "Klimat: att mötas digitalt sparar ≈ 182 kg CO2e mot planerat flyg" in texts
+    assert "0 kg" not in texts and "0,0 kg" not in texts
+    assert "Tripcheck rekommenderar; det är inget beslut om godkännande." in texts
+    # The details: the climate reason, and the climate rows as facts.
+    result = await places_engine.handle(chat.key, Incoming(text="varför?"))
+    details = next(reply.details for reply in result.replies if reply.details is not None)
+    card = details_card(details)
+    texts = "\n".join(card_texts(card))
     assert "Digitalt möte undviker ≈ 182 kg CO2e jämfört med flyg för 2" in texts
     assert "Klimat (kg CO2e tur och retur för hela sällskapet):" in texts
-    # The view's climate rows, one fact each: the planned and the lowest reasonable marked.
     facts = [f for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]]
-    assert [f["title"] for f in facts] == [row.label.capitalize() for row in view.climate]
-    assert [f["value"] for f in facts] == [row.value for row in view.climate]
+    assert [f["title"] for f in facts] == [row.label.capitalize() for row in details.climate]
+    assert [f["value"] for f in facts] == [row.value for row in details.climate]
     assert "Flyg: ≈ 182 kg ← planerat" in texts and "Tåg: ≈ 13 kg" in texts
+    assert "Digitalt möte: ≈ 0 kg" in texts
     assert "Undviks genom att mötas digitalt: ≈ 182 kg" in texts
-    assert "Tripcheck rekommenderar; det är inget beslut om godkännande." in texts
 
 
 async def test_a_click_replaces_the_card_by_the_question_and_the_answer(bot: Bot) -> None:

@@ -133,6 +133,8 @@ def _card_text(card: dict[str, Any]) -> str:
     for element in card.get("body") or []:
         if element["type"] == "TextBlock":
             lines.append(element["text"])
+        elif element["type"] == "RichTextBlock":
+            lines.append("".join(run["text"] for run in element["inlines"]))
         elif element["type"] == "FactSet":
             lines.extend(f"{f['title']}: {f['value']}" for f in element["facts"])
     return "\n".join(lines)
