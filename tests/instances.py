@@ -1,0 +1,312 @@
+"""Several `tripcheck serve` processes on one database, whole checks sent to them over REST,
+and an audit of the database afterwards. Shared by the two-instance tests and
+bench/two_instances.py.
+
+A check is one sender's script, sent turn by turn, each turn to the next live instance in
+turn (so one check's messages are split across the instances). A check whose request fails
+(its instance was killed) is abandoned, as a client would give up on it; everything that was
+acknowledged (a reply received) is what the audit holds the database to."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.decision_log import DecisionFilter
+from bot.messages import ConversationKey
+from bot.state import Answer
+from bot.storage import StoredDecision
+from storage import open_url
+
+REST_TOKEN = "two-instances-token"
+# Columns every decision of a whole check has filled in.
+FILLED_COLUMNS = (
+    *("kind", "title", "department", "partner", "destination", "lang", "outcome"),
+    *("rules_version", "role", "chat", "user_id", "created_at"),
+)
+
+
+def tripcheck() -> str:
+    """The `tripcheck` entry point next to this interpreter."""
+    return str(Path(sys.executable).with_name("tripcheck"))
+
+
+def server_environment(database_url: str, places_cache: Path, **extra: str) -> dict[str, str]:
+    """The environment of a server on `database_url`: REST on, no other channel unless
+    `extra` turns it on, warnings only."""
+    values = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("TRIPCHECK_", "SLACK_", "TELEGRAM_", "TEAMS_"))
+    }
+    values.update(
+        TRIPCHECK_DATABASE_URL=database_url,
+        TRIPCHECK_PLACES_CACHE=str(places_cache),
+        TRIPCHECK_REST_TOKEN=REST_TOKEN,
+        TRIPCHECK_LOG_LEVEL="warning",
+        **extra,
+    )
+    return values
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Instance:
+    """One `tripcheck serve` process on loopback."""
+
+    def __init__(self, environment: dict[str, str], log: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [tripcheck(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        # The server's log goes to a file (for a failing test to show), never to a pipe that
+        # nobody reads and that would fill.
+        output = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            command, env=environment, stdout=subprocess.DEVNULL, stderr=output
+        )
+        self.log = log
+
+    async def ready(self, seconds: float = 120) -> None:
+        """Waits until /readyz answers 200; RuntimeError if the process ends or is too slow."""
+        deadline = time.monotonic() + seconds
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.url} exited before it was ready: {self.output()}")
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"{self.url} was not ready in {seconds} s: {self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no clean close of the database, as when a node dies."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    async def stop(self, seconds: float = 60) -> int | None:
+        """SIGTERM, then waits (without blocking the event loop) until it has drained and
+        ended; its exit status. A process that does not end in time is killed (status None)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + seconds
+        while self.process.poll() is None:
+            if time.monotonic() > deadline:
+                self.kill()
+                return None
+            await asyncio.sleep(0.05)
+        return self.process.returncode
+
+
+async def start_instances(
+    count: int, environment: dict[str, str], logs: Path | None = None
+) -> list[Instance]:
+    """`count` servers started together (so they also migrate together), once all are ready."""
+    started = [
+        Instance(environment, None if logs is None else logs / f"instance-{n}.log")
+        for n in range(count)
+    ]
+    try:
+        await asyncio.gather(*(instance.ready() for instance in started))
+    except BaseException:
+        await stop_all(started)
+        raise
+    return started
+
+
+async def stop_all(instances: Sequence[Instance]) -> list[int | None]:
+    return list(await asyncio.gather(*(instance.stop() for instance in instances)))
+
+
+@dataclass
+class CheckRun:
+    """One whole check by one sender: what was acknowledged, and the decision if its save
+    was."""
+
+    sender: str
+    script: list[str]
+    acknowledged: list[str] = field(default_factory=list)
+    decision: dict[str, Any] | None = None
+    abandoned: bool = False
+
+
+@dataclass
+class Load:
+    """Whole checks over REST, split across `urls`; latencies of acknowledged turns."""
+
+    urls: list[str]
+    scripts: list[list[str]]
+    senders: int
+    checks: int
+    runs: list[CheckRun] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    # Replies of type "error" (storage unavailable, a bug): the turn was not applied.
+    error_replies: int = 0
+    failed_requests: int = 0
+    elapsed: float = 0.0
+    _dead: set[str] = field(default_factory=set)
+    _turns: int = 0
+    _waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+
+    async def run(self, timeout: float = 60) -> None:
+        """Runs every check, `senders` at a time."""
+        pending = iter(range(self.checks))
+        limits = httpx.Limits(max_connections=self.senders, max_keepalive_connections=self.senders)
+        headers = {"Authorization": f"Bearer {REST_TOKEN}"}
+        async with httpx.AsyncClient(limits=limits, headers=headers, timeout=timeout) as client:
+
+            async def sender() -> None:
+                for number in pending:
+                    await self._check(client, number)
+
+            began = time.perf_counter()
+            await asyncio.gather(*(sender() for _ in range(self.senders)))
+            self.elapsed = time.perf_counter() - began
+
+    async def turns_reached(self, turns: int) -> None:
+        """Returns once `turns` turns have been acknowledged."""
+        if self._turns >= turns:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((turns, waiter))
+        await waiter
+
+    def _live(self) -> list[str]:
+        return [url for url in self.urls if url not in self._dead]
+
+    async def _check(self, client: httpx.AsyncClient, number: int) -> None:
+        run = CheckRun(f"check-{number}", self.scripts[number % len(self.scripts)])
+        self.runs.append(run)
+        for turn, text in enumerate(run.script):
+            live = self._live()
+            if not live:
+                run.abandoned = True
+                return
+            url = live[(number + turn) % len(live)]
+            started = time.perf_counter()
+            try:
+                response = await client.post(
+                    f"{url}/webhooks/rest", json={"sender": run.sender, "message": text}
+                )
+            except httpx.TransportError:
+                # The instance is gone (or going): the proxy would take it out.
+                self._dead.add(url)
+                self.failed_requests += 1
+                run.abandoned = True
+                return
+            if response.status_code != 200:
+                self.failed_requests += 1
+                run.abandoned = True
+                return
+            replies: list[dict[str, Any]] = response.json()
+            if any(reply["type"] == "error" for reply in replies):
+                self.error_replies += 1
+                run.abandoned = True
+                return
+            self.latencies.append(time.perf_counter() - started)
+            run.acknowledged.append(text)
+            decisions = [reply["decision"] for reply in replies if reply["type"] == "decision"]
+            if decisions:
+                run.decision = decisions[-1]
+            self._acknowledged()
+
+    def _acknowledged(self) -> None:
+        self._turns += 1
+        for wanted, waiter in list(self._waiters):
+            if self._turns >= wanted and not waiter.done():
+                waiter.set_result(None)
+                self._waiters.remove((wanted, waiter))
+
+
+@dataclass
+class Audit:
+    """What the database holds against what clients were told."""
+
+    decisions: int = 0
+    acknowledged_decisions: int = 0
+    # Acknowledged turns not in the conversation's (or its decision's) transcript, in order.
+    lost_turns: int = 0
+    # Acknowledged decisions not in the database, or not as acknowledged.
+    lost_decisions: int = 0
+    # Checks with more than one decision.
+    duplicates: int = 0
+    # Decisions with a column left empty or answers that do not parse.
+    broken: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return self.lost_turns + self.lost_decisions
+
+
+async def audit(database_url: str, runs: Sequence[CheckRun]) -> Audit:
+    """Holds the database to every acknowledged turn and decision of `runs`."""
+    found = Audit()
+    store = await open_url(database_url)
+    try:
+        by_sender: dict[str, list[StoredDecision]] = {}
+        async for decision in store.decision_log.stream_decisions(DecisionFilter(channel="rest")):
+            by_sender.setdefault(decision.user_id, []).append(decision)
+            found.decisions += 1
+            found.broken.extend(_broken(decision))
+        found.duplicates = sum(1 for stored in by_sender.values() if len(stored) > 1)
+        for run in runs:
+            stored = by_sender.get(run.sender, [])
+            if run.decision is not None:
+                found.acknowledged_decisions += 1
+                same = [d for d in stored if d.id == run.decision["id"]]
+                if not same or same[0].outcome != run.decision["outcome"]:
+                    found.lost_decisions += 1
+            if stored:
+                kept = [entry["in"] for entry in stored[0].transcript]
+            else:
+                key = ConversationKey("rest", run.sender, run.sender)
+                state = await store.load_conversation(key)
+                kept = [] if state is None else [entry["in"] for entry in state.transcript]
+            found.lost_turns += len(run.acknowledged) - _common_prefix(run.acknowledged, kept)
+    finally:
+        await store.close()
+    return found
+
+
+def _broken(decision: StoredDecision) -> list[str]:
+    """What is wrong with a stored decision of a whole check; empty when it is whole."""
+    empty = [name for name in FILLED_COLUMNS if not getattr(decision, name)]
+    wrong = [f"{decision.id}: {name} empty" for name in empty]
+    if not decision.answers or not decision.reasons or not decision.transcript:
+        wrong.append(f"{decision.id}: answers, reasons or transcript empty")
+    for name, answer in decision.answers.items():
+        try:
+            Answer.model_validate(answer)
+        except ValueError:
+            wrong.append(f"{decision.id}: answer {name} does not parse")
+    return wrong
+
+
+def _common_prefix(acknowledged: list[str], kept: list[str]) -> int:
+    count = 0
+    for sent, stored in zip(acknowledged, kept, strict=False):
+        if sent != stored:
+            break
+        count += 1
+    return count
