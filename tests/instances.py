@@ -167,6 +167,7 @@ class Load:
     elapsed: float = 0.0
     _dead: set[str] = field(default_factory=set)
     _turns: int = 0
+    _ended: bool = False
     _waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
 
     async def run(self, timeout: float = 60) -> None:
@@ -181,16 +182,24 @@ class Load:
                     await self._check(client, number)
 
             began = time.perf_counter()
-            await asyncio.gather(*(sender() for _ in range(self.senders)))
-            self.elapsed = time.perf_counter() - began
+            try:
+                await asyncio.gather(*(sender() for _ in range(self.senders)))
+            finally:
+                self.elapsed = time.perf_counter() - began
+                self._acknowledged(0, ended=True)
 
-    async def turns_reached(self, turns: int) -> None:
-        """Returns once `turns` turns have been acknowledged."""
-        if self._turns >= turns:
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append((turns, waiter))
-        await waiter
+    @property
+    def acknowledged_turns(self) -> int:
+        return self._turns
+
+    async def turns_reached(self, turns: int) -> bool:
+        """Waits until `turns` turns have been acknowledged (True) or the load ended before
+        (False)."""
+        if self._turns < turns and not self._ended:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append((turns, waiter))
+            await waiter
+        return self._turns >= turns
 
     def _live(self) -> list[str]:
         return [url for url in self.urls if url not in self._dead]
@@ -231,11 +240,13 @@ class Load:
                 run.decision = decisions[-1]
             self._acknowledged()
 
-    def _acknowledged(self) -> None:
-        self._turns += 1
+    def _acknowledged(self, turns: int = 1, *, ended: bool = False) -> None:
+        self._turns += turns
+        self._ended = self._ended or ended
         for wanted, waiter in list(self._waiters):
-            if self._turns >= wanted and not waiter.done():
-                waiter.set_result(None)
+            if self._turns >= wanted or self._ended:
+                if not waiter.done():
+                    waiter.set_result(None)
                 self._waiters.remove((wanted, waiter))
 
 

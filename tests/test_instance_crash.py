@@ -31,14 +31,15 @@ async def test_kill_9_of_one_instance_under_load_keeps_every_acknowledged_decisi
 ) -> None:
     instances = await start_instances(2, server_environment(database_url, PLACES_CACHE), tmp_path)
     load = Load([i.url for i in instances], WHOLE_CHECKS, senders=SENDERS, checks=CHECKS)
+    sending = asyncio.create_task(load.run())
     try:
-        sending = asyncio.create_task(load.run())
-        await load.turns_reached(KILL_AFTER_TURNS)
+        assert await load.turns_reached(KILL_AFTER_TURNS), instances[0].output()
         instances[1].kill()
         decided_before_kill = sum(run.decision is not None for run in load.runs)
         await sending
         assert await instances[0].stop() == 0, instances[0].output()
     finally:
+        sending.cancel()
         await stop_all(instances)
 
     # The kill hit checks on their way (their requests failed), and the survivor went on.
