@@ -5,7 +5,7 @@ Starts a throwaway PostgreSQL server (`--backend postgresql`, the default; or `-
 database) or uses one SQLite file (`--backend sqlite`), then two servers on it. `--senders`
 senders do `--checks` whole checks over REST, each check's turns split across both servers.
 `--kill-after N` kills one server (SIGKILL) once N turns were acknowledged; the checks it was
-serving are abandoned, the rest go on on the other.
+serving are abandoned (each then gets one more message, on the other), the rest go on there.
 
 Prints turns/s, p50/p99 latency of an acknowledged turn, and the lost and duplicate counts:
 lost = acknowledged turns missing from the conversation's or decision's transcript, plus
@@ -65,6 +65,7 @@ async def run(args: argparse.Namespace, url: str, folder: Path) -> bool:
             else:
                 print(f"the load ended before {args.kill_after} turns: nothing killed")
         await sending
+        await load.follow_up_abandoned()
     finally:
         sending.cancel()
         await stop_all(instances)

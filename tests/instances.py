@@ -149,6 +149,8 @@ class CheckRun:
     acknowledged: list[str] = field(default_factory=list)
     decision: dict[str, Any] | None = None
     abandoned: bool = False
+    # Sent to a live instance after the check was abandoned, and acknowledged.
+    follow_up: str | None = None
 
 
 @dataclass
@@ -187,6 +189,25 @@ class Load:
             finally:
                 self.elapsed = time.perf_counter() - began
                 self._acknowledged(0, ended=True)
+
+    async def follow_up_abandoned(self, text: str = "hej igen") -> None:
+        """Sends one more message in every abandoned check's conversation, to a live instance:
+        the conversation a dead instance was in the middle of goes on (its lock was freed).
+        Raises if one is not answered."""
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {REST_TOKEN}"}) as client:
+            for run in self.runs:
+                if not run.abandoned:
+                    continue
+                response = await client.post(
+                    f"{self._live()[0]}/webhooks/rest",
+                    json={"sender": run.sender, "message": text},
+                    timeout=60,
+                )
+                response.raise_for_status()
+                replies: list[dict[str, Any]] = response.json()
+                if any(reply["type"] == "error" for reply in replies):
+                    raise RuntimeError(f"{run.sender}: {replies}")
+                run.follow_up = text
 
     @property
     def acknowledged_turns(self) -> int:
@@ -288,13 +309,12 @@ async def audit(database_url: str, runs: Sequence[CheckRun]) -> Audit:
                 same = [d for d in stored if d.id == run.decision["id"]]
                 if not same or same[0].outcome != run.decision["outcome"]:
                     found.lost_decisions += 1
-            if stored:
-                kept = [entry["in"] for entry in stored[0].transcript]
-            else:
-                key = ConversationKey("rest", run.sender, run.sender)
-                state = await store.load_conversation(key)
-                kept = [] if state is None else [entry["in"] for entry in state.transcript]
+            state = await store.load_conversation(ConversationKey("rest", run.sender, run.sender))
+            in_state = [] if state is None else [entry["in"] for entry in state.transcript]
+            kept = [entry["in"] for entry in stored[0].transcript] if stored else in_state
             found.lost_turns += len(run.acknowledged) - _common_prefix(run.acknowledged, kept)
+            if run.follow_up is not None and in_state[-1:] != [run.follow_up]:
+                found.lost_turns += 1
     finally:
         await store.close()
     return found

@@ -1,6 +1,7 @@
 """`kill -9` of one of two `tripcheck serve` processes under load, on one PostgreSQL database
 and on one SQLite file: every decision a client was told about is in the database, whole, and
-no check has two decisions; every acknowledged turn is kept, in order."""
+no check has two decisions; every acknowledged turn is kept, in order; and the conversations
+the killed instance was in the middle of go on on the other."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ async def test_kill_9_of_one_instance_under_load_keeps_every_acknowledged_decisi
         instances[1].kill()
         decided_before_kill = sum(run.decision is not None for run in load.runs)
         await sending
+        # The checks the killed instance was in the middle of go on on the other.
+        await load.follow_up_abandoned()
         assert await instances[0].stop() == 0, instances[0].output()
     finally:
         sending.cancel()
