@@ -10,6 +10,7 @@ acknowledged (a reply received) is what the audit holds the database to."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from bot.messages import ConversationKey
 from bot.state import Answer
 from bot.storage import StoredDecision
 from storage import open_url
+from tests.servers import free_port
 
 REST_TOKEN = "two-instances-token"
 # Columns every decision of a whole check has filled in.
@@ -59,14 +61,6 @@ def server_environment(database_url: str, places_cache: Path, **extra: str) -> d
     return values
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Instance:
     """One `tripcheck serve` process on loopback."""
 
@@ -75,12 +69,13 @@ class Instance:
         self.url = f"http://127.0.0.1:{self.port}"
         command = [tripcheck(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         # The server's log goes to a file (for a failing test to show), never to a pipe that
-        # nobody reads and that would fill.
-        output = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            command, env=environment, stdout=subprocess.DEVNULL, stderr=output
-        )
+        # nobody reads and that would fill; the child keeps its own copy of the descriptor.
         self.log = log
+        with contextlib.ExitStack() as files:
+            output = files.enter_context(open(log, "wb")) if log else subprocess.DEVNULL
+            self.process = subprocess.Popen(
+                command, env=environment, stdout=subprocess.DEVNULL, stderr=output
+            )
 
     async def ready(self, seconds: float = 120) -> None:
         """Waits until /readyz answers 200; RuntimeError if the process ends or is too slow."""
