@@ -87,6 +87,8 @@ async def run(args: argparse.Namespace, url: str, folder: Path) -> bool:
         f"lost: {found.lost} (turns {found.lost_turns}, decisions {found.lost_decisions}),"
         f" duplicate: {found.duplicates}, broken decisions: {len(found.broken)}"
     )
+    if load.failures:
+        print(f"  failed requests: {', '.join(sorted(set(load.failures)))}")
     for problem in found.broken[:10]:
         print(f"  broken: {problem}")
     clean = found.lost == 0 and found.duplicates == 0 and not found.broken

@@ -161,6 +161,8 @@ class Load:
     # Replies of type "error" (storage unavailable, a bug): the turn was not applied.
     error_replies: int = 0
     failed_requests: int = 0
+    # Why each failed request failed (an exception's name, or the HTTP status).
+    failures: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     _dead: set[str] = field(default_factory=set)
     _turns: int = 0
@@ -170,7 +172,11 @@ class Load:
     async def run(self, timeout: float = 60) -> None:
         """Runs every check, `senders` at a time."""
         pending = iter(range(self.checks))
-        limits = httpx.Limits(max_connections=self.senders, max_keepalive_connections=self.senders)
+        # Idle connections are dropped well before the server's keep-alive timeout (5 s), so
+        # a request never goes out on a connection the server is closing at that moment.
+        limits = httpx.Limits(
+            max_connections=self.senders, max_keepalive_connections=self.senders, keepalive_expiry=1
+        )
         headers = {"Authorization": f"Bearer {REST_TOKEN}"}
         async with httpx.AsyncClient(limits=limits, headers=headers, timeout=timeout) as client:
 
@@ -234,15 +240,11 @@ class Load:
                 response = await client.post(
                     f"{url}/webhooks/rest", json={"sender": run.sender, "message": text}
                 )
-            except httpx.TransportError:
-                # The instance is gone (or going): the proxy would take it out.
-                self._dead.add(url)
-                self.failed_requests += 1
-                run.abandoned = True
+            except httpx.TransportError as error:
+                await self._failed(run, type(error).__name__, url)
                 return
             if response.status_code != 200:
-                self.failed_requests += 1
-                run.abandoned = True
+                await self._failed(run, f"HTTP {response.status_code}")
                 return
             replies: list[dict[str, Any]] = response.json()
             if any(reply["type"] == "error" for reply in replies):
@@ -255,6 +257,20 @@ class Load:
             if decisions:
                 run.decision = decisions[-1]
             self._acknowledged()
+
+    async def _failed(self, run: CheckRun, why: str, url: str | None = None) -> None:
+        """Abandons `run`; an instance that does not answer a health check is taken out, as
+        the proxy would."""
+        self.failed_requests += 1
+        self.failures.append(why)
+        run.abandoned = True
+        if url is None or url in self._dead:
+            return
+        try:
+            async with httpx.AsyncClient(timeout=10) as probe:
+                (await probe.get(f"{url}/healthz")).raise_for_status()
+        except httpx.HTTPError:
+            self._dead.add(url)
 
     def _acknowledged(self, turns: int = 1, *, ended: bool = False) -> None:
         self._turns += turns
