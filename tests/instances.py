@@ -37,6 +37,9 @@ FILLED_COLUMNS = (
     *("rules_version", "role", "chat", "user_id", "created_at"),
 )
 
+# What the save reply told the client, as the stored decision must have it.
+ACKNOWLEDGED_FIELDS = ("outcome", "focus_area", "rules_version", "lang")
+
 
 def tripcheck() -> str:
     """The `tripcheck` entry point next to this interpreter."""
@@ -318,7 +321,8 @@ async def audit(database_url: str, runs: Sequence[CheckRun]) -> Audit:
             if run.decision is not None:
                 found.acknowledged_decisions += 1
                 same = [d for d in stored if d.id == run.decision["id"]]
-                if not same or same[0].outcome != run.decision["outcome"]:
+                told = [run.decision[name] for name in ACKNOWLEDGED_FIELDS]
+                if not same or [getattr(same[0], name) for name in ACKNOWLEDGED_FIELDS] != told:
                     found.lost_decisions += 1
             state = await store.load_conversation(ConversationKey("rest", run.sender, run.sender))
             in_state = [] if state is None else [entry["in"] for entry in state.transcript]
