@@ -1,7 +1,9 @@
-"""Benchmark: whole checks through the engine with the SQLite store on disk.
+"""Benchmark: whole checks through the engine, on a SQLite file or on PostgreSQL.
 
 Prints turns per second, p50/p99/max latency of one turn (state write included) and peak
-memory. Run with `make bench` or `.venv/bin/python bench/engine.py [--checks N]`.
+memory. Run with `make bench` or `.venv/bin/python bench/engine.py [--checks N]`; on
+PostgreSQL with `--backend postgresql` (a throwaway server) or `--database-url` (an empty
+database).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,31 +96,30 @@ SCRIPTS = [
 ]
 
 
-async def main(checks: int, places_cache: Path, database_url: str | None) -> None:
+async def main(checks: int, places_cache: Path, database_url: str) -> None:
     rules = load_ruleset()
     started = time.perf_counter()
     places = PlaceIndex.load(places_cache)
     print(f"place index loaded in {time.perf_counter() - started:.2f} s")
-    with tempfile.TemporaryDirectory() as folder:
-        # A SQLite file in a temporary folder, or the (empty) database the URL names.
-        storage = await open_url(database_url or f"sqlite:///{Path(folder) / 'bench.db'}")
-        engine = Engine(rules, storage, places=places)
-        latencies: list[float] = []
-        saves: list[float] = []
-        decisions = 0
-        gc.collect()
-        began = time.perf_counter()
-        for n in range(checks):
-            key = ConversationKey("bench", f"u{n % 500}", f"u{n % 500}")
-            for text in SCRIPTS[n % len(SCRIPTS)]:
-                t0 = time.perf_counter()
-                replies = (await engine.handle(key, Incoming(text=text))).replies
-                latencies.append(time.perf_counter() - t0)
-                if any(r.type == "decision" for r in replies):
-                    decisions += 1
-                    saves.append(latencies[-1])
-        elapsed = time.perf_counter() - began
-        await storage.close()
+    print(f"storage: {'SQLite file' if database_url.startswith('sqlite:') else 'PostgreSQL'}")
+    storage = await open_url(database_url)
+    engine = Engine(rules, storage, places=places)
+    latencies: list[float] = []
+    saves: list[float] = []
+    decisions = 0
+    gc.collect()
+    began = time.perf_counter()
+    for n in range(checks):
+        key = ConversationKey("bench", f"u{n % 500}", f"u{n % 500}")
+        for text in SCRIPTS[n % len(SCRIPTS)]:
+            t0 = time.perf_counter()
+            replies = (await engine.handle(key, Incoming(text=text))).replies
+            latencies.append(time.perf_counter() - t0)
+            if any(r.type == "decision" for r in replies):
+                decisions += 1
+                saves.append(latencies[-1])
+    elapsed = time.perf_counter() - began
+    await storage.close()
     ms = sorted(x * 1000 for x in latencies)
     save_ms = sorted(x * 1000 for x in saves) or [0.0]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -135,12 +138,29 @@ async def main(checks: int, places_cache: Path, database_url: str | None) -> Non
     print(f"peak memory (max RSS, place index included): {peak_mb:,.0f} MB")
 
 
+@contextlib.contextmanager
+def database(backend: str, given: str | None) -> Iterator[str]:
+    """The URL given, a SQLite file in a temporary folder, or a throwaway PostgreSQL."""
+    if given:
+        yield given
+    elif backend == "postgresql":
+        from tests.pg_server import throwaway_database
+
+        with throwaway_database() as url:
+            yield url
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--checks", type=int, default=3000)
     parser.add_argument("--places-cache", type=Path, default=Path("data"))
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
-        "--database-url", help="sqlite:///path or postgresql://... (default: a temp file)"
+        "--database-url", help="sqlite:///path or an empty postgresql://... (overrides --backend)"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.checks, args.places_cache, args.database_url))
+    with database(args.backend, args.database_url) as url:
+        asyncio.run(main(args.checks, args.places_cache, url))

@@ -1,5 +1,6 @@
-"""A throwaway PostgreSQL server for the test run: Debian's initdb and postgres, run as an
-unprivileged user (initdb refuses root), listening only on a Unix socket in a temp folder."""
+"""A throwaway PostgreSQL server for the test run (and the benchmarks): Debian's initdb and
+postgres, run as an unprivileged user (initdb refuses root), listening only on a Unix socket in
+a temp folder."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -125,3 +128,18 @@ class PostgresServer:
                 self._process.kill()
                 self._process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh database on a server of its own, stopped and deleted afterwards; its URL.
+    RuntimeError if PostgreSQL is not installed."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        raise RuntimeError("no PostgreSQL binaries (initdb) found: apt-get install postgresql")
+    server = PostgresServer(bin_dir)
+    try:
+        server.start()
+        yield server.new_database()
+    finally:
+        server.stop()

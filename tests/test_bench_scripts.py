@@ -81,3 +81,39 @@ def test_the_decision_log_bench_runs_on_a_throwaway_postgresql() -> None:
     )
     assert "decision log of 300 decisions (PostgreSQL)" in printed
     assert "stats, whole log" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed"),
+            ],
+        ),
+    ],
+)
+def test_the_two_instance_bench_kills_one_and_counts_nothing_lost(backend: str) -> None:
+    printed = run_bench(
+        "bench/two_instances.py",
+        *("--backend", backend, "--senders", "2", "--checks", "4", "--kill-after", "20"),
+        *("--places-cache", CACHE),
+    )
+    for figure in ["turns per second", "turn latency ms: p50", "killed one server (SIGKILL)"]:
+        assert figure in printed
+    assert "lost: 0 (turns 0, decisions 0), duplicate: 0, broken decisions: 0" in printed
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(binaries() is None, reason="PostgreSQL is not installed")
+def test_the_engine_bench_runs_on_a_throwaway_postgresql() -> None:
+    printed = run_bench(
+        "bench/engine.py", "--backend", "postgresql", "--checks", "3", "--places-cache", CACHE
+    )
+    assert "storage: PostgreSQL" in printed
+    assert "checks: 3, decisions recorded: 3" in printed
+    assert "turn latency ms: p50" in printed
