@@ -402,7 +402,6 @@ class AdminWeb:
         ]
 
     async def start(self) -> None:
-        await self.passwords.prepare()
         if self.oidc is not None:
             await self.oidc.start()
 

@@ -161,7 +161,7 @@ def run_wrk(
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def latency(share: str) -> float:
-        found = re.search(rf"^\s+{share}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+        found = re.search(rf"^\s+{share}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
         assert found is not None, out
         return float(found.group(1)) * _UNITS[found.group(2)]
 
