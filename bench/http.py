@@ -46,7 +46,8 @@ def start_floor(folder: Path, port: int) -> subprocess.Popen[bytes]:
     # The bench folder goes last on the path, after the standard library (see the top).
     code = (
         f"import sys; sys.path.append({str(ROOT / 'bench')!r}); import uvicorn;"
-        f" uvicorn.run('floor_app:app', host='127.0.0.1', port={port}, log_level='warning')"
+        f" uvicorn.run('floor_app:app', host='127.0.0.1', port={port}, log_level='warning',"
+        " http='httptools', loop='uvloop')"
     )
     command = [sys.executable, "-c", code]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
