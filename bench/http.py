@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.engine import SCRIPTS
 from bench.startup import TOKEN, environment, free_port, tripcheck
+from bench.summary import Summary
 
 RATIO_TARGET = 0.75
 P99_TARGET_MS = 40
@@ -236,6 +237,16 @@ async def main(args: argparse.Namespace) -> None:
         f"  tripcheck p99 {p99:.1f} ms; target < {P99_TARGET_MS} ms:"
         f" {'meets' if p99 < P99_TARGET_MS else 'MISSES'}"
     )
+    summary = Summary()
+    rates = f"{medians['tripcheck'][0]:,.0f} vs {medians['floor'][0]:,.0f} turns/s"
+    summary.add(
+        "REST tripcheck/floor turns/s",
+        f"{ratio:.2f} ({rates})",
+        f">= {RATIO_TARGET}",
+        ratio >= RATIO_TARGET,
+    )
+    summary.add("REST tripcheck p99", f"{p99:.1f} ms", f"< {P99_TARGET_MS} ms", p99 < P99_TARGET_MS)
+    summary.print()
 
 
 if __name__ == "__main__":
