@@ -90,10 +90,13 @@ class GuardedProtocol(HttpToolsProtocol):
         )
 
     def close_idle(self) -> None:
-        """Closes the connection as uvicorn's keep-alive timeout does."""
+        """Closes the connection as uvicorn's keep-alive timeout does, and stops counting it
+        at once: uvicorn forgets it only in connection_lost, a loop turn later, and a
+        request whose headers complete before that would be answered 503 at the cap."""
         self._headers_arrived()
         if not self.transport.is_closing():
             self.transport.close()
+        self.connections.discard(self)
 
     def _await_headers(self) -> None:
         self.idle_since = time.monotonic()

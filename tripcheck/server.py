@@ -115,6 +115,8 @@ async def serve(settings: Settings, engine: Engine) -> None:
         lifespan="on",
         timeout_graceful_shutdown=int(DRAIN_SECONDS),
         http=guarded_protocol(settings.header_timeout, max_connections),
+        # No channel uses WebSockets: "auto" would import the websockets package at start.
+        ws="none",
         timeout_keep_alive=max(1, round(settings.keep_alive_timeout)),
         limit_concurrency=max_connections,
         # uvicorn trusts X-Forwarded-For from loopback by default; only configured proxies.
