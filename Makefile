@@ -3,15 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+UV_VERSION := 0.13.8
 
-.PHONY: chat test lint bench clean postgres
+.PHONY: chat test lint bench clean postgres lock
 
-$(STAMP): pyproject.toml
+# Every dependency (the dev extras and the build backend too) is pinned with its hashes in
+# $(LOCK); the project itself goes in after them, without resolving anything more. `pip check`
+# fails when pyproject.toml names a dependency the lock lacks: then run `make lock`.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	mkdir -p data
 	touch $(STAMP)
+
+# Rewrites $(LOCK) from pyproject.toml (dependencies, the dev extras, the build backend) for
+# Python 3.11+ on every platform. Pins already in the lock are kept; LOCK_FLAGS=--upgrade moves
+# every pin to the newest release.
+LOCK_FLAGS ?=
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+		| $(BIN)/uv pip compile pyproject.toml - --extra dev --generate-hashes --universal \
+			--python-version 3.11 --custom-compile-command "make lock" --quiet $(LOCK_FLAGS) -o $(LOCK)
 
 chat: $(STAMP)
 	$(BIN)/tripcheck chat

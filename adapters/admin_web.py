@@ -338,7 +338,16 @@ def _add_months(day: date, months: int) -> date:
 
 def _month_row(decision: StoredDecision) -> MonthStats:
     """One decision as a stats row of its Stockholm month."""
-    avoided = (decision.co2 or {}).get("avoided_kg")
+    co2 = decision.co2 or {}
+    avoided = _kg(co2.get("avoided_kg"))
+    went_digital = decision.actual_outcome == "digital"
+    # Confirmed: a meeting that did go digital avoided its planned trip (as the storage's
+    # month totals count it).
+    confirmed = 0.0
+    if went_digital:
+        confirmed = _kg(
+            co2["avoided_kg"] if co2.get("avoided_kg") is not None else co2.get("planned_kg")
+        )
     return MonthStats(
         month=month_key(decision.created_at),
         department=decision.department,
@@ -346,8 +355,16 @@ def _month_row(decision: StoredDecision) -> MonthStats:
         travel=int(decision.outcome == "travel"),
         digital=int(decision.outcome == "digital"),
         not_qualified=int(decision.outcome == "not_qualified"),
-        avoided_kg=float(avoided) if isinstance(avoided, int | float) else 0.0,
+        avoided_kg=avoided,
+        asked=int(decision.followed_up_at is not None),
+        answered=int(decision.actual_outcome is not None),
+        confirmed_digital=int(went_digital),
+        confirmed_avoided_kg=confirmed,
     )
+
+
+def _kg(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 class AdminWeb:
@@ -375,6 +392,8 @@ class AdminWeb:
         self.oidc = OidcSignIn(oidc, signer, clock) if oidc is not None and oidc.enabled else None
         self.templates = _templates()
         self._departments: dict[str, str | None] = {}
+        # TRIPCHECK_ACCESSIBILITY_CONTACT; empty: the statement's default contact text.
+        self.accessibility_contact = settings.accessibility_contact.strip()
         self.stylesheet_bytes = STYLESHEET.read_bytes() if STYLESHEET.exists() else b""
 
     @property
@@ -696,7 +715,9 @@ class AdminWeb:
 
     async def accessibility(self, request: Request) -> Response:
         """The accessibility statement (tillgänglighetsredogörelse), open to anyone."""
-        return self.render(request, "accessibility.html", await self.signed_in(request))
+        session = await self.signed_in(request)
+        contact = self.accessibility_contact
+        return self.render(request, "accessibility.html", session, contact=contact)
 
     async def dashboard(self, request: Request, session: Session) -> Response:
         """Outcomes and CO2e avoided per Stockholm month for a year, and this quarter's answer."""
@@ -712,14 +733,19 @@ class AdminWeb:
                 in_quarter.append(row)
         words = self.words(request)
         months = monthly_totals(rows, month_keys(first, today))
+        confirmed = {month.month: 0.0 for month in months}
+        for row in rows:
+            if row.month in confirmed:
+                confirmed[row.month] += row.confirmed_avoided_kg
         return self.render(
             request,
             "dashboard.html",
             session,
             months=months,
+            confirmed_kg=confirmed,
             outcomes_svg=outcomes_chart(months, words),
             avoided_svg=avoided_chart(months, words),
-            quarter=stats_total(in_quarter),
+            quarter=stats_total(in_quarter).with_followups_of(in_quarter),
             quarter_name=f"Q{number} {quarter_from.year}",
             quarter_from=quarter_from.isoformat(),
             digital_link=urlencode({"outcome": "digital", "since": quarter_from.isoformat()}),

@@ -30,6 +30,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -54,11 +57,15 @@ from adapters.slack_blocks import (
     ticked,
     without_buttons,
 )
+from adapters.slack_modal import SlackForms, with_form_button, with_form_offer
 from bot.engine import Engine
+from bot.forms import FormResult
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, TurnResult
+from bot.observe import Observer
 from bot.ordering import KeyedLocks
 from bot.settings import Settings
+from rules.fields import FIELDS
 from rules.models import Lang
 
 log = logging.getLogger("tripcheck.slack")
@@ -149,7 +156,7 @@ class SlackChannel:
         # than client=..., which makes bolt warn whenever SLACK_BOT_TOKEN is in the environment.
         self.client: AsyncWebClient = self.app.client
         self.client.base_url = api_base_url(api_url)
-        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+        self.client.retry_handlers.append(CountedRateLimits(engine.observer, max_retry_count=2))
         self._app_token = app_token
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -159,6 +166,15 @@ class SlackChannel:
         self._lock: KeyedLocks[ConversationKey] = KeyedLocks()
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
         self._running: set[asyncio.Task[Any]] = set()
+        self.forms = SlackForms(
+            engine,
+            self.client,
+            lang_of=self._form_lang,
+            dm_of=self._dm_channel,
+            call=self._call,
+            post=self._post_form,
+            work=self._work,
+        )
         self._listen()
 
     def _listen(self) -> None:
@@ -169,6 +185,7 @@ class SlackChannel:
         self.app.action(ANSWER_ACTION_PATTERN)(self._on_answer)
         self.app.action(DONE_ACTION)(self._on_done)
         self.app.action(GOALS_ACTION_PATTERN)(self._on_tick)
+        self.forms.register(self.app)
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -325,6 +342,9 @@ class SlackChannel:
             user = str(command.get("user_id") or "")
             if not user or not await self._first_request(request, "slack-command"):
                 return
+            if self.forms.asks_for_form(plain_text(str(command.get("text") or "")).strip()):
+                await self.forms.open(user, str(command.get("trigger_id") or ""), {})
+                return
             dm = await self._dm_channel(user)
             if dm is None:
                 return
@@ -386,6 +406,7 @@ class SlackChannel:
                 lang = await self.engine.conversation_lang(ConversationKey("slack", dm, user))
             decisions = await self.engine.recent_decisions("slack", user, RECENT_DECISIONS)
             view = home_view(decisions, self.engine.text, lang)
+            view = with_form_button(view, self.engine.text("forms.open", lang))
             await self._call("views.publish", self.client.views_publish(user_id=user, view=view))
 
     # --- turns --------------------------------------------------------------------------
@@ -451,6 +472,8 @@ class SlackChannel:
         done_label = self.engine.text("slack.done", result.lang)
         for reply in replies:
             message = render(reply, key.user, done_label)
+            if reply.type == "question" and reply.step == FIELDS[0]:
+                message = with_form_offer(message, self.engine, result.lang)
             response = await self._call(
                 "chat.postMessage",
                 self.client.chat_postMessage(
@@ -465,6 +488,21 @@ class SlackChannel:
             ts = response.get("ts") if response is not None else None
             if ts and any(block.get("type") == "actions" for block in message.blocks):
                 self._remember(key, Posted(place.channel, str(ts), message))
+
+    async def _form_lang(self, user: str) -> Lang:
+        """The language a form is shown in: the user's Slack language, else their DM's."""
+        lang = await self._lang(user)
+        if lang is not None:
+            return lang
+        return await self.engine.conversation_lang(
+            ConversationKey("slack", self._dms.get(user, ""), user)
+        )
+
+    async def _post_form(self, key: ConversationKey, result: FormResult) -> None:
+        """A submitted form's decision, posted in the user's DM like the chat's."""
+        async with self._lock(key):
+            turn = TurnResult(result.replies, taken=True, lang=result.form.lang)
+            await self._deliver(key, Place(key.chat), turn)
 
     def _remember(self, key: ConversationKey, question: Posted) -> None:
         self._open[key] = question
@@ -540,7 +578,30 @@ class SlackChannel:
             return await call
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             log.warning("slack %s failed: %s", method, _describe(error))
+            self.engine.observer.platform_error("slack")
             return None
+
+
+class CountedRateLimits(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's wait-out-429 handler, reporting each 429 to the observer."""
+
+    def __init__(self, observer: Observer, *, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._observer = observer
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            self._observer.platform_rate_limited("slack")
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def _person(event: dict[str, Any]) -> str | None:

@@ -48,9 +48,11 @@ from adapters.teams_cards import (
     read_submit,
     render,
 )
+from adapters.teams_form_card import Asker, Invoke, TeamsForms, read_invoke
 from bot.engine import Engine
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, TurnResult
+from bot.observe import NO_OBSERVER, Observer
 from bot.ordering import OrderedTasks
 from bot.settings import Settings
 from rules.loader import RuleSetError, load_ruleset
@@ -220,8 +222,10 @@ class Connector:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self._tokens = tokens
+        self._observer = observer
         self._http: Client | None = None
         self._clients: OrderedDict[str, ApiClient] = OrderedDict()
         self._sleep = sleep
@@ -277,6 +281,8 @@ class Connector:
                 return await call()
             except httpx.HTTPStatusError as error:
                 status = error.response.status_code
+                if status == 429:
+                    self._observer.platform_rate_limited("teams")
                 if status in RETRIED_STATUSES and attempt < ATTEMPTS:
                     wait = self._backoff(attempt, error.response)
                     log.warning(
@@ -288,6 +294,7 @@ class Connector:
                 log.warning("teams %s refused: HTTP %s", what, status)
             except Exception as error:
                 log.warning("teams %s failed: %s: %s", what, type(error).__name__, error)
+            self._observer.platform_error("teams")
             return None
         return None
 
@@ -367,6 +374,7 @@ class TeamsChannel:
         self._open: OrderedDict[ConversationKey, Posted] = OrderedDict()
         # Cards already answered or stripped (activity ids): a stale click leaves them as they are.
         self._closed: OrderedDict[str, None] = OrderedDict()
+        self.forms = TeamsForms(engine, send=connector.send, update=connector.update)
         _load_sdk()
 
     @property
@@ -415,6 +423,10 @@ class TeamsChannel:
             )
         if data is None:
             return JSONResponse({"error": "the body must be a JSON activity"}, status_code=400)
+        invoke = read_invoke(data)
+        if invoke is not None:
+            # Teams waits for the card in the response: answered now, not in the background.
+            return await self._on_form_invoke(invoke)
         activity = parse_activity(data)
         if activity is not None and self._from_our_tenant(activity):
             self.submit(activity)
@@ -463,6 +475,13 @@ class TeamsChannel:
         if not text:
             # A click on some other card, a file or an image: nothing the engine can answer.
             return
+        if self.forms.asks_for_form(text):
+            sender = activity.from_
+            said_in = lang or await self.engine.conversation_lang(key)
+            asker = Asker(key.user, sender.id, sender.name or "", said_in)
+            target = reply_conversation_id(activity)
+            await self.forms.send(_service_url(activity), target, asker)
+            return
         result = await self.engine.handle(key, Incoming(text=text, lang=lang))
         await self._send(activity, key, result)
 
@@ -490,6 +509,15 @@ class TeamsChannel:
             )
             self._close(card_id)
         await self._send(activity, key, result, answered=card_id)
+
+    async def _on_form_invoke(self, invoke: Invoke) -> Response:
+        """An Action.Execute on a form card, answered with the card as it now is."""
+        tenant = invoke.tenant
+        if self._tenant_id is not None and tenant is not None and tenant.lower() != self._tenant_id:
+            log.warning("teams: ignored an invoke from another tenant", extra={"tenant": tenant})
+            return Response(status_code=200)
+        key = ConversationKey("teams", base_conversation_id(invoke.conversation_id), invoke.person)
+        return JSONResponse(await self.forms.answer(invoke, key))
 
     async def _on_conversation_update(self, activity: ConversationUpdateActivity) -> None:
         """A welcome and the first question when someone adds the bot as a personal app."""
@@ -528,6 +556,11 @@ class TeamsChannel:
             sent = await self.connector.send(service_url, target, message)
             if sent is not None and reply.type == "question" and message.card is not None:
                 self._remember(key, Posted(service_url, target, sent, reply.text))
+            decision_id = (reply.decision or {}).get("id")
+            if sent is not None and isinstance(decision_id, int):
+                # Where to write to the person later, when the follow-up is due.
+                reference = followup_reference(activity, service_url, target)
+                await self.engine.followup_reference(key, decision_id, reference)
 
     def _remember(self, key: ConversationKey, question: Posted) -> None:
         self._open[key] = question
@@ -608,6 +641,15 @@ def reply_conversation_id(activity: Activity) -> str:
     return conversation.id
 
 
+def followup_reference(activity: Activity, service_url: str, target: str) -> dict[str, str]:
+    """What a proactive message to this conversation needs (adapters/teams_proactive.py)."""
+    reference = {"service_url": service_url, "conversation_id": target}
+    tenant = activity_tenant(activity)
+    if tenant:
+        reference["tenant_id"] = tenant
+    return reference
+
+
 def activity_tenant(activity: Activity) -> str | None:
     """The Microsoft 365 tenant an activity comes from, when it says."""
     if activity.conversation.tenant_id:
@@ -668,7 +710,7 @@ def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:
     if settings.teams_allow_unauthenticated:
         return TeamsChannel(
             engine,
-            Connector(None),
+            Connector(None, observer=engine.observer),
             AllowUnauthenticated(),
             tenant_id=tenant_id,
             unauthenticated=True,
@@ -684,7 +726,8 @@ def channel(settings: Settings, engine: Engine) -> TeamsChannel | None:
         )
         return None
     tokens = ConnectorTokens(client_id, secret, tenant_id)
-    return TeamsChannel(engine, Connector(tokens), BotFrameworkAuth(client_id), tenant_id=tenant_id)
+    connector = Connector(tokens, observer=engine.observer)
+    return TeamsChannel(engine, connector, BotFrameworkAuth(client_id), tenant_id=tenant_id)
 
 
 # --- `tripcheck teams-package` --------------------------------------------------------------

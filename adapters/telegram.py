@@ -352,16 +352,20 @@ class TelegramChannel:
             except RetryAfter as error:
                 wait = min(_retry_seconds(error), MAX_RETRY_WAIT)
                 log.warning("telegram flood control", extra={"method": method, "wait": wait})
+                self.engine.observer.platform_rate_limited("telegram")
                 await asyncio.sleep(wait)
             except BadRequest as error:
                 # "Message is not modified": a button pressed twice; the message already shows it.
                 if "not modified" not in error.message:
                     log.warning("telegram %s refused: %s", method, self._describe(error))
+                    self.engine.observer.platform_error("telegram")
                 return None
             except TelegramError as error:
                 log.warning("telegram %s failed: %s", method, self._describe(error))
+                self.engine.observer.platform_error("telegram")
                 return None
         log.warning("telegram %s given up after flood control", method)
+        self.engine.observer.platform_error("telegram")
         return None
 
     def _describe(self, error: TelegramError) -> str:

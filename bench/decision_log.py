@@ -90,7 +90,7 @@ def fill_postgres(url: str, size: int) -> float:
     asyncio.run(_migrate(url))
     started = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor() as cursor:
-        cursor.execute("TRUNCATE decisions, reviews")
+        cursor.execute("TRUNCATE decisions, reviews, followups")
         for seed, count in enumerate(chunks(size)):
             rows = generated_rows(count, seed=seed)
             columns = list(rows[0])

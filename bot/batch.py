@@ -17,6 +17,7 @@ from rules.decision import Decision
 from rules.evaluate import evaluate
 from rules.fields import FIELD, FIELDS, applies
 from rules.models import Lang
+from rules.ruleset import RuleSet
 
 IGNORED_KEYS = frozenset({"id", "expect", "notes", "comment"})
 
@@ -34,6 +35,8 @@ class RowResult:
     decision: Decision | None = None
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Each understood answer in words, as a conversation would record it (title, place...).
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -100,12 +103,15 @@ def evaluate_row(
             lead = parsed.options[0].answer
             result.notes.append(f"{name}: several partners named; {lead.label} leads")
             answers[name] = lead.value
+            result.labels[name] = lead.label
         elif isinstance(parsed, Ambiguous):
             labels = ", ".join(o.answer.label for o in parsed.options)
             result.notes.append(f"{name}: {text!r} could be {labels}; taken as written")
             answers[name] = parsed.typed.value
+            result.labels[name] = parsed.typed.label
         elif isinstance(parsed, Accepted):
             answers[name] = parsed.value
+            result.labels[name] = parsed.label
     if result.errors:
         return result
     try:
@@ -137,3 +143,52 @@ def _several_partners(parsed: Ambiguous) -> bool:
     return all(
         isinstance(o.answer.value, dict) and o.answer.value.get("others") for o in parsed.options
     )
+
+
+TABLE_COLUMNS = ("row", "title", "department", "place", "outcome", "advisories", "co2")
+
+
+def table(results: list[RowResult], rules: RuleSet, lang: Lang) -> list[list[str]]:
+    """The batch as a table in `lang`: the column headings, then one row per check, every
+    code in words (outcome and focus area, advisories, travel mode). A cell may have lines."""
+    rows = [[rules.text(f"batch.column.{column}", lang) for column in TABLE_COLUMNS]]
+    for result in results:
+        rows.append(_table_row(result, rules, lang))
+    return rows
+
+
+def _table_row(result: RowResult, rules: RuleSet, lang: Lang) -> list[str]:
+    none = rules.text("batch.none", lang)
+    labels = result.labels
+    # The row number, and the row's own id when the file gives one.
+    row = str(result.row) if result.id == f"row {result.row}" else f"{result.row}\n{result.id}"
+    place = labels.get("destination") or labels.get("guests_from") or none
+    first = [row, labels.get("title", none), labels.get("department", none), place]
+    decision = result.decision
+    if decision is None:
+        invalid = rules.text("batch.invalid", lang)
+        return [*first, invalid, "\n".join(result.errors), none]
+    outcome = rules.text(f"outcome.{decision.outcome}", lang)
+    focus_area = rules.text(f"focus.{decision.focus_area}", lang)
+    advisories = "\n".join(f"• {advisory.text}" for advisory in decision.advisories) or none
+    return [*first, f"{outcome}\n{focus_area}", advisories, _co2(decision, rules, lang) or none]
+
+
+def _co2(decision: Decision, rules: RuleSet, lang: Lang) -> str:
+    """The planned journey's CO2e and, for a digital meeting, what it avoids; empty when the
+    place or the travel mode is not known."""
+    co2 = decision.co2 or {}
+    planned, mode = co2.get("planned_kg"), co2.get("planned_mode")
+    if planned is None or not mode:
+        return ""
+    mode_word = rules.text(f"mode.{mode}", lang)
+    lines = [rules.text("batch.co2.planned", lang, mode=mode_word, kg=_kg(planned))]
+    avoided = co2.get("avoided_kg")
+    if decision.outcome == "digital" and avoided:
+        lines.append(rules.text("batch.co2.avoided", lang, kg=_kg(avoided)))
+    return "\n".join(lines)
+
+
+def _kg(value: float) -> str:
+    """Whole kilograms, without a thousands separator a table could break the number at."""
+    return str(round(value))

@@ -55,7 +55,9 @@ def _start_of(day: date) -> float:
 
 
 class MonthStats(BaseModel):
-    """Decisions of one month and department: counts by outcome and CO2e avoided."""
+    """Decisions of one month and department: counts by outcome and CO2e avoided as planned;
+    and, from the follow-ups, how many were asked and answered, how many really went digital
+    and the CO2e that confirms as avoided (the planned trip's, for each meeting that did)."""
 
     month: str
     department: str
@@ -64,12 +66,27 @@ class MonthStats(BaseModel):
     digital: int
     not_qualified: int
     avoided_kg: float
+    asked: int = 0
+    answered: int = 0
+    confirmed_digital: int = 0
+    confirmed_avoided_kg: float = 0.0
 
     @property
     def share_digital(self) -> float:
         """Digital recommendations among those that qualified."""
         qualified = self.travel + self.digital
         return self.digital / qualified if qualified else 0.0
+
+    def with_followups_of(self, rows: list[MonthStats]) -> MonthStats:
+        """This (total) row with the follow-ups' figures of `rows` added up."""
+        return self.model_copy(
+            update={
+                "asked": sum(r.asked for r in rows),
+                "answered": sum(r.answered for r in rows),
+                "confirmed_digital": sum(r.confirmed_digital for r in rows),
+                "confirmed_avoided_kg": round(sum(r.confirmed_avoided_kg for r in rows), 1),
+            }
+        )
 
 
 class Review(BaseModel):
@@ -81,6 +98,13 @@ class Review(BaseModel):
     verdict: Verdict
     comment: str
     created_at: float
+
+
+class Erasure(BaseModel):
+    """One erasure as kept: the keyed hash of the erased user id (bot/erasure.py) and when."""
+
+    mark: str
+    erased_at: float
 
 
 class DecisionLog(Protocol):
@@ -134,8 +158,23 @@ class DecisionLog(Protocol):
         of each. Returns the number of decisions."""
         ...
 
-    async def erase_user(self, user_id: str, now: float, actor: str) -> int:
-        """Removes a person's identifiers everywhere (an erasure request); returns decisions hit."""
+    async def erase_user(
+        self, user_id: str, now: float, actor: str, mark: str | None = None
+    ) -> int:
+        """Removes a person's identifiers everywhere (an erasure request) and keeps `mark`, the
+        keyed hash of the id, in the erasures; returns decisions hit."""
+        ...
+
+    async def user_ids(self) -> set[str]:
+        """Every user id still stored (in decisions, conversations and profiles)."""
+        ...
+
+    async def erasures(self) -> list[Erasure]:
+        """Every erasure kept, oldest first."""
+        ...
+
+    async def remember_erasures(self, erasures: list[Erasure]) -> None:
+        """Keeps erasures made elsewhere (before a restore); those already kept stay as they are."""
         ...
 
     async def save_admin(self, username: str, password_hash: str, now: float) -> None:

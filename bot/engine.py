@@ -7,21 +7,29 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import cached_property
+
+from pydantic import ValidationError
 
 from bot.admin_chat import AdminCommands
 from bot.decision_log import DecisionLog
-from bot.dialogue import Dialogue, Turn
+from bot.dialogue import Dialogue, Turn, clean
+from bot.followup import FollowUps
+from bot.forms import FieldError, Form, FormReader, FormResult, Suggestion, asks_for_form
 from bot.logs import pseudonym
 from bot.messages import ConversationKey, Incoming, Outgoing, TurnResult
+from bot.observe import NO_OBSERVER, Observer
 from bot.ordering import KeyedLocks
 from bot.state import ConversationState, Role
-from bot.storage import DecisionRecord, Storage, StorageError, StoredDecision
+from bot.storage import DecisionRecord, FollowUp, Storage, StorageError, StoredDecision
 from bot.storage import Turn as StorageTurn
-from rules.answers import Interpreter
+from rules.answers import MAX_TITLE, Interpreter
 from rules.decision import Decision
+from rules.fields import FIELD
 from rules.models import Lang
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
+from rules.sentence import read_sentence
 
 log = logging.getLogger("tripcheck.engine")
 DEFAULT_IDLE_DAYS = 14.0
@@ -41,8 +49,11 @@ class Engine:
         clock: Callable[[], float] = time.time,
         decision_log: DecisionLog | None = None,
         admins: Mapping[str, frozenset[str]] | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self.rules = rules
+        # Public: channels report their platform's failed and throttled calls to it.
+        self.observer = observer
         self.storage = storage
         # The place index may still be loading (seconds on a first start): the questions before
         # the destination do not need it, so the bot need not wait for it.
@@ -54,6 +65,7 @@ class Engine:
             ready = places
         self.interpreter = Interpreter(rules, ready)
         self.dialogue = Dialogue(rules, self.interpreter, idle_days * 86400)
+        self.followups = FollowUps(rules)
         self.default_lang = "en" if default_lang == "en" else "sv"
         self.clock = clock
         self.admin = (
@@ -86,6 +98,7 @@ class Engine:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+            self._observe(key.channel, result, time.perf_counter() - started)
             # One line per handled message; never the message text, and no user id in clear.
             if log.isEnabledFor(logging.INFO):
                 self._log_turn(key, incoming, result.replies if result else (), started)
@@ -106,6 +119,13 @@ class Engine:
             },
         )
 
+    def _observe(self, channel: str, result: TurnResult | None, seconds: float) -> None:
+        # Counted from the result, so a decision counts once its turn has committed.
+        self.observer.turn(channel, result.step if result else None, seconds)
+        for reply in result.replies if result else ():
+            if reply.type == "decision" and reply.decision is not None:
+                self.observer.decision(channel, str(reply.decision["outcome"]))
+
     async def drain(self) -> None:
         """Waits until no turn is being handled (graceful shutdown)."""
         await self._idle.wait()
@@ -118,6 +138,7 @@ class Engine:
             return await self._handle(key, incoming, role, opening)
         except StorageError as error:
             log.error("storage unavailable: %s", error)
+            self.observer.storage_error()
             failed = Outgoing("error", self.rules.text("error.storage", lang))
         except Exception:
             # A bug must not cost the user their answers: the saved state is untouched.
@@ -170,7 +191,37 @@ class Engine:
         state = await self.storage.load_conversation(key)
         if state is None:
             return False
-        return state.in_progress or self.dialogue.asks_for_new_check(text)
+        if state.in_progress or self.dialogue.asks_for_new_check(text):
+            return True
+        return await self._answers_followup(key, text)
+
+    async def _answers_followup(self, key: ConversationKey, text: str) -> bool:
+        """Whether `text` answers a follow-up asked in this conversation."""
+        policy = self.followups.policy
+        if policy is None or key.channel not in policy.channels or policy.read(text) is None:
+            return False
+        async with self.storage.turn(key) as tx:
+            followup = await tx.open_followup()
+        return followup is not None and self.followups.fresh(followup, self.clock())
+
+    # --- follow-ups (tripcheck/followups.py sends them; channels give references) -------
+
+    async def followup_message(self, followup: FollowUp) -> Outgoing | None:
+        """The question to send for a due follow-up; None when its decision is gone."""
+        decision = await self.storage.get_decision(followup.decision_id)
+        if decision is None or decision.purged_at is not None:
+            return None
+        return self.followups.question(followup, decision)
+
+    async def followup_reference(
+        self, key: ConversationKey, decision_id: int, reference: dict[str, str]
+    ) -> None:
+        """A channel that needs more than the conversation to write to the person later
+        (Teams: its serviceUrl, conversation and tenant) gives it with each decision."""
+        try:
+            await self.storage.set_followup_reference(key, decision_id, reference)
+        except StorageError as error:
+            log.warning("follow-up reference not kept: %s", error)
 
     async def ready(self) -> None:
         """Raises StorageError when storage cannot be used (the readiness probe)."""
@@ -210,6 +261,15 @@ class Engine:
             answer = await self.admin.answer(key, incoming.text, state.lang, self.clock())
             if answer is not None:
                 return TurnResult(tuple(answer), taken=True, lang=state.lang)
+        if not opening:
+            followup = await self.followups.answer(tx, state, incoming, self.clock())
+            if followup is not None:
+                if state.in_progress:
+                    # Pressed in the middle of a check: its open question comes again.
+                    followup.out.extend(self.dialogue.open(state, self.clock(), None).out)
+                    await tx.save(state)
+                step = self.dialogue.step_id(state)
+                return TurnResult(tuple(followup.out), followup.taken, state.lang, step)
         last_department = None
         if not state.in_progress and role == "employee":
             last_department = await tx.last_department()
@@ -254,8 +314,11 @@ class Engine:
         decision = turn.decision
         assert decision is not None
         record = self._record_of(key, state, decision, now)
+        due_at = self.followups.due_at(key, self.followups.when(state), now)
         self.dialogue.finish(state)
         decision_id = await tx.record_decision(record, state)
+        if due_at is not None:
+            await tx.schedule_followup(decision_id, due_at, state.lang)
         recorded = decision.model_copy(update={"id": decision_id})
         saved = self.rules.text("saved", state.lang, id=decision_id, version=decision.rules_version)
         return [self.dialogue.render.decision(recorded), Outgoing("message", saved)]
@@ -267,6 +330,9 @@ class Engine:
 
         def label(field: str) -> str:
             return answers[field].label if field in answers else ""
+
+        when = self.followups.when(state)
+        motivation = answers["motivation"].value if "motivation" in answers else None
 
         return DecisionRecord(
             channel=key.channel,
@@ -290,6 +356,9 @@ class Engine:
             rules_version=decision.rules_version,
             transcript=list(state.transcript),
             co2=decision.co2,
+            happens_on=when.start.isoformat() if when is not None else None,
+            happens_precision=when.precision if when is not None else None,
+            motivation=str(motivation) if motivation else None,
         )
 
     async def _status(self, tx: StorageTurn, state: ConversationState) -> Outgoing:
@@ -302,3 +371,153 @@ class Engine:
             "status.last", state.lang, id=last.id, title=last.title, outcome=outcome, date=date
         )
         return Outgoing("message", text)
+
+    # --- the check as a form (bot/forms.py) ----------------------------------------------
+
+    @cached_property
+    def forms(self) -> FormReader:
+        return FormReader(self.rules, self.interpreter, self.dialogue.render)
+
+    def asks_for_form(self, text: str) -> bool:
+        """Whether a message asks for the check as a form ("formulär", "form")."""
+        return asks_for_form(self.rules, text)
+
+    async def form(
+        self,
+        key: ConversationKey,
+        lang: Lang,
+        values: Mapping[str, str] | None = None,
+        *,
+        role: Role = "employee",
+    ) -> Form:
+        """The form for `values` (prefilled or as filled in so far): every field that applies,
+        the department of the user's last check offered."""
+        last_department = None
+        if role == "employee":
+            try:
+                last_department = await self.storage.last_department(key)
+            except StorageError as error:
+                log.warning("last department unavailable: %s", error)
+        return self.forms.form(values or {}, lang, role, last_department)
+
+    def suggest(self, field: str, query: str, lang: Lang) -> tuple[Suggestion, ...]:
+        """Typeahead options for a partner or place field, as the chat would read `query`."""
+        return self.forms.suggest(field, query, lang)
+
+    def prefill(self, text: str, lang: Lang) -> dict[str, str]:
+        """Form values from a message: its text as the title, and every field the
+        one-sentence reader finds in it."""
+        title = clean(text)[:MAX_TITLE].strip()
+        today = datetime.fromtimestamp(self.clock(), UTC).date()
+        values: dict[str, str] = {}
+        try:
+            reading = read_sentence(title, lang, self.interpreter, today)
+        except Exception:
+            # A message the reader trips on still makes a form, only emptier.
+            log.exception("the sentence reader failed on a message")
+            return {"title": title} if title else {}
+        for name in reading:
+            found = reading.get(name)
+            if name in FIELD and found is not None:
+                values[name] = found.raw
+        if title:
+            values["title"] = title
+        return values
+
+    async def submit_form(
+        self,
+        key: ConversationKey,
+        lang: Lang,
+        values: Mapping[str, str],
+        *,
+        role: Role = "employee",
+    ) -> FormResult:
+        """Reads every field with the chat's interpreter; with an error in any, records
+        nothing and says why, field by field, in `lang`. Otherwise the check is saved as the
+        chat saves it (the same dialogue step and record, in one storage turn) and the result
+        carries the decision's replies."""
+        self._in_flight += 1
+        self._idle.clear()
+        started = time.perf_counter()
+        result: FormResult | None = None
+        try:
+            async with self._lock(key):
+                result = await self._submit_form(key, lang, values, role)
+                return result
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "form",
+                    extra={
+                        "channel": key.channel,
+                        "user": pseudonym(key.user),
+                        "errors": sorted(result.errors) if result else None,
+                        "recorded": result.recorded if result else False,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+
+    async def _submit_form(
+        self, key: ConversationKey, lang: Lang, values: Mapping[str, str], role: Role
+    ) -> FormResult:
+        await self._places_for_form()
+        form = await self.form(key, lang, values, role=role)
+        reading = self.forms.read(values, lang, role, complete=True)
+        if reading.errors:
+            return FormResult(form, reading.errors)
+        now = self.clock()
+        try:
+            async with self.storage.turn(key) as tx:
+                last_department = await tx.last_department() if role == "employee" else None
+                state = ConversationState(
+                    lang=lang,
+                    role=role,
+                    phase="confirm",
+                    answers=reading.answers,
+                    order=list(reading.answers),
+                    started_at=now,
+                    updated_at=now,
+                    last_department=last_department,
+                )
+                typed = "; ".join(f"{name}: {a.raw}" for name, a in reading.answers.items())
+                state.note(now, "form", typed)
+                # Saved as the chat saves a check: the summary's Save, then the same record.
+                save = Incoming(choice="save", step="confirm", lang=lang)
+                try:
+                    turn = self.dialogue.handle(state, save, now, last_department)
+                except ValidationError as error:
+                    return FormResult(form, self._form_errors(error, lang))
+                if turn.decision is None:
+                    said = " ".join(reply.text for reply in turn.out if reply.type == "hint")
+                    message = said or self.rules.text("forms.invalid", lang)
+                    return FormResult(form, {"": FieldError(message)})
+                replies = await self._record(tx, key, state, turn, now)
+        except StorageError as error:
+            log.error("storage unavailable: %s", error)
+            failed = Outgoing("error", self.rules.text("error.storage", lang))
+            return FormResult(form, replies=(failed,), failed=True)
+        decision = next((r.decision for r in replies if r.decision is not None), None)
+        decision_id = decision.get("id") if decision is not None else None
+        return FormResult(
+            form, replies=tuple(replies), decision_id=int(decision_id) if decision_id else None
+        )
+
+    def _form_errors(self, error: ValidationError, lang: Lang) -> dict[str, FieldError]:
+        """A check the model refuses, by field (the interpreter lets hardly anything by)."""
+        invalid = FieldError(self.rules.text("forms.invalid", lang))
+        return {str(item["loc"][0]) if item["loc"] else "": invalid for item in error.errors()}
+
+    async def _places_for_form(self) -> None:
+        """A form names its place at once: it waits for the place index like the chat's
+        destination question."""
+        loading = self._places_loading
+        if loading is None:
+            return
+        self._places_loading = None
+        try:
+            self.interpreter.places = await loading
+        except Exception:
+            log.exception("the place index could not be loaded; going on without places")

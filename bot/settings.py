@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = Path("data") / "tripcheck.db"
@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is trusted (comma-separated addresses); empty: none.
     forwarded_allow_ips: str = Field(default="", validation_alias="TRIPCHECK_FORWARDED_ALLOW_IPS")
     rest_token: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_REST_TOKEN")
+    # /metrics (Prometheus): on its own port, and/or on the public port behind a bearer token;
+    # neither set: not served (tripcheck/metrics.py).
+    metrics_port: int | None = Field(
+        default=None, validation_alias="TRIPCHECK_METRICS_PORT", ge=1, le=65535
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, validation_alias="TRIPCHECK_METRICS_TOKEN"
+    )
+    # Keys the hash of each erased user id kept to re-apply erasures after a restore; empty:
+    # none is kept (docs/operations.md).
+    erasure_key: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_ERASURE_KEY")
+    # Who to contact about accessibility, on the accessibility statement; empty: Kommunstaben.
+    accessibility_contact: str = Field(
+        default="", validation_alias="TRIPCHECK_ACCESSIBILITY_CONTACT"
+    )
     # Signs web admin session cookies; empty: a random key per process (sessions end on restart).
     admin_secret: SecretStr | None = Field(default=None, validation_alias="TRIPCHECK_ADMIN_SECRET")
     # Admins by platform user id, comma-separated: they may use stats, recent and show in chat.
@@ -72,6 +87,12 @@ class Settings(BaseSettings):
     teams_allow_unauthenticated: bool = Field(
         default=False, validation_alias="TEAMS_ALLOW_UNAUTHENTICATED"
     )
+
+    @field_validator("metrics_port", "metrics_token", "erasure_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # .env.example lists every setting with an empty value: empty means not set.
+        return None if value == "" else value
 
     def with_db(self, path: Path) -> Settings:
         """These settings on the SQLite file `path` (the command line's --db), whatever

@@ -39,13 +39,47 @@ class DecisionRecord(BaseModel):
     rules_version: str
     transcript: list[dict[str, Any]]
     co2: dict[str, Any] | None = None
+    # When the trip or activity takes place (an ISO date: a day, a week's Monday or a month's
+    # first) and how precisely it was given ("day", "week", "month"); None when not given.
+    happens_on: str | None = None
+    happens_precision: str | None = None
+    # The person's reason, where the plan asks for one (outside the focus areas, flying).
+    motivation: str | None = None
 
 
 class StoredDecision(DecisionRecord):
-    """A recorded decision; `purged_at` is set once its personal identifiers were removed."""
+    """A recorded decision; `purged_at` is set once its personal identifiers were removed.
+    `actual_outcome` is what really happened, as the person answered the follow-up
+    (digital, travelled, not_held); `followed_up_at` when they were first asked."""
 
     id: int
     purged_at: float | None = None
+    actual_outcome: str | None = None
+    actual_at: float | None = None
+    followed_up_at: float | None = None
+
+
+class FollowUp(BaseModel):
+    """A question about what really happened, due for one decision: where to ask (the
+    decision's conversation and, for channels that need more to write first, the reference
+    the channel gave), when, and how it went so far."""
+
+    decision_id: int
+    channel: str
+    chat: str
+    user_id: str
+    lang: str
+    reference: dict[str, str] | None = None
+    due_at: float | None = None
+    attempts: int = 0
+    failures: int = 0
+    sent_at: float | None = None
+    answered_at: float | None = None
+
+    @property
+    def key(self) -> ConversationKey:
+        """The conversation the question goes to, and where its answer comes from."""
+        return ConversationKey(self.channel, self.chat, self.user_id)
 
 
 class Turn(Protocol):
@@ -72,6 +106,20 @@ class Turn(Protocol):
 
     async def last_decision(self) -> StoredDecision | None:
         """This user's most recent decision on this channel (read inside the turn)."""
+        ...
+
+    async def schedule_followup(self, decision_id: int, due_at: float, lang: str) -> None:
+        """Puts a decision of this conversation on the follow-up due-list (at commit)."""
+        ...
+
+    async def open_followup(self, decision_id: int | None = None) -> FollowUp | None:
+        """The follow-up of this conversation that was asked and not answered (the one of
+        `decision_id`, else the latest asked); None when there is none."""
+        ...
+
+    async def record_actual(self, decision_id: int, actual: str, now: float) -> bool:
+        """Stores what really happened as the decision's actual outcome and closes its
+        follow-up; False (nothing written) if it was answered before."""
         ...
 
 
@@ -119,6 +167,32 @@ class Storage(Protocol):
     async def claim_delivery(self, source: str, delivery_id: str, now: float) -> bool:
         """Records a platform delivery (event or update id); False if it was seen before, so a
         redelivered event is handled once."""
+        ...
+
+    async def set_followup_reference(
+        self, key: ConversationKey, decision_id: int, reference: dict[str, str]
+    ) -> None:
+        """Keeps what a channel needs to write to the person later (Teams: serviceUrl,
+        conversation and tenant) with the follow-up of `key`'s decision; nothing otherwise."""
+        ...
+
+    async def claim_followups(
+        self, holder: str, now: float, *, channels: tuple[str, ...], lease: float, limit: int
+    ) -> list[FollowUp]:
+        """Due, unanswered follow-ups on `channels`, each claimed for `holder` for `lease`
+        seconds: another instance claims none of them until the claim runs out."""
+        ...
+
+    async def followup_sent(
+        self, decision_id: int, holder: str, now: float, next_due: float | None
+    ) -> None:
+        """A claimed follow-up was asked at `now`: counts it, sets when to ask again (None:
+        never) and releases the claim."""
+        ...
+
+    async def followup_failed(self, decision_id: int, holder: str, retry_at: float | None) -> None:
+        """A claimed follow-up could not be sent: counts the failure, tries again at
+        `retry_at` (None: never) and releases the claim."""
         ...
 
     async def ping(self) -> None:

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules.climate import ClimateData
+from rules.followup import FollowUpRules
 from rules.models import (
     LANGS,
     Countries,
@@ -141,6 +142,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
     departments = _validate(Departments, root / "departments.yml", problems)
     vocabulary = _validate(Vocabulary, root / "vocabulary.yml", problems)
     climate = _validate(ClimateData, root / "climate.yml", problems)
+    followup = _validate(FollowUpRules, root / "followup.yml", problems)
     texts = {lang: _load_texts(root / "texts", lang, problems) for lang in LANGS}
     sv, en = texts["sv"], texts["en"]
     if sv is not None and en is not None:
@@ -156,7 +158,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
     if problems:
         raise RuleSetError(problems)
     assert plan and partners and places and departments and vocabulary and climate and sv and en
-    assert countries and regions
+    assert countries and regions and followup
     return RuleSet(
         version=_version(root, plan.version),
         plan=plan,
@@ -167,6 +169,7 @@ def load_ruleset(directory: Path | str | None = None) -> RuleSet:
         departments=departments.departments,
         vocabulary=vocabulary,
         climate=climate,
+        followup=followup,
         texts={"sv": sv.texts, "en": en.texts},
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rules.check import Destination
 from rules.climate import ClimateData
@@ -22,6 +22,9 @@ from rules.models import (
     Vocabulary,
 )
 from rules.places import Place
+
+if TYPE_CHECKING:
+    from rules.followup import FollowUpRules
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -59,6 +62,7 @@ class RuleSet:
         vocabulary: Vocabulary,
         climate: ClimateData,
         texts: Mapping[Lang, Mapping[str, str]],
+        followup: FollowUpRules | None = None,
     ) -> None:
         self.version = version
         self.plan = plan
@@ -69,6 +73,8 @@ class RuleSet:
         self.departments = departments
         self.vocabulary = vocabulary
         self.climate = climate
+        # When and how a dated decision is followed up; None: never (a rule set without it).
+        self.followup = followup
         self.texts = texts
         self.partner_by_id = {p.id: p for p in partners}
         self.goal_by_number: dict[int, Goal] = {g.number: g for g in plan.goals}

@@ -66,6 +66,8 @@ class FakeSlack:
             "chat.postMessage": self.post_message,
             "chat.update": self.update,
             "views.publish": self.publish,
+            "views.open": self.open_view,
+            "views.update": self.update_view,
             "users.info": self.users_info,
             "conversations.open": self.open_conversation,
             "apps.connections.open": self.open_connection,
@@ -80,6 +82,10 @@ class FakeSlack:
         # Every message the bot posted, by (channel, ts), as it is now (after updates).
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.homes: dict[str, dict[str, Any]] = {}
+        # Every modal opened, by view id, as it is now (after updates), with its hash; and
+        # the trigger ids used (each opens one view).
+        self.views: dict[str, dict[str, Any]] = {}
+        self.triggers_used: set[str] = set()
 
     async def handle(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
@@ -165,6 +171,31 @@ class FakeSlack:
         self.homes[params["user_id"]] = view
         return {"view": {"id": f"V{next(self._numbers)}", **view}}
 
+    def open_view(self, params: dict[str, Any]) -> dict[str, Any]:
+        """views.open: a modal for a trigger id, which opens one view only."""
+        trigger = str(params.get("trigger_id") or "")
+        if not trigger:
+            raise SlackError("invalid_arguments")
+        if trigger in self.triggers_used:
+            raise SlackError("expired_trigger_id")
+        view = _view(params)
+        self.triggers_used.add(trigger)
+        view_id = f"V{next(self._numbers):08d}"
+        self.views[view_id] = {**view, "id": view_id, "hash": f"h{next(self._numbers)}"}
+        return {"view": self.views[view_id]}
+
+    def update_view(self, params: dict[str, Any]) -> dict[str, Any]:
+        """views.update: replaces an open modal; a stale hash is a conflict, as in Slack."""
+        current = self.views.get(str(params.get("view_id") or ""))
+        if current is None:
+            raise SlackError("not_found")
+        if params.get("hash") and params["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        view = _view(params)
+        view_id = current["id"]
+        self.views[view_id] = {**view, "id": view_id, "hash": f"h{next(self._numbers)}"}
+        return {"view": self.views[view_id]}
+
     def users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = params.get("user")
         if not user_id:
@@ -222,6 +253,79 @@ def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:
     return list(blocks)
 
 
+def _view(params: dict[str, Any]) -> dict[str, Any]:
+    view = params.get("view")
+    if isinstance(view, str):
+        view = json.loads(view)
+    if not isinstance(view, dict):
+        raise SlackError("invalid_arguments")
+    check_modal(view)
+    return view
+
+
+def check_modal(view: dict[str, Any]) -> None:
+    """Refuses a modal Slack would refuse: its texts, metadata and input blocks."""
+    if view.get("type") != "modal" or not 0 < len(str(view.get("callback_id", ""))) <= 255:
+        raise SlackError("invalid_arguments")
+    _text(view.get("title"), 24, plain=True)
+    for button in ("submit", "close"):
+        if button in view:
+            _text(view[button], 24, plain=True)
+    if len(str(view.get("private_metadata", ""))) > 3000:
+        raise SlackError("invalid_arguments")
+    blocks = view.get("blocks") or []
+    inputs = [b for b in blocks if b.get("type") == "input"]
+    if inputs and "submit" not in view:
+        raise SlackError("invalid_arguments")
+    check_blocks([b for b in blocks if b.get("type") != "input"], limit=100)
+    block_ids = [b.get("block_id") for b in blocks if b.get("block_id")]
+    if len(blocks) > 100 or len(block_ids) != len(set(block_ids)):
+        raise SlackError("invalid_blocks")
+    action_ids: set[str] = set()
+    for block in inputs:
+        _text(block.get("label"), 2000, plain=True)
+        if "hint" in block:
+            _text(block["hint"], 2000, plain=True)
+        element = block.get("element") or {}
+        action_id = str(element.get("action_id", ""))
+        if action_id in action_ids or not 0 < len(action_id) <= 255:
+            raise SlackError("invalid_blocks")
+        action_ids.add(action_id)
+        _input_element(element)
+
+
+def _input_element(element: dict[str, Any]) -> None:
+    kind = element.get("type")
+    limits = {"radio_buttons": 10, "checkboxes": 10, "static_select": 100}
+    if kind in limits:
+        options = element.get("options") or []
+        if not 0 < len(options) <= limits[str(kind)]:
+            raise SlackError("invalid_blocks")
+        for option in options:
+            _option(option)
+        initial = element.get("initial_options") or [element.get("initial_option")]
+        if any(o is not None and o not in options for o in initial):
+            raise SlackError("invalid_blocks")
+    elif kind == "external_select":
+        if "initial_option" in element:
+            _option(element["initial_option"])
+    elif kind == "plain_text_input":
+        if len(str(element.get("initial_value", ""))) > 3000:
+            raise SlackError("invalid_blocks")
+    else:
+        raise SlackError("invalid_blocks")
+    if "placeholder" in element:
+        _text(element["placeholder"], 150, plain=True)
+
+
+def _option(option: Any) -> None:
+    if not isinstance(option, dict):
+        raise SlackError("invalid_blocks")
+    _text(option.get("text"), 75, plain=True)
+    if not 0 < len(str(option.get("value", ""))) <= 150:
+        raise SlackError("invalid_blocks")
+
+
 def check_blocks(blocks: list[dict[str, Any]], limit: int = 50) -> None:
     """Refuses blocks Slack would refuse (invalid_blocks), within the kinds the bot sends."""
     if len(blocks) > limit:
@@ -239,6 +343,8 @@ def check_blocks(blocks: list[dict[str, Any]], limit: int = 50) -> None:
             block_ids.add(block_id)
         if kind == "section":
             _text(block.get("text"), 3000)
+            if "accessory" in block:
+                _element(block["accessory"])
         elif kind == "header":
             _text(block.get("text"), 150, plain=True)
         elif kind == "context":

@@ -26,6 +26,9 @@ from starlette.routing import Route
 CARD = "application/vnd.microsoft.card.adaptive"
 MAX_MESSAGE_BYTES = 40 * 1024
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+ACTIONS = frozenset({"Action.Submit", "Action.Execute"})
+# Teams refreshes a card automatically for at most this many users.
+MAX_REFRESH_USERS = 60
 
 
 @dataclass
@@ -68,7 +71,7 @@ def card_texts(element: Any) -> list[str]:
             found.extend(f"{f['title']}: {f['value']}" for f in element.get("facts", []))
         elif kind == "Input.ChoiceSet":
             found.extend(str(c["title"]) for c in element.get("choices", []))
-        elif kind == "Action.Submit":
+        elif kind in ACTIONS:
             found.append(str(element.get("title", "")))
         for key in ("body", "items", "actions", "columns"):
             found.extend(card_texts(element.get(key)))
@@ -177,8 +180,31 @@ def _problem(activity: Any) -> str | None:
         if not isinstance(card.get("body"), list):
             return "an Adaptive Card needs a body"
         for action in card.get("actions") or []:
-            if action.get("type") != "Action.Submit" or not action.get("title"):
+            if action.get("type") not in ACTIONS or not action.get("title"):
                 return f"unexpected action {action!r}"
+            if action["type"] == "Action.Execute" and not action.get("verb"):
+                return "an Action.Execute needs its verb"
+        problem = _refresh_problem(card)
+        if problem:
+            return problem
+    return None
+
+
+def _refresh_problem(card: dict[str, Any]) -> str | None:
+    """Why Teams would not refresh a card (Universal Actions, cards 1.4 and later)."""
+    refresh = card.get("refresh")
+    if refresh is None:
+        return None
+    action = refresh.get("action") or {}
+    if action.get("type") != "Action.Execute" or not action.get("verb"):
+        return "a card's refresh needs an Action.Execute with a verb"
+    users = refresh.get("userIds")
+    if not isinstance(users, list) or not 0 < len(users) <= MAX_REFRESH_USERS:
+        return "a refresh names 1 to 60 userIds"
+    if not all(isinstance(u, str) and u for u in users):
+        return "userIds are Teams user ids"
+    if tuple(int(n) for n in str(card.get("version", "0")).split(".")) < (1, 4):
+        return "refresh needs an Adaptive Card of version 1.4 or later"
     return None
 
 

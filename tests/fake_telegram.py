@@ -197,7 +197,7 @@ class FakeTelegram:
         text, entities = self._text(params)
         markup = params.get("reply_markup")
         _check_markup(markup)
-        message = {
+        message: dict[str, Any] = {
             "message_id": self._next_message_id,
             "date": int(time.time()),
             "chat": {"id": int(params["chat_id"]), "type": "private"},

@@ -179,8 +179,8 @@ def test_stats_per_month_and_department(log_db, capsys) -> None:  # type: ignore
 
 
 def test_purge_removes_identifiers_from_old_decisions_only(
-    tmp_path: Path, monkeypatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "t.db"
     rows = build_log(db, 300)
     monkeypatch.setenv("TRIPCHECK_RETENTION_MONTHS", "12")

@@ -20,6 +20,7 @@ from adapters.admin_auth import Signer
 from adapters.admin_oidc import FLOW_COOKIE, OidcSettings, code_challenge
 from bot.engine import Engine
 from bot.settings import Settings
+from rules.models import Lang
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.conftest import Clock
@@ -227,7 +228,7 @@ async def test_without_a_provider_the_login_has_no_provider_button(
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not at /usr/bin/chromium")
 @pytest.mark.parametrize("lang", ["sv", "en"])
 async def test_in_a_browser_an_admin_gets_in_and_anyone_else_gets_a_clear_page(
-    site: Site, rules: RuleSet, lang: str
+    site: Site, rules: RuleSet, lang: Lang
 ) -> None:
     from playwright.async_api import async_playwright
 

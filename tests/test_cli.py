@@ -198,7 +198,7 @@ def test_plain_mode_numbers_pick_choices(tmp_path: Path) -> None:
     assert "Which department or municipal company" in run.stdout
 
 
-def start(db: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def start(db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [TRIPCHECK, "chat", "--jsonl", "--user", "u"],
         input='{"text": "hej"}\n',
@@ -206,7 +206,6 @@ def start(db: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
         text=True,
         env=env(db),
         timeout=60,
-        **kwargs,  # type: ignore[call-overload]
     )
 
 

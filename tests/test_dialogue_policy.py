@@ -10,6 +10,7 @@ import pytest
 from bot.batch import evaluate_row
 from bot.engine import Engine
 from rules.answers import Interpreter
+from rules.models import Lang
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from tests.conftest import Chat
@@ -52,16 +53,14 @@ async def to_travel_mode(chat: Chat, lang: str, place: str) -> None:
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 async def test_a_train_to_reykjavik_is_refused_and_asked_again(
-    chat: Chat, rules: RuleSet, lang: str
+    chat: Chat, rules: RuleSet, lang: Lang
 ) -> None:
     await open_check(chat, lang)
     await to_travel_mode(chat, lang, "Reykjavík")
     await chat.say("tåg" if lang == "sv" else "train")
     assert chat.types() == ["hint", "question"] and chat.step == "travel_mode"
     assert chat.replies[0]["text"] == rules.text(
-        "routes.unavailable.train",
-        lang,
-        place="Reykjavík",  # type: ignore[arg-type]
+        "routes.unavailable.train", lang, place="Reykjavík"
     )
     await chat.say("flyg" if lang == "sv" else "flight")
     assert chat.step == "equality_considered"

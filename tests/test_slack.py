@@ -344,13 +344,13 @@ async def test_forged_unsigned_or_stale_requests_get_401_and_change_nothing(
     anna: SlackUser, bot: Bot, request_kind: str
 ) -> None:
     body = json.dumps(event_body(anna.message("hello"))).encode()
-    options: dict[str, Any] = {
+    variants: dict[str, dict[str, Any]] = {
         "forged": {"secret": "not-the-signing-secret"},
         "unsigned": {"secret": None},
         # Slack's window is five minutes: a request signed six minutes ago is a replay.
         "stale": {"timestamp": int(time.time()) - 6 * 60},
-    }[request_kind]
-    response = await bot.post(body, "application/json", **options)
+    }
+    response = await bot.post(body, "application/json", **variants[request_kind])
     assert response.status_code == 401
     await asyncio.wait_for(bot.slack.settled(), 5)
     assert bot.fake.calls_to("chat.postMessage") == []
@@ -513,7 +513,7 @@ async def test_a_replayed_press_is_one_turn(anna: SlackUser, bot: Bot) -> None:
     assert await anna.step() == "title"
 
 
-def signed_with(body: bytes, stamp: str) -> dict[str, Any]:
+def signed_with(body: bytes, stamp: str) -> dict[str, str | bytes]:
     """Headers signed as Slack would sign them, whatever the timestamp says (sent as bytes,
     as a client may send any byte in a header)."""
     raw = stamp.encode("latin-1")
@@ -547,7 +547,7 @@ async def test_a_malformed_timestamp_gets_401_not_500(bot: Bot, body: bytes, sta
 
 @shared_loop
 async def test_a_signature_that_is_not_ascii_gets_401_not_500(bot: Bot) -> None:
-    headers = {
+    headers: dict[str, str | bytes] = {
         **signature_headers(b"{}"),
         "X-Slack-Signature": "v0=\u00e5\u00e4\u00f6".encode("latin-1"),
     }

@@ -469,3 +469,242 @@ async def test_a_search_is_counted_as_it_is_listed(backend: Backend, search: str
     where = DecisionFilter(search=search)
     listed = await backend.decision_log.query_decisions(where, limit=100)
     assert await backend.decision_log.count_decisions(where) == len(listed)
+
+
+# --- follow-ups: what really happened (issue 12 §5, §6) -----------------------------------
+
+SLACK_KEY = ConversationKey("slack", "D0ANNA", "U0ANNA")
+CHANNELS = ("slack", "telegram", "teams")
+
+
+async def dated_decision(
+    store: Backend, due_at: float, key: ConversationKey = SLACK_KEY, **changes: Any
+) -> int:
+    """A decision with a trip date and motivation, put on the due-list, as the engine does."""
+    dated = decision(
+        1000.0,
+        channel=key.channel,
+        chat=key.chat,
+        user_id=key.user,
+        happens_on="2026-03-12",
+        happens_precision="day",
+        motivation="Styrelsen möts bara på plats",
+        **changes,
+    )
+    async with store.turn(key) as tx:
+        decision_id = await tx.record_decision(dated, ConversationState(lang="sv"))
+        await tx.schedule_followup(decision_id, due_at, "sv")
+    return decision_id
+
+
+async def claim(store: Backend, holder: str, now: float) -> list[int]:
+    due = await store.claim_followups(holder, now, channels=CHANNELS, lease=600.0, limit=10)
+    return [followup.decision_id for followup in due]
+
+
+async def test_a_decision_keeps_its_date_and_motivation(backend: Backend) -> None:
+    decision_id = await dated_decision(backend, 5000.0)
+    stored = await backend.get_decision(decision_id)
+    assert stored is not None
+    assert (stored.happens_on, stored.happens_precision) == ("2026-03-12", "day")
+    assert stored.motivation == "Styrelsen möts bara på plats"
+    assert (stored.actual_outcome, stored.actual_at, stored.followed_up_at) == (None, None, None)
+
+
+async def test_a_follow_up_is_due_at_its_time_asked_once_more_then_left(backend: Backend) -> None:
+    decision_id = await dated_decision(backend, 5000.0)
+    assert await claim(backend, "a", 4999.0) == []
+    assert await claim(backend, "a", 5000.0) == [decision_id]
+    # Claimed: no one else gets it while the claim runs, not even after it is due again.
+    assert await claim(backend, "b", 5100.0) == []
+    await backend.followup_sent(decision_id, "a", 5100.0, next_due=9000.0)
+    stored = await backend.get_decision(decision_id)
+    assert stored is not None and stored.followed_up_at == 5100.0
+    assert await claim(backend, "b", 8999.0) == []
+    (again,) = await backend.claim_followups("b", 9000.0, channels=CHANNELS, lease=60, limit=10)
+    assert (again.decision_id, again.attempts, again.sent_at) == (decision_id, 1, 5100.0)
+    await backend.followup_sent(decision_id, "b", 9000.0, next_due=None)
+    assert await claim(backend, "c", 10.0**9) == []
+    stored = await backend.get_decision(decision_id)
+    assert stored is not None and stored.followed_up_at == 5100.0  # the first time it was asked
+
+
+async def test_only_the_claimer_marks_a_follow_up_sent(backend: Backend) -> None:
+    decision_id = await dated_decision(backend, 5000.0)
+    assert await claim(backend, "a", 5000.0) == [decision_id]
+    await backend.followup_sent(decision_id, "b", 5001.0, next_due=None)
+    stored = await backend.get_decision(decision_id)
+    assert stored is not None and stored.followed_up_at is None
+    # The claim runs out (600 s): another instance takes it over.
+    assert await claim(backend, "b", 5601.0) == [decision_id]
+
+
+async def test_follow_ups_are_claimed_only_for_the_channels_asked(backend: Backend) -> None:
+    await dated_decision(backend, 5000.0)
+    none = await backend.claim_followups("a", 5000.0, channels=("teams",), lease=60, limit=10)
+    assert none == []
+    assert await backend.claim_followups("a", 5000.0, channels=(), lease=60, limit=10) == []
+
+
+async def test_a_failed_send_is_tried_again_or_left(backend: Backend) -> None:
+    decision_id = await dated_decision(backend, 5000.0)
+    assert await claim(backend, "a", 5000.0) == [decision_id]
+    await backend.followup_failed(decision_id, "a", retry_at=8600.0)
+    assert await claim(backend, "a", 8599.0) == []
+    (retried,) = await backend.claim_followups("a", 8600.0, channels=CHANNELS, lease=60, limit=9)
+    assert (retried.failures, retried.attempts) == (1, 0)
+    await backend.followup_failed(decision_id, "a", retry_at=None)
+    assert await claim(backend, "a", 10.0**9) == []
+
+
+async def test_an_answer_is_stored_once_as_the_actual_outcome(backend: Backend) -> None:
+    decision_id = await dated_decision(backend, 5000.0)
+    async with backend.turn(SLACK_KEY) as tx:
+        assert await tx.open_followup() is None  # not asked yet
+    await claim(backend, "a", 5000.0)
+    await backend.followup_sent(decision_id, "a", 5000.0, next_due=9000.0)
+    other = ConversationKey("slack", "D0BERIT", "U0BERIT")
+    async with backend.turn(other) as tx:
+        assert await tx.open_followup() is None  # someone else's
+    async with backend.turn(SLACK_KEY) as tx:
+        open_one = await tx.open_followup()
+        assert open_one is not None and open_one.decision_id == decision_id
+        assert await tx.open_followup(decision_id + 1) is None
+        assert await tx.record_actual(decision_id, "digital", 6000.0)
+    async with backend.turn(SLACK_KEY) as tx:
+        assert await tx.open_followup() is None
+        assert not await tx.record_actual(decision_id, "travelled", 6001.0)
+    stored = await backend.get_decision(decision_id)
+    assert stored is not None and (stored.actual_outcome, stored.actual_at) == ("digital", 6000.0)
+    assert await claim(backend, "a", 9000.0) == []  # answered: not asked again
+
+
+async def test_an_answer_in_a_failed_turn_is_not_stored(backend: Backend) -> None:
+    decision_id = await dated_decision(backend, 5000.0)
+    await claim(backend, "a", 5000.0)
+    await backend.followup_sent(decision_id, "a", 5000.0, next_due=None)
+    with pytest.raises(RuntimeError):
+        async with backend.turn(SLACK_KEY) as tx:
+            await tx.record_actual(decision_id, "digital", 6000.0)
+            raise RuntimeError("the reply failed")
+    stored = await backend.get_decision(decision_id)
+    assert stored is not None and stored.actual_outcome is None
+
+
+async def test_a_reference_is_kept_for_its_own_conversation_only(backend: Backend) -> None:
+    teams = ConversationKey("teams", "a:1", "aad-anna")
+    decision_id = await dated_decision(backend, 5000.0, teams)
+    reference = {"service_url": "http://127.0.0.1:9/", "conversation_id": "a:1", "tenant_id": "t"}
+    await backend.set_followup_reference(ConversationKey("teams", "a:1", "aad-x"), decision_id, {})
+    (unset,) = await backend.claim_followups("a", 5000.0, channels=CHANNELS, lease=1, limit=9)
+    assert unset.reference is None and unset.key == teams
+    await backend.set_followup_reference(teams, decision_id, reference)
+    (kept,) = await backend.claim_followups("a", 5002.0, channels=CHANNELS, lease=1, limit=9)
+    assert kept.reference == reference
+
+
+async def test_two_instances_claim_a_due_follow_up_once(database_url: str) -> None:
+    one, two = await open_url(database_url), await open_url(database_url)
+    ids = [await dated_decision(one, 5000.0 + n) for n in range(6)]
+    claimed = await asyncio.gather(
+        *(claim(store, name, 6000.0) for store, name in ((one, "a"), (two, "b")) for _ in range(3))
+    )
+    await one.close()
+    await two.close()
+    everything = [decision_id for batch in claimed for decision_id in batch]
+    assert sorted(everything) == ids
+
+
+async def test_purge_and_erasure_remove_the_due_list_and_the_motivation(
+    backend: Backend,
+) -> None:
+    old = await dated_decision(backend, 5000.0)
+    erased = await dated_decision(backend, 5000.0, ConversationKey("slack", "D0B", "U0B"))
+    await backend.decision_log.purge_before(2000.0, 3000.0)
+    await backend.decision_log.erase_user("U0B", 3000.0, actor="dpo")
+    assert await claim(backend, "a", 6000.0) == []
+    for decision_id in (old, erased):
+        stored = await backend.get_decision(decision_id)
+        assert stored is not None and stored.motivation is None
+        assert stored.happens_on == "2026-03-12"  # the date is no personal data
+
+
+async def test_stats_count_follow_ups_and_confirmed_co2e_as_kept_and_recounted(
+    backend: Backend, database_url: str
+) -> None:
+    planned = {"planned_mode": "flight", "planned_kg": 300.0, "avoided_kg": 300.0}
+    travel = {"planned_mode": "flight", "planned_kg": 120.0, "avoided_kg": None}
+    answers = [("digital", planned), ("travelled", planned), ("digital", travel), (None, planned)]
+    for n, (actual, co2) in enumerate(answers):
+        key = ConversationKey("slack", f"D{n}", f"U{n}")
+        outcome = "digital" if co2["avoided_kg"] else "travel"
+        decision_id = await dated_decision(backend, 5000.0, key, outcome=outcome, co2=co2)
+        await backend.claim_followups("p", 5000.0, channels=CHANNELS, lease=60, limit=10)
+        await backend.followup_sent(decision_id, "p", 5000.0, next_due=None)
+        if actual is not None:
+            async with backend.turn(key) as tx:
+                await tx.record_actual(decision_id, actual, 6000.0)
+    await dated_decision(backend, 5000.0, ConversationKey("slack", "D9", "U9"))  # not asked
+    log = backend.decision_log
+    (kept,) = await log.stats(DecisionFilter())
+    assert (kept.total, kept.asked, kept.answered, kept.confirmed_digital) == (5, 4, 3, 2)
+    # Planned: the digital recommendations; confirmed: the meetings that did go digital,
+    # each avoiding its planned trip (a recommended trip held digitally too).
+    assert (kept.avoided_kg, kept.confirmed_avoided_kg) == (900.0, 420.0)
+    (recounted,) = await log.stats(DecisionFilter(since=date(1970, 1, 1)))
+    assert recounted == kept
+    # A correction by hand in SQL keeps the totals.
+    change = "UPDATE decisions SET actual_outcome = 'digital' WHERE actual_outcome = 'travelled'"
+    path = sqlite_path(database_url)
+    if path is not None:
+        with sqlite3.connect(path) as conn:
+            conn.execute(change)
+    else:
+        with psycopg.connect(database_url) as pg:
+            pg.execute(change)
+    (kept,) = await log.stats(DecisionFilter())
+    assert (kept.confirmed_digital, kept.confirmed_avoided_kg) == (3, 720.0)
+    assert await log.stats(DecisionFilter(since=date(1970, 1, 1))) == [kept]
+
+
+async def test_a_database_of_the_schema_before_follow_ups_is_migrated(database_url: str) -> None:
+    """The last schema before follow-ups (SQLite 6, PostgreSQL 2), with a decision in it:
+    migrated, the decision and its month totals are kept and it can be followed up."""
+    from storage.postgres.store import MIGRATIONS as PG_MIGRATIONS
+    from storage.rows import to_row
+    from storage.sqlite.store import migrate
+
+    row = to_row(decision(1000.0, channel="slack", chat="D0ANNA", user_id="U0ANNA"))
+    for added in ("happens_on", "happens_precision", "motivation"):
+        del row[added]
+    columns = ", ".join(row)
+    path = sqlite_path(database_url)
+    if path is not None:
+        with sqlite3.connect(path) as conn:
+            migrate(conn, upto=6)
+            marks = ", ".join("?" for _ in row)
+            conn.execute(f"INSERT INTO decisions ({columns}) VALUES ({marks})", list(row.values()))
+    else:
+        with psycopg.connect(database_url, autocommit=True) as pg:
+            pg.execute("CREATE TABLE schema_version (version integer)")
+            pg.execute("INSERT INTO schema_version (version) VALUES (2)")
+            for migration in PG_MIGRATIONS[:2]:
+                pg.execute(migration.sql.encode())
+            marks = ", ".join("%s" for _ in row)
+            pg.execute(f"INSERT INTO decisions ({columns}) VALUES ({marks})", list(row.values()))
+    store = await open_url(database_url)
+    try:
+        (old,) = await store.decision_log.query_decisions(DecisionFilter(), limit=5)
+        assert old.actual_outcome is None and old.happens_on is None
+        (month,) = await store.decision_log.stats(DecisionFilter())
+        assert (month.total, month.travel, month.asked, month.answered) == (1, 1, 0, 0)
+        async with store.turn(SLACK_KEY) as tx:
+            await tx.schedule_followup(old.id, 5000.0, "sv")
+        assert await claim(store, "a", 5000.0) == [old.id]
+        await store.followup_sent(old.id, "a", 5000.0, None)
+        async with store.turn(SLACK_KEY) as tx:
+            assert await tx.record_actual(old.id, "digital", 6000.0)
+        (month,) = await store.decision_log.stats(DecisionFilter())
+        assert (month.total, month.asked, month.answered, month.confirmed_digital) == (1, 1, 1, 1)
+    finally:
+        await store.close()

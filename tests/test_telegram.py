@@ -24,7 +24,8 @@ from bot.engine import Engine
 from bot.messages import Choice, ConversationKey, Incoming, Outgoing, TurnResult
 from bot.settings import Settings
 from bot.storage import StorageError
-from rules.check import FIELDS
+from rules.fields import FIELDS
+from rules.models import Lang
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import PLACES_CACHE
@@ -415,7 +416,8 @@ async def test_the_command_menu_is_set_in_swedish_and_english_at_start_up(
     by_language = {call.get("language_code", "default"): call["commands"] for call in calls}
     assert set(by_language) == {"sv", "default"}
     names = ["start", "check", "help", "language", "cancel", "status"]
-    for code, lang in (("sv", "sv"), ("default", "en")):
+    languages: tuple[tuple[str, Lang], ...] = (("sv", "sv"), ("default", "en"))
+    for code, lang in languages:
         assert by_language[code] == [
             {"command": name, "description": rules.text(f"telegram.command.{name}", lang)}
             for name in names

@@ -11,7 +11,8 @@ import time
 from datetime import date
 from typing import Any, TextIO
 
-from bot.decision_log import DecisionFilter, MonthStats
+from bot.decision_log import DecisionFilter, Erasure, MonthStats
+from bot.erasure import erasure_line, erasure_mark
 from bot.export import DecisionWriter, csv_chunks, iso_time, stats_total, summary
 from bot.passwords import hash_password
 from bot.retention import cutoff
@@ -135,11 +136,22 @@ async def _decisions(
             file=out,
         )
         return 0
-    count = await log.erase_user(args.user, now, actor="cli")
+    key = settings.erasure_key.get_secret_value() if settings.erasure_key else None
+    mark = erasure_mark(key, args.user) if key else None
+    count = await log.erase_user(args.user, now, actor="cli", mark=mark)
     print(
         f"erased the user's identifiers from {count} decision(s), conversations and profile",
         file=out,
     )
+    if mark is None:
+        print(
+            "tripcheck: TRIPCHECK_ERASURE_KEY is not set, so no mark was kept: restoring a"
+            " backup older than this erasure brings the identifiers back (docs/operations.md)",
+            file=sys.stderr,
+        )
+    else:
+        # The mark is all that is needed to erase again after a restore: keep it with the case.
+        print(erasure_line(Erasure(mark=mark, erased_at=now)), file=out)
     return 0
 
 
@@ -207,7 +219,9 @@ def _show(decision: StoredDecision, reviews: list[dict[str, Any]], out: TextIO) 
 
 async def _stats(store: Backend, where: DecisionFilter, fmt: str, out: TextIO) -> int:
     rows = await store.decision_log.stats(where)
-    rows.append(stats_total(rows))
+    rows.append(stats_total(rows).with_followups_of(rows))
+    # CO2e avoided as planned (the digital recommendations) and as confirmed by the
+    # follow-ups (the meetings that did go digital), and how many follow-ups were answered.
     columns = [
         "month",
         "department",
@@ -217,11 +231,16 @@ async def _stats(store: Backend, where: DecisionFilter, fmt: str, out: TextIO) -
         "not_qualified",
         "share_digital",
         "avoided_kg",
+        "asked",
+        "answered",
+        "confirmed_digital",
+        "confirmed_avoided_kg",
     ]
 
     def values(row: MonthStats) -> list[Any]:
         data = {**row.model_dump(), "share_digital": round(row.share_digital, 3)}
         data["avoided_kg"] = round(row.avoided_kg, 1)
+        data["confirmed_avoided_kg"] = round(row.confirmed_avoided_kg, 1)
         return [data[c] for c in columns]
 
     if fmt == "csv":
@@ -242,7 +261,7 @@ async def _stats(store: Backend, where: DecisionFilter, fmt: str, out: TextIO) -
                     for c, v in zip(columns, values(row), strict=True)
                 )
             )
-        Console(file=out, width=140).print(table)
+        Console(file=out, width=180).print(table)
     return 0
 
 

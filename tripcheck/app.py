@@ -11,6 +11,7 @@ from bot.settings import Settings
 from rules.loader import load_ruleset
 from rules.places import PlaceIndex
 from storage import open_backend
+from tripcheck.metrics import PrometheusMetrics
 
 
 def place_cache_dir(settings: Settings) -> Path:
@@ -36,4 +37,5 @@ async def open_engine(settings: Settings) -> Engine:
         default_lang=settings.lang,
         decision_log=storage.decision_log,
         admins=settings.admins(),
+        observer=PrometheusMetrics(),
     )

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.batch import BatchFileError, RowResult, evaluate_file
+from bot.batch import TABLE_COLUMNS, BatchFileError, RowResult, evaluate_file, table
 from bot.messages import ConversationKey
 from bot.settings import Settings
 from bot.storage import StorageError
@@ -20,6 +20,7 @@ from rules.answers import Interpreter
 from rules.loader import RuleSetError, load_ruleset
 from rules.models import Lang
 from rules.places import PlaceIndex
+from rules.ruleset import RuleSet
 from tripcheck import admin_cli, db_cli
 from tripcheck.app import open_engine, place_cache_dir
 
@@ -196,7 +197,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         for result in results:
             print(json.dumps(_row_json(result), ensure_ascii=False))
     else:
-        _print_table(results)
+        _print_table(results, rules, args.lang)
     return 1 if any(r.errors for r in results) else 0
 
 
@@ -207,22 +208,24 @@ def _row_json(result: RowResult) -> dict[str, object]:
     return {"id": result.id, "row": result.row, **decision}
 
 
-def _print_table(results: list[RowResult]) -> None:
+def _print_table(results: list[RowResult], rules: RuleSet, lang: Lang) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table("row", "id", "outcome", "focus area", "advisories")
-    for result in results:
+    headings, *rows = table(results, rules, lang)
+    # Folded rather than cut off with an ellipsis: every word stays readable.
+    shown = Table(show_lines=True)
+    for heading in headings:
+        shown.add_column(heading, overflow="fold")
+    for result, row in zip(results, rows, strict=True):
+        # What a batch file says is shown as written, never read as rich markup.
+        cells = [escape(cell) for cell in row]
         if result.decision is None:
-            table.add_row(
-                str(result.row), result.id, "[red]invalid[/red]", "", "; ".join(result.errors)
-            )
-        else:
-            d = result.decision
-            table.add_row(
-                str(result.row), result.id, d.outcome, d.focus_area, ", ".join(d.advisory_codes)
-            )
-    Console().print(table)
+            outcome = TABLE_COLUMNS.index("outcome")
+            cells[outcome] = f"[red]{cells[outcome]}[/red]"
+        shown.add_row(*cells)
+    Console().print(shown)
 
 
 def _rules_check(directory: Path | None) -> int:

@@ -21,11 +21,9 @@ from bot.engine import Engine
 from bot.retention import purge_daily
 from bot.settings import Settings
 from bot.storage import StorageError
-from tripcheck.connections import (
-    AcceptErrorLog,
-    connection_cap,
-    guarded_protocol,
-)
+from tripcheck import metrics
+from tripcheck.connections import AcceptErrorLog, connection_cap, guarded_protocol
+from tripcheck.followups import start_followups
 
 T = TypeVar("T")
 log = logging.getLogger("tripcheck.server")
@@ -66,12 +64,18 @@ def create_app(
         if engine.admin is not None:
             job = purge_daily(engine.admin.log, settings.retention_months)
             retention = asyncio.create_task(job)
+        followups = start_followups(engine, active)
+        stop_metrics = metrics.start_server(settings, engine.observer)
         log.info("serving", extra={"channels": [c.name for c in active]})
         try:
             yield
         finally:
             if retention is not None:
                 retention.cancel()
+            if followups is not None:
+                followups.cancel()
+            if stop_metrics is not None:
+                stop_metrics()
             for stopping in active:
                 await stopping.stop()
             # Turns acknowledged to a platform may still be running: let them finish.
@@ -83,6 +87,7 @@ def create_app(
             log.info("stopped")
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    routes.extend(metrics.routes(settings, engine.observer))
     for channel in active:
         routes.extend(channel.routes)
     limit = Middleware(BodyLimit, limit=settings.max_body_bytes)

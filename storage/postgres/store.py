@@ -17,12 +17,20 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.decision_log import STATS_TIME_ZONE, DecisionFilter, MonthStats, Review, Verdict
+from bot.decision_log import (
+    STATS_TIME_ZONE,
+    DecisionFilter,
+    Erasure,
+    MonthStats,
+    Review,
+    Verdict,
+)
 from bot.messages import ConversationKey
 from bot.state import ConversationState
-from bot.storage import DecisionRecord, StorageError, StoredDecision
+from bot.storage import DecisionRecord, FollowUp, StorageError, StoredDecision
 from storage.export_stream import EXPORT_SELECT, keyset_batches
 from storage.filters import common_clauses, like_pattern
+from storage.followup_rows import followup_of, reference_json
 from storage.migrations import migrations_of
 from storage.rows import from_row, to_row, without_raw_text
 
@@ -195,6 +203,68 @@ class PostgresStorage:
 
         return await self.run(work)
 
+    async def set_followup_reference(
+        self, key: ConversationKey, decision_id: int, reference: dict[str, str]
+    ) -> None:
+        async def work(conn: Connection) -> None:
+            await conn.execute(
+                "UPDATE followups SET reference = %s WHERE decision_id = %s AND channel = %s"
+                " AND chat = %s AND user_id = %s",
+                [reference_json(reference), decision_id, key.channel, key.chat, key.user],
+            )
+
+        await self.run(work)
+
+    async def claim_followups(
+        self, holder: str, now: float, *, channels: tuple[str, ...], lease: float, limit: int
+    ) -> list[FollowUp]:
+        if not channels:
+            return []
+
+        async def work(conn: Connection) -> list[FollowUp]:
+            # SKIP LOCKED: an instance claiming at the same moment takes other rows, or none.
+            cursor = await conn.execute(
+                "UPDATE followups SET claimed_by = %s, claimed_until = %s WHERE decision_id IN"
+                " (SELECT decision_id FROM followups WHERE due_at IS NOT NULL AND due_at <= %s"
+                " AND answered_at IS NULL AND (claimed_until IS NULL OR claimed_until < %s)"
+                " AND channel = ANY(%s) ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " RETURNING *",
+                [holder, now + lease, now, now, list(channels), limit],
+            )
+            rows = await cursor.fetchall()
+            return sorted((followup_of(row) for row in rows), key=lambda f: f.due_at or 0.0)
+
+        return await self.run(work)
+
+    async def followup_sent(
+        self, decision_id: int, holder: str, now: float, next_due: float | None
+    ) -> None:
+        async def work(conn: Connection) -> None:
+            cursor = await conn.execute(
+                "UPDATE followups SET attempts = attempts + 1, sent_at = %s, due_at = %s,"
+                " claimed_by = NULL, claimed_until = NULL"
+                " WHERE decision_id = %s AND claimed_by = %s",
+                [now, next_due, decision_id, holder],
+            )
+            if cursor.rowcount:
+                await conn.execute(
+                    "UPDATE decisions SET followed_up_at = %s"
+                    " WHERE id = %s AND followed_up_at IS NULL",
+                    [now, decision_id],
+                )
+
+        await self.transaction(work)
+
+    async def followup_failed(self, decision_id: int, holder: str, retry_at: float | None) -> None:
+        async def work(conn: Connection) -> None:
+            await conn.execute(
+                "UPDATE followups SET failures = failures + 1, due_at = %s, claimed_by = NULL,"
+                " claimed_until = NULL WHERE decision_id = %s AND claimed_by = %s",
+                [retry_at, decision_id, holder],
+            )
+
+        await self.run(work)
+
     async def ping(self) -> None:
         async def work(conn: Connection) -> None:
             cursor = await conn.execute("SELECT current_setting('transaction_read_only') AS ro")
@@ -272,6 +342,44 @@ class PostgresTurn:
 
     async def last_decision(self) -> StoredDecision | None:
         return await _last_decision(self._conn, self._key)
+
+    async def schedule_followup(self, decision_id: int, due_at: float, lang: str) -> None:
+        key = self._key
+        await self._conn.execute(
+            "INSERT INTO followups (decision_id, channel, chat, user_id, lang, due_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (decision_id) DO NOTHING",
+            [decision_id, key.channel, key.chat, key.user, lang, due_at],
+        )
+
+    async def open_followup(self, decision_id: int | None = None) -> FollowUp | None:
+        key = self._key
+        sql = (
+            "SELECT * FROM followups WHERE channel = %s AND chat = %s AND user_id = %s"
+            " AND sent_at IS NOT NULL AND answered_at IS NULL"
+        )
+        params: list[Any] = [key.channel, key.chat, key.user]
+        if decision_id is not None:
+            sql += " AND decision_id = %s"
+            params.append(decision_id)
+        cursor = await self._conn.execute(
+            sql + " ORDER BY sent_at DESC, decision_id DESC LIMIT 1", params
+        )
+        row = await cursor.fetchone()
+        return None if row is None else followup_of(row)
+
+    async def record_actual(self, decision_id: int, actual: str, now: float) -> bool:
+        cursor = await self._conn.execute(
+            "UPDATE followups SET answered_at = %s, due_at = NULL, claimed_by = NULL,"
+            " claimed_until = NULL WHERE decision_id = %s AND answered_at IS NULL",
+            [now, decision_id],
+        )
+        if not cursor.rowcount:
+            return False
+        await self._conn.execute(
+            "UPDATE decisions SET actual_outcome = %s, actual_at = %s WHERE id = %s",
+            [actual, now, decision_id],
+        )
+        return True
 
 
 async def _load(conn: Connection, key: ConversationKey) -> ConversationState | None:
@@ -412,7 +520,8 @@ class PostgresDecisionLog:
             async def kept(conn: Connection) -> list[MonthStats]:
                 cursor = await conn.execute(
                     "SELECT month, department, total, travel, digital, not_qualified,"
-                    " avoided_kg FROM decision_month_stats WHERE total > 0"
+                    " avoided_kg, asked, answered, confirmed_digital, confirmed_avoided_kg"
+                    " FROM decision_month_stats WHERE total > 0"
                     " ORDER BY month, department"
                 )
                 return [MonthStats.model_validate(row) for row in await cursor.fetchall()]
@@ -424,7 +533,11 @@ class PostgresDecisionLog:
             " count(*) FILTER (WHERE d.outcome = 'travel') AS travel,"
             " count(*) FILTER (WHERE d.outcome = 'digital') AS digital,"
             " count(*) FILTER (WHERE d.outcome = 'not_qualified') AS not_qualified,"
-            " coalesce(sum(d.co2_avoided_kg), 0) AS avoided_kg"
+            " coalesce(sum(d.co2_avoided_kg), 0) AS avoided_kg,"
+            " count(d.followed_up_at) AS asked, count(d.actual_outcome) AS answered,"
+            " count(*) FILTER (WHERE d.actual_outcome = 'digital') AS confirmed_digital,"
+            " coalesce(sum(coalesce(d.co2_avoided_kg, d.co2_planned_kg, 0))"
+            " FILTER (WHERE d.actual_outcome = 'digital'), 0) AS confirmed_avoided_kg"
             f" FROM decisions d WHERE {condition}"
             " GROUP BY month, department ORDER BY month, department"
         )
@@ -467,9 +580,11 @@ class PostgresDecisionLog:
         for row in rows:
             await conn.execute(
                 "UPDATE decisions SET user_id = '', chat = '', transcript = '[]',"
-                " answers = %s, purged_at = %s WHERE id = %s",
+                " answers = %s, motivation = NULL, purged_at = %s WHERE id = %s",
                 [without_raw_text(row["answers"]), now, row["id"]],
             )
+            # The due-list holds where to reach the person: it goes with them.
+            await conn.execute("DELETE FROM followups WHERE decision_id = %s", [row["id"]])
         return len(rows)
 
     @staticmethod
@@ -492,16 +607,55 @@ class PostgresDecisionLog:
 
         return await self._store.transaction(work)
 
-    async def erase_user(self, user_id: str, now: float, actor: str) -> int:
+    async def erase_user(
+        self, user_id: str, now: float, actor: str, mark: str | None = None
+    ) -> int:
         async def work(conn: Connection) -> int:
             count = await self._clear(conn, "user_id = %s", [user_id], now)
             await conn.execute("DELETE FROM conversations WHERE user_id = %s", [user_id])
             await conn.execute("DELETE FROM profiles WHERE user_id = %s", [user_id])
+            if mark is not None:
+                await self._remember(conn, [Erasure(mark=mark, erased_at=now)])
             # The audit line must not keep the identifier the person asked to have erased.
-            await self._audit(conn, now, actor, "erase", {"decisions": count})
+            marked = {"erasure": mark} if mark is not None else {}
+            await self._audit(conn, now, actor, "erase", {"decisions": count, **marked})
             return count
 
         return await self._store.transaction(work)
+
+    @staticmethod
+    async def _remember(conn: Connection, erasures: list[Erasure]) -> None:
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                "INSERT INTO erasures (mark, erased_at) VALUES (%s, %s)"
+                " ON CONFLICT (mark) DO NOTHING",
+                [(erasure.mark, erasure.erased_at) for erasure in erasures],
+            )
+
+    async def user_ids(self) -> set[str]:
+        async def work(conn: Connection) -> set[str]:
+            cursor = await conn.execute(
+                "SELECT user_id FROM decisions WHERE user_id != ''"
+                " UNION SELECT user_id FROM conversations UNION SELECT user_id FROM profiles"
+            )
+            return {str(row["user_id"]) for row in await cursor.fetchall() if row["user_id"]}
+
+        return await self._store.run(work)
+
+    async def erasures(self) -> list[Erasure]:
+        async def work(conn: Connection) -> list[Erasure]:
+            cursor = await conn.execute(
+                "SELECT mark, erased_at FROM erasures ORDER BY erased_at, mark"
+            )
+            return [Erasure.model_validate(row) for row in await cursor.fetchall()]
+
+        return await self._store.run(work)
+
+    async def remember_erasures(self, erasures: list[Erasure]) -> None:
+        async def work(conn: Connection) -> None:
+            await self._remember(conn, erasures)
+
+        await self._store.transaction(work)
 
     async def save_admin(self, username: str, password_hash: str, now: float) -> None:
         async def work(conn: Connection) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from bot.decision_log import DecisionFilter, MonthStats, Review, Verdict
+from bot.decision_log import DecisionFilter, Erasure, MonthStats, Review, Verdict
 from bot.storage import StoredDecision
 from storage.export_stream import EXPORT_SELECT, keyset_batches
 from storage.filters import common_clauses, like_pattern
@@ -19,7 +19,9 @@ T = TypeVar("T")
 log = logging.getLogger("tripcheck.audit")
 
 # What identifies a person in a decision: who, where, and what they typed.
-PERSONAL_COLUMNS_CLEARED = "user_id = '', chat = '', transcript = '[]', answers = ?, purged_at = ?"
+PERSONAL_COLUMNS_CLEARED = (
+    "user_id = '', chat = '', transcript = '[]', answers = ?, motivation = NULL, purged_at = ?"
+)
 
 
 class Runner(Protocol):
@@ -124,7 +126,8 @@ class SQLiteDecisionLog:
         if not params:
             # The whole log: the totals the triggers keep (migration 006), not a scan.
             sql = (
-                "SELECT month, department, total, travel, digital, not_qualified, avoided_kg"
+                "SELECT month, department, total, travel, digital, not_qualified, avoided_kg,"
+                " asked, answered, confirmed_digital, confirmed_avoided_kg"
                 " FROM decision_month_stats WHERE total > 0 ORDER BY month, department"
             )
             rows = await self._run(lambda: self._rows(sql, []))
@@ -134,7 +137,12 @@ class SQLiteDecisionLog:
             " d.department AS department, count(*) AS total,"
             " sum(d.outcome = 'travel') AS travel, sum(d.outcome = 'digital') AS digital,"
             " sum(d.outcome = 'not_qualified') AS not_qualified,"
-            " coalesce(sum(d.co2_avoided_kg), 0) AS avoided_kg"
+            " coalesce(sum(d.co2_avoided_kg), 0) AS avoided_kg,"
+            " count(d.followed_up_at) AS asked, count(d.actual_outcome) AS answered,"
+            " coalesce(sum(d.actual_outcome = 'digital'), 0) AS confirmed_digital,"
+            " coalesce(sum(CASE WHEN d.actual_outcome = 'digital'"
+            " THEN coalesce(d.co2_avoided_kg, d.co2_planned_kg, 0) END), 0)"
+            " AS confirmed_avoided_kg"
             f" FROM decisions d WHERE {condition}"
             " GROUP BY month, department ORDER BY month, department"
         )
@@ -177,6 +185,8 @@ class SQLiteDecisionLog:
                 f"UPDATE decisions SET {PERSONAL_COLUMNS_CLEARED} WHERE id = ?",
                 [without_raw_text(answers), now, decision_id],
             )
+            # The due-list holds where to reach the person: it goes with them.
+            self._conn.execute("DELETE FROM followups WHERE decision_id = ?", [decision_id])
         return len(rows)
 
     def _audit(self, now: float, actor: str, action: str, details: dict[str, Any]) -> None:
@@ -203,16 +213,43 @@ class SQLiteDecisionLog:
 
         return await self._write(work)
 
-    async def erase_user(self, user_id: str, now: float, actor: str) -> int:
+    async def erase_user(
+        self, user_id: str, now: float, actor: str, mark: str | None = None
+    ) -> int:
         def work() -> int:
             count = self._clear("user_id = ?", [user_id], now)
             self._conn.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
             self._conn.execute("DELETE FROM profiles WHERE user_id = ?", [user_id])
+            if mark is not None:
+                self._remember([Erasure(mark=mark, erased_at=now)])
             # The audit line must not keep the identifier the person asked to have erased.
-            self._audit(now, actor, "erase", {"decisions": count})
+            marked = {"erasure": mark} if mark is not None else {}
+            self._audit(now, actor, "erase", {"decisions": count, **marked})
             return count
 
         return await self._write(work)
+
+    def _remember(self, erasures: list[Erasure]) -> None:
+        self._conn.executemany(
+            "INSERT INTO erasures (mark, erased_at) VALUES (?, ?) ON CONFLICT (mark) DO NOTHING",
+            [(erasure.mark, erasure.erased_at) for erasure in erasures],
+        )
+
+    async def user_ids(self) -> set[str]:
+        sql = (
+            "SELECT user_id FROM decisions WHERE user_id != ''"
+            " UNION SELECT user_id FROM conversations UNION SELECT user_id FROM profiles"
+        )
+        rows = await self._run(lambda: self._conn.execute(sql).fetchall())
+        return {str(row[0]) for row in rows if row[0]}
+
+    async def erasures(self) -> list[Erasure]:
+        sql = "SELECT mark, erased_at FROM erasures ORDER BY erased_at, mark"
+        rows = await self._run(lambda: self._rows(sql, []))
+        return [Erasure.model_validate(row) for row in rows]
+
+    async def remember_erasures(self, erasures: list[Erasure]) -> None:
+        await self._write(lambda: self._remember(erasures))
 
     async def save_admin(self, username: str, password_hash: str, now: float) -> None:
         def work() -> None:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -22,7 +23,8 @@ from zoneinfo import ZoneInfo
 from bot.decision_log import STATS_TIME_ZONE
 from bot.messages import ConversationKey
 from bot.state import ConversationState
-from bot.storage import DecisionRecord, StorageError, StoredDecision
+from bot.storage import DecisionRecord, FollowUp, StorageError, StoredDecision
+from storage.followup_rows import followup_of, reference_json
 from storage.migrations import migrations_of
 from storage.rows import from_row as _from_row
 from storage.rows import to_row as _to_row
@@ -90,6 +92,21 @@ def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
     return current
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switches a new database to WAL. The switch needs the file to itself, and SQLite refuses
+    at once (no busy wait) when another process opening it at the same moment holds a lock,
+    so it is tried again for as long as a busy wait would last."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _connect(name: str) -> sqlite3.Connection:
     conn = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -133,9 +150,9 @@ class SQLiteStorage:
                 _refuse_read_only(name)
             conn = _connect(name)
             try:
-                migrate(conn)
                 if name != ":memory:":
-                    conn.execute("PRAGMA journal_mode = WAL")
+                    _use_wal(conn)
+                migrate(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
             except BaseException:
@@ -319,6 +336,60 @@ class SQLiteStorage:
 
         return await self._write(work)
 
+    async def set_followup_reference(
+        self, key: ConversationKey, decision_id: int, reference: dict[str, str]
+    ) -> None:
+        await self._write(
+            lambda: self._conn.execute(
+                "UPDATE followups SET reference = ? WHERE decision_id = ? AND channel = ?"
+                " AND chat = ? AND user_id = ?",
+                [reference_json(reference), decision_id, key.channel, key.chat, key.user],
+            )
+        )
+
+    async def claim_followups(
+        self, holder: str, now: float, *, channels: tuple[str, ...], lease: float, limit: int
+    ) -> list[FollowUp]:
+        if not channels:
+            return []
+        marks = ", ".join("?" for _ in channels)
+        sql = (
+            "UPDATE followups SET claimed_by = ?, claimed_until = ? WHERE decision_id IN"
+            " (SELECT decision_id FROM followups WHERE due_at IS NOT NULL AND due_at <= ?"
+            " AND answered_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)"
+            f" AND channel IN ({marks}) ORDER BY due_at LIMIT ?) RETURNING *"
+        )
+        params = [holder, now + lease, now, now, *channels, limit]
+        rows = await self._write(lambda: _rows(self._conn, sql, params))
+        return sorted((followup_of(row) for row in rows), key=lambda f: f.due_at or 0.0)
+
+    async def followup_sent(
+        self, decision_id: int, holder: str, now: float, next_due: float | None
+    ) -> None:
+        def work() -> None:
+            updated = self._conn.execute(
+                "UPDATE followups SET attempts = attempts + 1, sent_at = ?, due_at = ?,"
+                " claimed_by = NULL, claimed_until = NULL WHERE decision_id = ? AND claimed_by = ?",
+                [now, next_due, decision_id, holder],
+            ).rowcount
+            if updated:
+                self._conn.execute(
+                    "UPDATE decisions SET followed_up_at = ?"
+                    " WHERE id = ? AND followed_up_at IS NULL",
+                    [now, decision_id],
+                )
+
+        await self._write(work)
+
+    async def followup_failed(self, decision_id: int, holder: str, retry_at: float | None) -> None:
+        await self._write(
+            lambda: self._conn.execute(
+                "UPDATE followups SET failures = failures + 1, due_at = ?, claimed_by = NULL,"
+                " claimed_until = NULL WHERE decision_id = ? AND claimed_by = ?",
+                [retry_at, decision_id, holder],
+            )
+        )
+
     async def ping(self) -> None:
         def work() -> None:
             if self._name == ":memory:":
@@ -427,6 +498,46 @@ class SQLiteTurn:
     async def last_decision(self) -> StoredDecision | None:
         rows = await self._in_transaction(lambda: _last_decision_rows(self._conn, self._key))
         return _from_row(rows[0]) if rows else None
+
+    async def schedule_followup(self, decision_id: int, due_at: float, lang: str) -> None:
+        key = self._key
+        await self._in_transaction(
+            lambda: self._conn.execute(
+                "INSERT INTO followups (decision_id, channel, chat, user_id, lang, due_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (decision_id) DO NOTHING",
+                [decision_id, key.channel, key.chat, key.user, lang, due_at],
+            )
+        )
+
+    async def open_followup(self, decision_id: int | None = None) -> FollowUp | None:
+        key = self._key
+        sql = (
+            "SELECT * FROM followups WHERE channel = ? AND chat = ? AND user_id = ?"
+            " AND sent_at IS NOT NULL AND answered_at IS NULL"
+        )
+        params: list[Any] = [key.channel, key.chat, key.user]
+        if decision_id is not None:
+            sql += " AND decision_id = ?"
+            params.append(decision_id)
+        sql += " ORDER BY sent_at DESC, decision_id DESC LIMIT 1"
+        rows = await self._in_transaction(lambda: _rows(self._conn, sql, params))
+        return followup_of(rows[0]) if rows else None
+
+    async def record_actual(self, decision_id: int, actual: str, now: float) -> bool:
+        def work() -> bool:
+            closed = self._conn.execute(
+                "UPDATE followups SET answered_at = ?, due_at = NULL, claimed_by = NULL,"
+                " claimed_until = NULL WHERE decision_id = ? AND answered_at IS NULL",
+                [now, decision_id],
+            ).rowcount
+            if closed:
+                self._conn.execute(
+                    "UPDATE decisions SET actual_outcome = ?, actual_at = ? WHERE id = ?",
+                    [actual, now, decision_id],
+                )
+            return bool(closed)
+
+        return await self._in_transaction(work)
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

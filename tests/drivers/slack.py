@@ -2,8 +2,8 @@
 tests/test_slack.py shares: signed requests as Slack sends them, a person in the workspace
 (`SlackUser`), and what a message shows.
 
-`open_driver(locale)` serves our real app (the Slack channel only) over loopback HTTP, with a
-fake Slack Web API behind it and a fresh in-memory database."""
+`open_driver(locale, servers)` serves our real app (the Slack channel only) over loopback
+HTTP, with a fake Slack Web API behind it and a fresh in-memory database."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -28,14 +28,14 @@ from adapters.slack_blocks import DONE_ACTION
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
+from bot.state import Role
 from rules.loader import load_ruleset
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.cli_helpers import PLACES_CACHE
-from tests.drivers import QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown, own_or_shared
 from tests.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack, dm_channel
-from tests.servers import running
 from tripcheck.server import create_app
 
 TOKEN = "xoxb-test-token"
@@ -107,6 +107,10 @@ def buttons(message: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any
     ]
 
 
+def _as_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("ascii")
+
+
 @dataclass
 class Bot:
     """Our server with the Slack channel, the fake Web API behind it, and the engine."""
@@ -124,14 +128,13 @@ class Bot:
         *,
         secret: str | None = SIGNING_SECRET,
         timestamp: int | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str | bytes] | None = None,
     ) -> httpx.Response:
         signed = signature_headers(body, secret, timestamp) if secret is not None else {}
-        return await self.http.post(
-            f"{self.url}/slack/events",
-            content=body,
-            headers={"Content-Type": content_type, **signed, **(headers or {})},
-        )
+        merged = {"Content-Type": content_type, **signed, **(headers or {})}
+        # A header value may be raw bytes (a client may send any byte), so all go as bytes.
+        raw = [(name.encode(), _as_bytes(value)) for name, value in merged.items()]
+        return await self.http.post(f"{self.url}/slack/events", content=body, headers=raw)
 
     async def deliver(self, body: bytes, content_type: str, **options: Any) -> httpx.Response:
         """Posts a signed request, then waits until the bot has done what it was asked."""
@@ -353,6 +356,8 @@ class SlackDriver:
     engine: Engine
     key: ConversationKey
     user: SlackUser
+    role: Role = "employee"
+    edits_sent: bool = True
     # Each question as the user's client showed it when latest_question() was asked: an old
     # client still shows (and sends) its buttons after the bot removed them.
     _questions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -390,19 +395,21 @@ def _places() -> PlaceIndex:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None) -> AsyncIterator[SlackDriver]:
-    """A fresh server with the Slack channel, a fake Slack whose users.info gives the user
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[SlackDriver]:
+    """A fresh app with the Slack channel, a fresh fake Slack whose users.info gives the user
     `locale` (none at all for None), and an in-memory database."""
-    fake = FakeSlack(TOKEN, locales={DRIVER_USER: locale or ""})
-    async with running(fake.app) as fake_url:
-        fake.url = fake_url
+    async with own_or_shared(servers) as shared:
+        fake = FakeSlack(TOKEN, locales={DRIVER_USER: locale or ""})
+        fake.url = shared.platform_url
         storage = await SQLiteStorage.open(":memory:")
         engine = Engine(_rules(), storage, places=_places())
-        settings = slack_settings(f"{fake_url}/api/")
+        settings = slack_settings(f"{shared.platform_url}/api/")
         channel = slack.channel(settings, engine)
         assert channel is not None
         # The app's lifespan starts and stops the channel and closes the engine's storage.
         app = create_app(settings, engine, [channel])
-        async with running(app) as url, httpx.AsyncClient(timeout=5.0) as http:
-            user = SlackUser(Bot(url, fake, engine, channel, http), DRIVER_USER)
+        async with shared.mount(fake.app, app), httpx.AsyncClient(timeout=5.0) as http:
+            user = SlackUser(Bot(shared.app_url, fake, engine, channel, http), DRIVER_USER)
             yield SlackDriver(engine, user.key(), user)

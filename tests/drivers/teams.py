@@ -18,11 +18,11 @@ from adapters.teams_cards import CHOICE, DONE, PICKED
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
+from bot.state import Role
 from storage.sqlite.store import SQLiteStorage
-from tests.drivers import QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown, own_or_shared
 from tests.drivers.telegram import SETTLE_SECONDS, shipped_rules
 from tests.fake_teams import ConnectorCall, FakeConnector
-from tests.servers import running
 from tripcheck.server import create_app
 
 CLIENT_ID = "3f2b8c4e-1d2a-4b5c-9e8f-0a1b2c3d4e5f"
@@ -50,6 +50,8 @@ class TeamsDriver:
     channel: teams.TeamsChannel
     url: str
     locale: str | None
+    role: Role = "employee"
+    edits_sent: bool = True
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_790_000_100_000))
 
     async def say(self, text: str) -> list[Shown]:
@@ -170,15 +172,19 @@ def _submit_data(card: dict[str, Any], value: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None) -> AsyncIterator[TeamsDriver]:
-    """A fresh server with its own in-memory database, the fake connector, and a user whose
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[TeamsDriver]:
+    """A fresh app with its own in-memory database, a fresh fake connector, and a user whose
     Teams client is set to `locale` (None: the activities carry no locale)."""
-    connector = FakeConnector()
-    async with running(connector.app) as connector_url:
+    async with own_or_shared(servers) as shared:
+        connector = FakeConnector()
         settings = teams_settings()
         engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
         channel = teams.channel(settings, engine)
         assert channel is not None
-        async with running(create_app(settings, engine, [channel])) as url:
+        async with shared.mount(connector.app, create_app(settings, engine, [channel])):
             key = ConversationKey("teams", PERSONAL, AAD)
-            yield TeamsDriver(engine, key, connector, connector_url, channel, url, locale)
+            yield TeamsDriver(
+                engine, key, connector, shared.platform_url, channel, shared.app_url, locale
+            )

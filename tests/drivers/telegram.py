@@ -18,12 +18,12 @@ from adapters.telegram_render import Answer, Done, Toggle
 from bot.engine import Engine
 from bot.messages import ConversationKey
 from bot.settings import Settings
+from bot.state import Role
 from rules.loader import load_ruleset
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
-from tests.drivers import QuestionRef, Shown
+from tests.drivers import Loopback, QuestionRef, Shown, own_or_shared
 from tests.fake_telegram import FakeTelegram
-from tests.servers import running
 from tripcheck.server import create_app
 
 SECRET = "s"
@@ -61,6 +61,8 @@ class TelegramDriver:
     url: str
     language_code: str | None
     user_id: int = USER_ID
+    role: Role = "partner_contact"
+    edits_sent: bool = True
     # Every message with a keyboard, as the client showed it when it came (message id).
     shown: dict[int, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -167,15 +169,17 @@ def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def open_driver(locale: str | None) -> AsyncIterator[TelegramDriver]:
-    """A fresh server with its own in-memory database, the fake Bot API, and a user whose
+async def open_driver(
+    locale: str | None, servers: Loopback | None = None
+) -> AsyncIterator[TelegramDriver]:
+    """A fresh app with its own in-memory database, a fresh fake Bot API, and a user whose
     Telegram app is set to `locale` (None: Telegram sends no language)."""
-    fake = FakeTelegram(TOKEN)
-    async with running(fake.app) as api_url:
-        settings = telegram_settings(api_url)
+    async with own_or_shared(servers) as shared:
+        fake = FakeTelegram(TOKEN)
+        settings = telegram_settings(shared.platform_url)
         engine = Engine(shipped_rules(), await SQLiteStorage.open(":memory:"))
         channel = telegram.channel(settings, engine)
         assert channel is not None
-        async with running(create_app(settings, engine, [channel])) as url:
+        async with shared.mount(fake.app, create_app(settings, engine, [channel])):
             key = ConversationKey("telegram", str(USER_ID), str(USER_ID))
-            yield TelegramDriver(engine, key, fake, channel, url, locale)
+            yield TelegramDriver(engine, key, fake, channel, shared.app_url, locale)

@@ -13,10 +13,10 @@ from bot.settings import Settings
 from rules.ruleset import RuleSet
 from storage.sqlite.store import SQLiteStorage
 from tests.fake_slack import FakeSlack
+from tests.fake_teams import FakeConnector
 from tests.fake_telegram import FakeTelegram
 from tests.faults.inprocess import SLACK_TOKEN, TELEGRAM_TOKEN
 from tests.servers import free_port, running
-from tests.test_teams import FakeConnector
 from tripcheck.server import create_app
 
 SLACK_SECRET = "slack-signing-secret-for-fault-tests"
