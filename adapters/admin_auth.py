@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from bot.decision_log import DecisionLog
-from bot.passwords import hash_password, needs_rehash, verify_password
+from bot.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 
 log = logging.getLogger("tripcheck.admin_web")
 
@@ -297,18 +297,11 @@ class PasswordChecker:
     def __init__(self, decision_log: DecisionLog, clock: Clock | None = None) -> None:
         self._log = decision_log
         self._clock = clock or time.time
-        self._dummy_hash: str | None = None
+        self._dummy_hash = dummy_hash()
         self._slots = asyncio.Semaphore(CONCURRENT_PASSWORD_CHECKS)
-
-    async def prepare(self) -> None:
-        """Makes the dummy hash (one scrypt run) before the first login needs it."""
-        if self._dummy_hash is None:
-            self._dummy_hash = await asyncio.to_thread(hash_password, secrets.token_urlsafe(16))
 
     async def check(self, user: str, password: str) -> str | None:
         """The user's stored hash if the password is right, else None."""
-        await self.prepare()
-        assert self._dummy_hash is not None
         stored = await self._log.admin_password_hash(user) if user else None
         async with self._slots:
             matches = await asyncio.to_thread(verify_password, password, stored or self._dummy_hash)

@@ -8,9 +8,6 @@ import io
 from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from bot.storage import StoredDecision
 from rules.ruleset import RuleSet
 
@@ -108,6 +105,11 @@ def _cell(value: str | int | float) -> str | int | float:
 def plan_workbook(plan: AnnualPlan, text: Callable[[str], str]) -> bytes:
     """The annual plan view as an .xlsx workbook: the year's sheet with a total row, and a
     sheet of the spellings that match no department. `text` gives the admin's words."""
+    # Imported here, not at start-up: openpyxl takes a tenth of a second to import, and
+    # only this download needs it.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

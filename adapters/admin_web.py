@@ -6,12 +6,10 @@ municipality's accounts in adapters/admin_oidc.py, the SVG charts in adapters/ad
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -50,7 +48,7 @@ from adapters.admin_plan import annual_plan, normalised_department, plan_workboo
 from adapters.admin_time import local_day, local_time, month_key, quarter_of
 from bot.decision_log import DecisionFilter, DecisionLog, MonthStats, Verdict
 from bot.engine import Engine
-from bot.export import CSV_COLUMNS, csv_row, stats_total
+from bot.export import csv_chunks, stats_total
 from bot.logs import pseudonym
 from bot.settings import Settings
 from bot.storage import StorageError, StoredDecision
@@ -71,7 +69,6 @@ MAX_TEXT_FILTER = 200
 MAX_USERNAME = 200
 MAX_PASSWORD = 1024
 MAX_FORM_BYTES = 64 * 1024
-CSV_CHUNK = 64 * 1024
 LANGS: tuple[Lang, ...] = ("sv", "en")
 DEFAULT_LANG: Lang = "sv"
 LANG_COOKIE = "tripcheck_admin_lang"
@@ -424,7 +421,6 @@ class AdminWeb:
         ]
 
     async def start(self) -> None:
-        await self.passwords.prepare()
         if self.oidc is not None:
             await self.oidc.start()
 
@@ -812,24 +808,12 @@ class AdminWeb:
         if query.errors:
             return self._list_page(request, session, query, 400)
 
-        async def lines() -> AsyncIterator[str]:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            # The byte-order mark lets Excel, which Kommunstaben uses, read å, ä and ö.
-            buffer.write("\ufeff")
-            writer.writerow(CSV_COLUMNS)
-            async for decision in self.log.stream_decisions(query.where):
-                writer.writerow(csv_row(decision))
-                if buffer.tell() >= CSV_CHUNK:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
-
         today = local_day(self.clock()).isoformat()
         log.info("admin export", extra={"channel": "admin", "admin": session.user})
+        # The byte-order mark lets Excel, which Kommunstaben uses, read å, ä and ö.
+        rows = self.log.stream_export_rows(query.where)
         return StreamingResponse(
-            lines(),
+            csv_chunks(rows, first="\ufeff"),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="tripcheck-decisions-{today}.csv"'

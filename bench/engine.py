@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.summary import Summary
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
 from rules.loader import load_ruleset
@@ -136,6 +137,10 @@ async def main(checks: int, places_cache: Path, database_url: str) -> None:
         f" p99 < {P99_TARGET_MS} ms {'meets' if p99 < P99_TARGET_MS else 'MISSES'}"
     )
     print(f"peak memory (max RSS, place index included): {peak_mb:,.0f} MB")
+    summary = Summary()
+    summary.add("engine turn p50", f"{p50:.3f} ms", f"< {P50_TARGET_MS} ms", p50 < P50_TARGET_MS)
+    summary.add("engine turn p99", f"{p99:.3f} ms", f"< {P99_TARGET_MS} ms", p99 < P99_TARGET_MS)
+    summary.print()
 
 
 @contextlib.contextmanager

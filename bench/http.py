@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.engine import SCRIPTS
 from bench.startup import TOKEN, environment, free_port, tripcheck
+from bench.summary import Summary
 
 RATIO_TARGET = 0.75
 P99_TARGET_MS = 40
@@ -46,7 +47,8 @@ def start_floor(folder: Path, port: int) -> subprocess.Popen[bytes]:
     # The bench folder goes last on the path, after the standard library (see the top).
     code = (
         f"import sys; sys.path.append({str(ROOT / 'bench')!r}); import uvicorn;"
-        f" uvicorn.run('floor_app:app', host='127.0.0.1', port={port}, log_level='warning')"
+        f" uvicorn.run('floor_app:app', host='127.0.0.1', port={port}, log_level='warning',"
+        " http='httptools', loop='uvloop')"
     )
     command = [sys.executable, "-c", code]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
@@ -161,7 +163,7 @@ def run_wrk(
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def latency(share: str) -> float:
-        found = re.search(rf"^\s+{share}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+        found = re.search(rf"^\s+{share}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
         assert found is not None, out
         return float(found.group(1)) * _UNITS[found.group(2)]
 
@@ -235,6 +237,16 @@ async def main(args: argparse.Namespace) -> None:
         f"  tripcheck p99 {p99:.1f} ms; target < {P99_TARGET_MS} ms:"
         f" {'meets' if p99 < P99_TARGET_MS else 'MISSES'}"
     )
+    summary = Summary()
+    rates = f"{medians['tripcheck'][0]:,.0f} vs {medians['floor'][0]:,.0f} turns/s"
+    summary.add(
+        "REST tripcheck/floor turns/s",
+        f"{ratio:.2f} ({rates})",
+        f">= {RATIO_TARGET}",
+        ratio >= RATIO_TARGET,
+    )
+    summary.add("REST tripcheck p99", f"{p99:.1f} ms", f"< {P99_TARGET_MS} ms", p99 < P99_TARGET_MS)
+    summary.print()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.summary import Summary
 from rules.places import PlaceIndex
 
 FIXED = [
@@ -224,6 +225,9 @@ def main() -> None:
         f"{'met' if best_p99 < 2 else 'NOT met'} (best of 3)"
     )
     print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    summary = Summary()
+    summary.add("place lookup p99 (best of 3)", f"{best_p99:.3f} ms", "< 2 ms", best_p99 < 2)
+    summary.print()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.engine import SCRIPTS
+from bench.summary import Summary
 
 PUBLIC_CASES = Path("/work/shared/scenarios/public.yml")
 TOKEN = "bench-token"
@@ -204,6 +205,16 @@ def main() -> None:
         f"  chat peak RSS (1 check)         {chat_peak:7.0f} MB  "
         f"target < {CHAT_RSS_TARGET_MB} MB: {verdict(chat_peak, CHAT_RSS_TARGET_MB)}"
     )
+    summary = Summary()
+    for name, value, unit, target in (
+        (f"tripcheck evaluate {args.cases.name}", evaluate, "s", EVALUATE_TARGET_S),
+        ("tripcheck serve ready (warm)", ready, "s", READY_TARGET_S),
+        ("serve peak RSS, every channel on", serve_peak, "MB", SERVE_RSS_TARGET_MB),
+        ("chat peak RSS", chat_peak, "MB", CHAT_RSS_TARGET_MB),
+    ):
+        shown = f"{value:.3f} s" if unit == "s" else f"{value:.0f} MB"
+        summary.add(name, shown, f"< {target} {unit}", value < target)
+    summary.print()
 
 
 if __name__ == "__main__":

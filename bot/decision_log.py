@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -128,6 +128,14 @@ class DecisionLog(Protocol):
         self, where: DecisionFilter, *, batch: int = 500
     ) -> AsyncIterator[StoredDecision]:
         """Every matching decision, oldest first, a batch at a time (constant memory)."""
+        ...
+
+    def stream_export_rows(
+        self, where: DecisionFilter, *, batch: int = 2000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every matching decision, oldest first, in batches of plain rows: the columns of
+        bot.export.CSV_COLUMNS as stored (created_at a timestamp, advisories JSON text), for
+        an export that builds no model per row."""
         ...
 
     async def stats(self, where: DecisionFilter) -> list[MonthStats]:

@@ -71,6 +71,9 @@ def test_a_bench_script_prints_its_figures(arguments: list[str], figures: list[s
     printed = run_bench(*arguments)
     for figure in figures:
         assert figure in printed
+    # The closing block: every figure again with its target and whether it meets it.
+    closing = printed.split("\nsummary:\n", 1)[1]
+    assert closing.strip() and all("(target " in line for line in closing.splitlines())
 
 
 @pytest.mark.postgres

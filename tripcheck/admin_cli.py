@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from bot.decision_log import DecisionFilter, Erasure, MonthStats
 from bot.erasure import erasure_line, erasure_mark
-from bot.export import DecisionWriter, iso_time, stats_total, summary
+from bot.export import DecisionWriter, csv_chunks, iso_time, stats_total, summary
 from bot.passwords import hash_password
 from bot.retention import cutoff
 from bot.settings import Settings
@@ -108,6 +108,11 @@ async def _decisions(
     if command == "list":
         found = await log.query_decisions(filter_of(args), limit=args.limit)
         _write_decisions(found, args.format, out)
+        return 0
+    if command == "export" and args.format == "csv":
+        async for chunk in csv_chunks(log.stream_export_rows(filter_of(args))):
+            out.write(chunk)
+        out.flush()
         return 0
     if command == "export":
         writer = DecisionWriter(args.format, out)

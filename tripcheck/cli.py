@@ -83,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "chat":
         return asyncio.run(_chat(args, settings))
     if args.command == "serve":
-        return asyncio.run(_serve(args, settings))
+        from tripcheck.server import run_serving
+
+        return run_serving(_serve(args, settings))
     if args.command == "db":
         return asyncio.run(db_cli.run(args, settings))
     if args.command in ("decisions", "stats", "admin"):

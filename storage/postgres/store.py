@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.decision_log import (
@@ -28,6 +28,7 @@ from bot.decision_log import (
 from bot.messages import ConversationKey
 from bot.state import ConversationState
 from bot.storage import DecisionRecord, FollowUp, StorageError, StoredDecision
+from storage.export_stream import EXPORT_SELECT, keyset_batches
 from storage.filters import common_clauses, like_pattern
 from storage.followup_rows import followup_of, reference_json
 from storage.migrations import migrations_of
@@ -492,6 +493,25 @@ class PostgresDecisionLog:
             for row in rows:
                 yield row
             after = rows[-1].id
+
+    def stream_export_rows(
+        self, where: DecisionFilter, *, batch: int = 2000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        condition, params = where_sql(where)
+        sql = (
+            f"SELECT {EXPORT_SELECT} FROM decisions d WHERE {condition} AND d.id > %s"
+            " ORDER BY d.id LIMIT %s"
+        )
+
+        async def fetch(after: int) -> list[tuple[Any, ...]]:
+            async def work(conn: Connection) -> list[tuple[Any, ...]]:
+                cursor = conn.cursor(row_factory=tuple_row)
+                await cursor.execute(sql, [*params, after, batch])
+                return await cursor.fetchall()
+
+            return await self._store.run(work)
+
+        return keyset_batches(fetch)
 
     async def stats(self, where: DecisionFilter) -> list[MonthStats]:
         condition, params = where_sql(where)

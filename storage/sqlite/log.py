@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from bot.decision_log import DecisionFilter, Erasure, MonthStats, Review, Verdict
 from bot.storage import StoredDecision
+from storage.export_stream import EXPORT_SELECT, keyset_batches
 from storage.filters import common_clauses, like_pattern
 from storage.rows import without_raw_text
 
@@ -105,6 +106,20 @@ class SQLiteDecisionLog:
             for row in rows:
                 yield self._from_row(row)
             after = rows[-1]["id"]
+
+    def stream_export_rows(
+        self, where: DecisionFilter, *, batch: int = 2000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        condition, params = where_sql(where)
+        sql = (
+            f"SELECT {EXPORT_SELECT} FROM decisions d WHERE {condition} AND d.id > ?"
+            " ORDER BY d.id LIMIT ?"
+        )
+
+        def fetch(after: int) -> Awaitable[list[tuple[Any, ...]]]:
+            return self._run(lambda: self._conn.execute(sql, [*params, after, batch]).fetchall())
+
+        return keyset_batches(fetch)
 
     async def stats(self, where: DecisionFilter) -> list[MonthStats]:
         condition, params = where_sql(where)

@@ -443,17 +443,21 @@ class SQLiteTurn:
         self.begun = False
 
     async def _in_transaction(self, work: Callable[[], T]) -> T:
-        """Runs `work` in the turn's transaction; the first call begins it on the turn thread
-        (BEGIN IMMEDIATE may wait for another process's write)."""
+        """Runs `work` in the turn's transaction. The first call begins it: at once, where
+        no other connection is writing (the usual case, and a trip to the turn thread and
+        back costs more than the whole turn), else on the turn thread, where BEGIN IMMEDIATE
+        waits for the other process's write."""
         if self.begun:
             return await self._store._in_turn(work)
         conn = self._conn
+        self.begun = True
+        if await self._store._in_turn(lambda: _begin_without_waiting(conn)):
+            return await self._store._in_turn(work)
 
         def begin_then_work() -> T:
             conn.execute("BEGIN IMMEDIATE")
             return work()
 
-        self.begun = True
         return await self._store._run(begin_then_work, turn=True)
 
     async def load(self) -> ConversationState | None:
@@ -540,6 +544,21 @@ def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[st
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _begin_without_waiting(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE if the write lock is free now; False (nothing begun) if another
+    connection holds it."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
 
 
 def _load_state(conn: sqlite3.Connection, key: ConversationKey) -> str | None:
