@@ -153,6 +153,9 @@ class SQLiteStorage:
                 if name != ":memory:":
                     _use_wal(conn)
                 migrate(conn)
+                if name != ":memory:":
+                    # The schema belongs in the database file itself, not only in its WAL.
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
             except BaseException:
