@@ -449,9 +449,18 @@ class SlackChannel:
             result = await self.engine.handle(key, incoming)
             if result.taken:
                 await self._update(pressed, answered(shown.text, shown.blocks, label))
-            elif not _failed(result):
+            elif not _failed(result) and self._is_open_or_unknown(key, pressed):
+                # An older question was already rewritten (answered, or its buttons taken when
+                # the next one came): the press carries the client's stale copy, so leave it.
                 await self._update(pressed, without_buttons(shown.text, shown.blocks))
             await self._deliver(key, Place(str(channel_id), thread_ts), result, pressed.ts)
+
+    def _is_open_or_unknown(self, key: ConversationKey, pressed: Posted) -> bool:
+        """Whether the pressed message is the question this process last asked here, or
+        this process does not know which that is (asked by another instance, or before a
+        restart)."""
+        asked = self._open.get(key)
+        return asked is None or asked.ts == pressed.ts
 
     async def _deliver(
         self,

@@ -63,21 +63,25 @@ LOCALE_CASES: dict[str, list[tuple[str | None, Lang]]] = {
     "jsonl": [("sv", "sv"), ("en", "en"), (None, "sv")],
 }
 LANGS: tuple[Lang, ...] = ("sv", "en")
-# Typed answers from the greeting to "Does it contribute to development?": employees name
-# their department, partner contacts (Telegram) their organisation.
+# Typed answers from the greeting to "Does it contribute to development?" (the date left
+# open): employees name their department, partner contacts (Telegram) their organisation.
+# One checklist "yes" settles the checklist, so the scenarios answer "no" to go on.
 OPENINGS: dict[Role, dict[Lang, list[str]]] = {
     "employee": {
-        "en": ["hello", "trip", "Board meeting", "Arbetsmarknadsförvaltningen", "none", "Oulu"],
-        "sv": ["hej", "resa", "Styrelsemöte", "Kommunstaben", "ingen", "Uleåborg"],
+        "en": [
+            *("hello", "trip", "Board meeting", "Arbetsmarknadsförvaltningen", "none", "Oulu"),
+            "don't know",
+        ],
+        "sv": ["hej", "resa", "Styrelsemöte", "Kommunstaben", "ingen", "Uleåborg", "vet inte"],
     },
     "partner_contact": {
-        "en": ["hello", "trip", "Board meeting", "City of Oulu", "none", "Oulu"],
-        "sv": ["hej", "resa", "Styrelsemöte", "Uleåborgs stad", "ingen", "Uleåborg"],
+        "en": ["hello", "trip", "Board meeting", "City of Oulu", "none", "Oulu", "don't know"],
+        "sv": ["hej", "resa", "Styrelsemöte", "Uleåborgs stad", "ingen", "Uleåborg", "vet inte"],
     },
 }
 WORDS: dict[Lang, dict[str, str]] = {
-    "en": {"yes": "yes", "trip": "trip", "greeting": "Hello"},
-    "sv": {"yes": "ja", "trip": "resa", "greeting": "Hej"},
+    "en": {"yes": "yes", "no": "no", "trip": "trip", "greeting": "Hello"},
+    "sv": {"yes": "ja", "no": "nej", "trip": "resa", "greeting": "Hej"},
 }
 
 # The module's tests share one event loop, so they can share the servers.
@@ -134,17 +138,17 @@ async def test_a_stale_press_after_a_typed_answer_answers_nothing(
     await reach_development(driver, lang)
     development = driver.latest_question()
     assert development.buttons[:2] == ("yes", "no")
-    await driver.say(WORDS[lang]["yes"])
-    # "No" pressed on the old keyboard, while "Is it external monitoring?" is open.
-    shown = await driver.press("no", development)
+    await driver.say(WORDS[lang]["no"])
+    # "Yes" pressed on the old keyboard, while "Is it external monitoring?" is open.
+    shown = await driver.press("yes", development)
     assert shown[0].text == rules.text("hint.stale_button", lang)
     assert asks(shown[-1], rules, "external_monitoring", lang)  # the open question again
     recorded = await answers(driver)
-    assert recorded["contributes_development"] is True
+    assert recorded["contributes_development"] is False
     assert "external_monitoring" not in recorded
     assert (await state_of(driver)).step == "external_monitoring"
     if driver.edits_sent:
-        # The typed answer took its buttons; it is not shown as answered "No".
+        # The typed answer took its buttons; it is not shown as answered "Yes".
         assert await driver.seen(development) == Shown(development.text)
 
 
@@ -173,22 +177,18 @@ async def test_a_press_on_a_question_two_steps_back_answers_nothing(
     driver, lang = user
     await reach_development(driver, lang)
     development = driver.latest_question()
-    await driver.press("yes", development)
+    await driver.press("no", development)
     answered = await driver.seen(development)
     if driver.edits_sent:
         assert answered.text != development.text and not answered.buttons  # shows the answer
     await driver.press("no")  # external monitoring
-    shown = await driver.press("no", development)
+    shown = await driver.press("yes", development)
     assert shown[0].text == rules.text("hint.stale_button", lang)
     assert asks(shown[-1], rules, "influence", lang)
     recorded = await answers(driver)
-    assert (recorded["contributes_development"], recorded["external_monitoring"]) == (True, False)
+    assert (recorded["contributes_development"], recorded["external_monitoring"]) == (False, False)
     assert "influence" not in recorded
     now = await driver.seen(development)
-    if now != answered and isinstance(driver, slack.SlackDriver):
-        # adapters/slack.py strips the buttons of the message as the press's payload carries
-        # it (the old client's copy, with its buttons), so the shown answer goes with them.
-        pytest.xfail("Slack rewrites an answered question on a stale press: its answer is lost")
     assert now == answered  # still shows the answer it had
 
 
