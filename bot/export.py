@@ -33,12 +33,21 @@ CSV_COLUMNS = (
     "co2_lowest_mode",
     "co2_avoided_kg",
     "rules_version",
+    "happens_on",
+    "happens_precision",
+    "motivation",
+    "actual_outcome",
+    "actual_at",
+    "followed_up_at",
 )
 
 
-NUMBER_COLUMNS = ("id", "created_at", "co2_distance_km", "co2_planned_kg", "co2_avoided_kg")
+TIME_COLUMNS = ("created_at", "actual_at", "followed_up_at")
+NUMBER_COLUMNS = ("id", *TIME_COLUMNS, "co2_distance_km", "co2_planned_kg", "co2_avoided_kg")
 TEXT_CELLS = tuple(i for i, column in enumerate(CSV_COLUMNS) if column not in NUMBER_COLUMNS)
 CREATED_AT = CSV_COLUMNS.index("created_at")
+# Times that are empty until a follow-up is asked and answered.
+LATER_TIMES = tuple(CSV_COLUMNS.index(column) for column in TIME_COLUMNS[1:])
 ADVISORIES = CSV_COLUMNS.index("advisories")
 # How a text cell that a spreadsheet would run as a formula starts.
 FORMULA_STARTS = frozenset("=+-@\t\r")
@@ -79,6 +88,9 @@ def csv_cells(row: Sequence[Any]) -> list[Any]:
     as an empty cell by the csv module)."""
     cells = list(row)
     cells[CREATED_AT] = iso_time(cells[CREATED_AT])
+    for index in LATER_TIMES:
+        if cells[index] is not None:
+            cells[index] = iso_time(cells[index])
     cells[ADVISORIES] = advisory_codes(cells[ADVISORIES])
     # Only the text columns are looked at: this runs for every row of the log.
     for index in TEXT_CELLS:

@@ -80,10 +80,13 @@ async def test_every_text_cell_that_starts_like_a_formula_is_quoted(backend: Bac
 
 async def test_the_csv_text_starts_with_the_header_and_holds_every_row() -> None:
     async def batches() -> AsyncIterator[list[tuple[object, ...]]]:
-        row = tuple(
-            1_760_000_000.0 if c == "created_at" else "[]" if c == "advisories" else c
-            for c in CSV_COLUMNS
-        )
+        special: dict[str, object] = {
+            "created_at": 1_760_000_000.0,
+            "advisories": "[]",
+            "actual_at": None,
+            "followed_up_at": None,
+        }
+        row = tuple(special.get(c, c) for c in CSV_COLUMNS)
         for _ in range(3):
             yield [row, row]
 
@@ -91,3 +94,25 @@ async def test_the_csv_text_starts_with_the_header_and_holds_every_row() -> None
     assert text.startswith("\ufeff")
     parsed = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert parsed[0] == list(CSV_COLUMNS) and len(parsed) == 7
+
+
+async def test_the_export_has_the_date_the_motivation_and_what_really_happened(
+    backend: Backend,
+) -> None:
+    dated = record(1_760_000_000.0).model_copy(
+        update={"happens_on": "2027-03-12", "happens_precision": "day", "motivation": "=Tåg"}
+    )
+    decision_id = await backend.record_decision(KEY, dated, ConversationState(lang="sv"))
+    async with backend.turn(KEY) as tx:
+        await tx.schedule_followup(decision_id, 1_760_000_100.0, "sv")
+    async with backend.turn(KEY) as tx:
+        assert await tx.record_actual(decision_id, "digital", 1_760_086_400.0)
+    rows = [
+        r async for rows in backend.decision_log.stream_export_rows(DecisionFilter()) for r in rows
+    ]
+    cells = dict(zip(CSV_COLUMNS, csv_cells(rows[0]), strict=True))
+    assert (cells["happens_on"], cells["happens_precision"]) == ("2027-03-12", "day")
+    assert cells["motivation"] == "'=Tåg"  # typed text is quoted like every other cell
+    assert cells["actual_outcome"] == "digital"
+    assert cells["actual_at"] == "2025-10-10T08:53:20+00:00"
+    assert cells["followed_up_at"] is None  # never asked: answered by a button before
