@@ -90,6 +90,8 @@ class Invoke:
     card_id: str | None
     tenant: str | None
     inputs: dict[str, Any]
+    # The invoke activity's own id: a submission Teams sends again is saved once.
+    activity_id: str | None = None
 
 
 def read_invoke(data: Mapping[str, Any]) -> Invoke | None:
@@ -119,6 +121,7 @@ def read_invoke(data: Mapping[str, Any]) -> Invoke | None:
         conversation_id=conversation["id"],
         service_url=service_url,
         card_id=card_id if isinstance(card_id, str) and card_id else None,
+        activity_id=data["id"] if isinstance(data.get("id"), str) and data["id"] else None,
         tenant=tenant if isinstance(tenant, str) else None,
         inputs=inputs,
     )
@@ -169,6 +172,12 @@ class TeamsForms:
         if invoke.verb != SUBMIT:
             form = await self.engine.form(key, asker.lang, values)
             return card_response(form_card(form, asker, values, self._texts(asker.lang)))
+        if invoke.activity_id is not None and not await self.engine.claim_delivery(
+            "teams", f"{key.chat}|{invoke.activity_id}"
+        ):
+            card = self.waiting(asker)
+            card["body"].append(_text(self.engine.text("forms.teams.already_sent", asker.lang)))
+            return card_response(card)
         result = await self.engine.submit_form(key, asker.lang, values)
         if not result.recorded:
             texts = self._texts(asker.lang)

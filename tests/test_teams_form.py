@@ -8,7 +8,7 @@ the form, the form with its errors, or the decision."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -84,6 +84,7 @@ class FormFiller:
 
     user: TeamsUser
     card: ConnectorCall | None = None
+    last_activity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def connector(self) -> FakeConnector:
@@ -120,6 +121,7 @@ class FormFiller:
             },
         )
         activity["conversation"]["id"] = self.card.conversation_id
+        self.last_activity = activity
         response = await self.user.post(activity)
         assert response.status_code == 200, response.text
         answer = response.json()
@@ -270,6 +272,11 @@ async def test_a_valid_form_is_answered_with_the_decision_the_chat_makes(
     [update] = [c for c in bot.connector.updated if c.activity_id == sent.id]
     assert update.card is not None and "refresh" not in update.card
     assert card_texts(update.card) == card_texts(card)
+    # The same submission sent again (Teams retries an invoke it got no answer to) saves
+    # nothing more.
+    again = await anna.user.post(anna.last_activity)
+    assert bot.engine.text("forms.teams.already_sent", lang) in card_texts(again.json()["value"])
+    assert len(await bot.engine.recent_decisions("teams", "aad-anna")) == 1
 
 
 async def test_in_a_channel_only_the_askers_card_is_active(bot: Bot) -> None:
