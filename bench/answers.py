@@ -29,6 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.summary import Summary
 from rules.language import detect
 from rules.loader import load_ruleset
 
@@ -193,10 +194,24 @@ def main() -> None:
             f"{case.get('id', number)!s:<32} {checks['one sentence'].answers:>12}"
             f" {checks['plain'].answers:>6} {checks['plain'].decision_lines:>15}"
         )
+    summary = Summary()
     for name, target in (("one sentence", ONE_SENTENCE_TARGET), ("plain", PLAIN_TARGET)):
         median = statistics.median(counts[name])
-        print(f"median answers per check, {name}: {median:g} (target ≤ {target})")
-    print(f"max decision lines per check: {max(lines)} (target ≤ {DECISION_LINES_TARGET})")
+        print(
+            summary.add(
+                f"median answers per check, {name}", f"{median:g}", f"≤ {target}", median <= target
+            )
+        )
+    longest = max(lines)
+    print(
+        summary.add(
+            "max decision lines per check",
+            str(longest),
+            f"≤ {DECISION_LINES_TARGET}",
+            longest <= DECISION_LINES_TARGET,
+        )
+    )
+    summary.print()
     args.db.unlink(missing_ok=True)
 
 

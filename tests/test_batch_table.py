@@ -30,8 +30,8 @@ BATCH = """\
   digital_alternative: yes
   travellers: 2
   travel_mode: flight
-  equality_considered: yes
-  in_annual_plan: yes
+  equality_considered: no
+  in_annual_plan: no
 - kind: trip
   title: Konferens om trender
   department: Tekniska förvaltningen
@@ -78,12 +78,13 @@ def test_the_table_shows_each_check_in_words(
         rules.text("batch.co2.planned", lang, mode=flight, kg="182"),
         rules.text("batch.co2.avoided", lang, kg="182"),
     ]
-    assert online[5] == rules.text("batch.none", lang)
-    assert conference[1:4] == ["Konferens om trender", "Tekniska förvaltningen", "Barcelona, Spain"]
-    assert conference[4].startswith(rules.text("outcome.not_qualified", lang))
-    advisories = conference[5].split("\n")
+    advisories = online[5].split("\n")
     assert f"• {rules.text('advisory.not_in_annual_plan', lang)}" in advisories
     assert f"• {rules.text('advisory.equality_not_considered', lang)}" in advisories
+    assert conference[1:4] == ["Konferens om trender", "Tekniska förvaltningen", "Barcelona, Spain"]
+    assert conference[4].startswith(rules.text("outcome.not_qualified", lang))
+    # A check that does not qualify is not asked about equality or the annual plan.
+    assert conference[5] == rules.text("batch.none", lang)
     # A check that does not qualify has no journey figures.
     assert conference[6] == rules.text("batch.none", lang)
     assert broken[0] == "3\nbroken" and broken[4] == rules.text("batch.invalid", lang)
