@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 MatchStatus = Literal["exact", "confident", "ambiguous", "none"]
@@ -46,6 +46,9 @@ MARGIN = 5.0
 SHORT_WORD = 3
 # What a fuzzy match loses for each alias whose generic word ("universitet") the text lacks.
 GENERIC_PENALTY = 5.0
+# Below this raw score an alias can neither match nor be the runner-up that blocks a confident
+# match (every adjustment in `Matcher.match` only lowers a score, besides close spelling).
+RELEVANT_SCORE = min(GREY_SCORE, CONFIDENT_SCORE - MARGIN)
 
 
 def fold_special(text: str) -> str:
@@ -107,6 +110,7 @@ class Matcher:
                 self.longest_alias = max(self.longest_alias, len(norm.split()))
                 if len(norm) > SHORT_ALIAS:
                     self._fuzzy.append((norm, self._distinctive(norm), key))
+        self._fuzzy_aliases = [alias for alias, _, _ in self._fuzzy]
 
     def _distinctive(self, norm: str) -> str:
         """The name without its generic words: 'umea universitet' → 'umea'."""
@@ -141,7 +145,8 @@ class Matcher:
             return Match("none")
         best: dict[str, float] = {}
         query_words = set(query.split())
-        for alias, alias_distinctive, key in self._fuzzy:
+        for index in self._relevant(query):
+            alias, alias_distinctive, key = self._fuzzy[index]
             score = _fuzzy_score(query, alias)
             if not self._generic_words_of(alias) <= query_words:
                 # A kind of name the query does not say: "Oulo" is the town, not its university.
@@ -164,6 +169,18 @@ class Matcher:
             return Match("confident", top_key)
         grey = tuple(key for key, score in ranked[:4] if score >= GREY_SCORE)
         return Match("ambiguous", None, grey)
+
+    def _relevant(self, query: str) -> list[int]:
+        """The aliases worth scoring one by one, in table order: those rapidfuzz finds alike
+        (in C, over every alias at once) or a typo or two away."""
+        aliases = self._fuzzy_aliases
+        alike = process.extract(
+            query, aliases, scorer=fuzz.WRatio, score_cutoff=RELEVANT_SCORE, limit=None
+        )
+        close = process.extract(
+            query, aliases, scorer=Levenshtein.distance, score_cutoff=2, limit=None
+        )
+        return sorted({index for _, _, index in alike} | {index for _, _, index in close})
 
     def find_all(self, text: str) -> list[str]:
         """Every key a longer text names, in order ("SERN och UBC" → sern, ubc): aliases found
@@ -196,6 +213,15 @@ class Matcher:
         else its windows of up to three tokens."""
         found: list[tuple[int, str]] = []
         free = set(positions)
+        matched: dict[str, Match] = {}  # a run of one token is also its own window
+
+        def confident(start: int, stop: int) -> str | None:
+            words = " ".join(tokens[start:stop])
+            if words not in matched:
+                matched[words] = self.match(words)
+            match = matched[words]
+            return match.key if match.status == "confident" else None
+
         runs: list[list[int]] = []
         for i in positions:
             if runs and runs[-1][-1] == i - 1:
@@ -203,17 +229,17 @@ class Matcher:
             else:
                 runs.append([i])
         for run in runs:
-            match = self.match(" ".join(tokens[i] for i in run))
-            if match.status == "confident" and match.key is not None:
-                found.append((run[0], match.key))
+            key = confident(run[0], run[-1] + 1)
+            if key is not None:
+                found.append((run[0], key))
                 free -= set(run)
         for size in (3, 2, 1):
             for start in sorted(free):
                 window = range(start, start + size)
                 if not all(i in free for i in window):
                     continue
-                match = self.match(" ".join(tokens[i] for i in window))
-                if match.status == "confident" and match.key is not None:
-                    found.append((start, match.key))
+                key = confident(start, start + size)
+                if key is not None:
+                    found.append((start, key))
                     free -= set(window)
         return found
