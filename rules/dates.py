@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -175,13 +176,19 @@ def _year(token: Token | None) -> int | None:
     return int(token.norm)
 
 
+@lru_cache(maxsize=4)
+def _words_of(rules: RuleSet) -> _Words:
+    """The date words of a rule set, built once: every answer and opening reads them."""
+    return _Words(rules)
+
+
 class _Scanner:
     """Reads every date form out of one text."""
 
     def __init__(self, text: str, rules: RuleSet, today: date) -> None:
         self.text = text
         self.today = today
-        self.words = _Words(rules)
+        self.words = _words_of(rules)
         self.tokens = tokenize(text)
         self.found: list[DateFound] = []
 
