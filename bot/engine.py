@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 
@@ -88,22 +89,31 @@ class Engine:
     ) -> TurnResult:
         """Handles one incoming message: the replies, whether it was taken, the language.
         Never raises for bad input."""
-        self._in_flight += 1
-        self._idle.clear()
         started = time.perf_counter()
         result: TurnResult | None = None
         try:
-            async with self._lock(key):
+            async with self._turn_slot(key):
                 result = await self._guarded(key, incoming, role, opening)
                 return result
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
             self._observe(key.channel, result, time.perf_counter() - started)
             # One line per handled message; never the message text, and no user id in clear.
             if log.isEnabledFor(logging.INFO):
                 self._log_turn(key, incoming, result.replies if result else (), started)
+
+    @asynccontextmanager
+    async def _turn_slot(self, key: ConversationKey) -> AsyncIterator[None]:
+        """Holds the conversation's lock and counts the turn as in flight, so that `drain`
+        waits for it."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            async with self._lock(key):
+                yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
 
     @staticmethod
     def _log_turn(
@@ -483,18 +493,13 @@ class Engine:
         nothing and says why, field by field, in `lang`. Otherwise the check is saved as the
         chat saves it (the same dialogue step and record, in one storage turn) and the result
         carries the decision's replies."""
-        self._in_flight += 1
-        self._idle.clear()
         started = time.perf_counter()
         result: FormResult | None = None
         try:
-            async with self._lock(key):
+            async with self._turn_slot(key):
                 result = await self._submit_form(key, lang, values, role)
                 return result
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "form",
