@@ -29,19 +29,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cases import public_cases
 from bench.summary import Summary
 from rules.language import detect
 from rules.loader import load_ruleset
-
-
-def _public_cases() -> Path:
-    """The shared acceptance cases beside the checkout (or beside a worktree's parent)."""
-    for folder in ROOT.parents:
-        cases = folder / "shared" / "scenarios" / "public.yml"
-        if cases.exists():
-            return cases
-    return ROOT.parent / "shared" / "scenarios" / "public.yml"
-
 
 TRIPCHECK = str(Path(sys.executable).parent / "tripcheck")
 ONE_SENTENCE_TARGET = 6
@@ -161,7 +152,7 @@ def one_sentence(case: dict[str, Any], lang: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=Path, default=_public_cases())
+    parser.add_argument("--cases", type=Path, default=public_cases())
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
     parser.add_argument("--db", type=Path, default=ROOT / "data" / "bench-answers.db")
     parser.add_argument("--verbose", action="store_true", help="the opening and steps asked")

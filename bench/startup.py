@@ -35,10 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cases import public_cases
 from bench.engine import SCRIPTS
 from bench.summary import Summary
 
-PUBLIC_CASES = Path("/work/shared/scenarios/public.yml")
+PUBLIC_CASES = public_cases()
 TOKEN = "bench-token"
 # Targets of issue 16.
 EVALUATE_TARGET_S = 0.8
