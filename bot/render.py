@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.messages import (
@@ -33,6 +33,9 @@ from rules.short_decision import (
 # The button values with a meaning of their own: none of these; another (type it).
 NONE_CHOICE = "none"
 OTHER_CHOICE = "other"
+# The presence question's buttons that also answer the digital option.
+DIGITAL_CHOICE = "digital"
+NO_DIGITAL_CHOICE = "no_digital"
 # A decision's buttons: everything behind it; a summary to share.
 DETAILS_CHOICE = "details"
 SHARE_CHOICE = "share"
@@ -59,9 +62,15 @@ class Renderer:
         """The buttons offered for a field's question (its `offer` in the field table)."""
         lang = state.lang
         offer = FIELD[field].offer
-        if offer in ("yes_no", "presence"):
-            values = ("yes", "no") if offer == "yes_no" else ("yes", "no", "unsure")
-            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in values)
+        if offer == "yes_no":
+            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in ("yes", "no"))
+        if offer == "presence":
+            return (
+                Choice(self.t("choice.yes", lang), "yes"),
+                Choice(self.t("choice.presence_digital", lang), DIGITAL_CHOICE),
+                Choice(self.t("choice.presence_no_digital", lang), NO_DIGITAL_CHOICE),
+                Choice(self.t("choice.unsure", lang), "unsure"),
+            )
         if offer == "kinds":
             kinds = ("trip", "project", "activity")
             return tuple(Choice(self.t(f"kind.{v}", lang), v) for v in kinds)
@@ -113,6 +122,27 @@ class Renderer:
             free_text=FIELD[field].free_text,
         )
 
+    def tick_list(
+        self, group: str, statements: Sequence[str], state: ConversationState
+    ) -> Outgoing:
+        """One question for several yes/no fields (a `together` group): tick what is true."""
+        lang = state.lang
+        listing = "\n".join(
+            f"{number}. {self.t(self._for_role(f'tick.{name}', state), lang)}"
+            for number, name in enumerate(statements, 1)
+        )
+        ticks = tuple(
+            Choice(f"{number} {self.field_label(name, state)}", str(number))
+            for number, name in enumerate(statements, 1)
+        )
+        return Outgoing(
+            "question",
+            self.t(f"q.{group}", lang, statements=listing),
+            step=group,
+            choices=(*ticks, Choice(self.t("choice.nothing", lang), NONE_CHOICE)),
+            multi=True,
+        )
+
     def explain(self, step: str, state: ConversationState) -> str:
         if step == "department" and state.role == "partner_contact":
             return self.t("explain.organisation", state.lang)
@@ -123,9 +153,13 @@ class Renderer:
         values = state.values()
         lines = []
         for field in FIELDS:
-            if field in state.answers and applies(field, values):
+            if not applies(field, values):
+                continue
+            if field in state.answers:
                 label = self.field_label(field, state)
                 lines.append(f"• {label}: {state.answers[field].label}")
+            elif not FIELD[field].asked:
+                lines.append(f"• {self.t(f'summary.{field}_offer', state.lang)}")
         return lines
 
     def field_label(self, field: str, state: ConversationState) -> str:
