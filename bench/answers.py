@@ -1,13 +1,14 @@
 """Benchmark: how many answers a whole check takes, and how long its decision is (issue 11).
 
 Drives every public acceptance case (../shared/scenarios/public.yml) through the jsonl
-channel (`tripcheck chat --jsonl`, one process per check, a new user each time) three times:
-opening with one sentence that describes the check as the issue's examples do (title,
-partner, place, party, mode), with one that also names the department, and answering
-question by question. Every question still asked gets the case's own answer, typed as a user
-would. Prints the answers per check and their medians against the targets (≤ 6 from one
-sentence, ≤ 12 without), the most lines a decision took, and every check whose outcome is
-not the case's (fewer questions must not mean other decisions).
+channel (`tripcheck chat --jsonl`, one process per check, a new user each time) four times:
+opening with one sentence that says the case's title, partner, place, party and mode; with
+one that also names its goals by word (what the issue lists; the cases have no date); with
+one that names the department too; and answering question by question. Every question still
+asked gets the case's own answer, typed as a user would. Prints the answers per check and
+their medians against the targets (≤ 6 from one sentence, ≤ 12 without), the most lines a
+decision took, and every check whose decision is not the case's (fewer questions must not
+mean other decisions).
 Run with `.venv/bin/python bench/answers.py [--cases FILE]`.
 """
 
@@ -69,6 +70,13 @@ PRESENCE = {
     "en": {True: "yes", "digital": "no, online works", "none": "no, there is no online option"},
 }
 EVERY_OR_NONE = {"sv": ("alla", "inget"), "en": ("all", "none")}
+# The plan's goals named by a word, as a user would say what a trip is for.
+GOAL_WORDS = {
+    "sv": {1: "hälsa", 2: "delaktighet", 3: "kultur", 4: "natur", 5: "klimatet", 6: "trygghet",
+           7: "vardagsliv", 8: "tillväxt", 9: "jobb"},
+    "en": {1: "health", 2: "participation", 3: "culture", 4: "nature", 5: "climate",
+           6: "safety", 7: "everyday life", 8: "growth", 9: "jobs"},
+}  # fmt: skip
 
 
 class Check:
@@ -174,9 +182,12 @@ class Check:
         return str(value) if value is not None else UNKNOWN[lang]
 
 
-def one_sentence(case: dict[str, Any], lang: str, *, department: bool = False) -> str:
+def one_sentence(
+    case: dict[str, Any], lang: Lang, *, goals: bool = False, department: bool = False
+) -> str:
     """The case told in one sentence: its title, partner, place, party and mode; with
-    `department`, also whose it is ("för Kommunstaben")."""
+    `goals`, also what it is for, the goals named by word ("det gäller tillväxt och jobb"), as
+    the issue lists; with `department`, also whose it is ("för Kommunstaben")."""
     title = str(case["title"])
     parts = [title]
     if department:
@@ -192,6 +203,10 @@ def one_sentence(case: dict[str, Any], lang: str, *, department: bool = False) -
         sentence += f", vi är {travellers}" if lang == "sv" else f", {travellers} of us"
     if mode in MODES[lang]:
         sentence += (" och " if lang == "sv" else " ") + MODES[lang][str(mode)]
+    goal_words = [GOAL_WORDS[lang][number] for number in case.get("goals") or ()]
+    if goals and goal_words:
+        words = (" och " if lang == "sv" else " and ").join(goal_words)
+        sentence += f", det gäller {words}" if lang == "sv" else f", it is about {words}"
     return sentence
 
 
@@ -212,13 +227,19 @@ def main() -> None:
     # it is, or a greeting and every question answered in turn.
     openings: dict[str, Callable[[dict[str, Any], Lang], str | None]] = {
         "one sentence": one_sentence,
-        "one sentence with department": partial(one_sentence, department=True),
+        "one sentence naming the goals": partial(one_sentence, goals=True),
+        "one sentence naming goals and department": partial(
+            one_sentence, goals=True, department=True
+        ),
         "plain": lambda case, lang: None,
     }
     counts: dict[str, list[int]] = {name: [] for name in openings}
     lines: list[int] = []
     wrong: list[str] = []
-    print(f"{'case':<32} {'sentence':>9} {'+department':>12} {'plain':>6} {'decision lines':>15}")
+    print(
+        f"{'case':<30} {'sentence':>9} {'+goals':>7} {'+department':>12} {'plain':>6}"
+        f" {'decision lines':>15}"
+    )
     for number, case in enumerate(cases):
         title = str(case["title"])
         lang: Lang = detect(title, rules) or ("sv" if set(title.lower()) & set("åäö") else "en")
@@ -240,7 +261,7 @@ def main() -> None:
             if args.verbose:
                 print(f"  {name}: {said or ''!r} → {', '.join(check.asked)}")
         print(
-            f"{case.get('id', number)!s:<32} {row[0]:>9} {row[1]:>12} {row[2]:>6}"
+            f"{case.get('id', number)!s:<30} {row[0]:>9} {row[1]:>7} {row[2]:>12} {row[3]:>6}"
             f" {check.decision_lines:>15}"
         )
     summary = Summary()
