@@ -605,6 +605,12 @@ class Dialogue:
             return
         statements = self._statements(state, group)
         parsed = self.interpreter.ticks(raw, state.lang, statements)
+        if (
+            isinstance(parsed, Rejected)
+            and choice is None
+            and self._mid_check_change(state, turn, raw)
+        ):
+            return  # "vi tar tåget" while the list is asked: a correction
         if not isinstance(parsed, Accepted):
             self._fail(state, turn, parsed.hint if isinstance(parsed, Rejected) else "hint.choice")
             return
@@ -667,7 +673,9 @@ class Dialogue:
         if step == "department" and state.role == "partner_contact":
             return False  # an organisation's name is free text
         today = _today(state.updated_at)
-        corrected = read_correction(text, state.lang, self.interpreter, step, today)
+        # A tick list reads as its first statement would: "vi tar tåget" is no yes or no.
+        read_as = GROUPS[step][0] if step in GROUPS else step
+        corrected = read_correction(text, state.lang, self.interpreter, read_as, today)
         if corrected is None:
             return False
         name, found = corrected
@@ -687,7 +695,8 @@ class Dialogue:
         if name == "partner":
             self._echo(state, turn, name)
         values = state.values()
-        if state.phase == "asking" and step not in state.answers and applies(step, values):
+        still_open = step in FIELD and step not in state.answers and applies(step, values)
+        if state.phase == "asking" and still_open:
             self._ask(state, turn, step)
         else:
             self._next(state, turn)  # a question the correction brings, or the summary

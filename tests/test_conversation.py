@@ -14,7 +14,6 @@ SWEDISH_CHECK = [
     ("department", "Kommunstaben"),
     ("partner", "bottenviksbagen"),
     ("destination", "Uleåborg"),
-    ("when", "12 mars"),
     # One checklist yes is enough: the other two are not asked.
     ("contributes_development", "ja"),
     ("goals", "8"),
@@ -22,8 +21,10 @@ SWEDISH_CHECK = [
     ("digital_alternative", "ja"),
     ("travellers", "2"),
     ("travel_mode", "flyg"),
-    ("equality_considered", "ja"),
-    ("in_annual_plan", "ja"),
+    # Equality and the annual plan: one list to tick.
+    ("prepared", "alla"),
+    # The date is not asked: typed at the summary, it is added.
+    ("confirm", "12 mars"),
 ]
 ENGLISH_CHECK = [
     ("kind", "trip"),
@@ -31,14 +32,13 @@ ENGLISH_CHECK = [
     ("department", "Arbetsmarknadsförvaltningen"),
     ("partner", "Sweden Emilia Romagna Network"),
     ("destination", "Bologna"),
-    ("when", "in May"),
     ("contributes_development", "yes"),
     ("goals", "9, 2"),
     ("physical_necessary", "yes"),
     ("travellers", "3"),
     ("travel_mode", "flight"),
-    ("equality_considered", "yes"),
-    ("in_annual_plan", "yes"),
+    ("prepared", "1, 2"),
+    ("confirm", "in May"),
 ]
 
 
