@@ -58,12 +58,19 @@ class Renderer:
         """The input was not understood or belongs elsewhere: what to do instead."""
         return Outgoing("hint", self.t(text_id, lang, **values))
 
-    def choices(self, field: str, state: ConversationState) -> tuple[Choice, ...]:
-        """The buttons offered for a field's question (its `offer` in the field table)."""
+    def choices(
+        self, field: str, state: ConversationState, *, together: bool = True
+    ) -> tuple[Choice, ...]:
+        """The buttons offered for a field's question (its `offer` in the field table);
+        `together`: also the buttons that settle the next field (the chat, not a form, which
+        shows that field itself)."""
         lang = state.lang
         offer = FIELD[field].offer
         if offer == "yes_no":
             return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in ("yes", "no"))
+        if offer == "presence" and not together:
+            values = ("yes", "no", "unsure")
+            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in values)
         if offer == "presence":
             return (
                 Choice(self.t("choice.yes", lang), "yes"),
@@ -100,8 +107,11 @@ class Renderer:
         partner = self.rules.partner_by_id.get(partner_id) if partner_id else None
         return partner.home.name if partner is not None and partner.home is not None else None
 
-    def question(self, field: str, state: ConversationState, *, typing: bool = False) -> Outgoing:
-        """The question for `field`; `typing` drops the buttons (after "Other")."""
+    def question(
+        self, field: str, state: ConversationState, *, typing: bool = False, together: bool = True
+    ) -> Outgoing:
+        """The question for `field`; `typing` drops the buttons (after "Other"); `together`
+        as for `choices`."""
         lang = state.lang
         if field == "goals":
             listing = "\n".join(f"{g.number}. {g.name(lang)}" for g in self.rules.plan.goals)
@@ -112,7 +122,7 @@ class Renderer:
             text = self.t("q.department.last", lang, department=state.last_department)
         else:
             text = self.t(self._for_role(f"q.{field}", state), lang)
-        choices = () if typing else self.choices(field, state)
+        choices = () if typing else self.choices(field, state, together=together)
         return Outgoing(
             "question",
             text,
@@ -148,8 +158,9 @@ class Renderer:
             return self.t("explain.organisation", state.lang)
         return self.t(self._for_role(f"explain.{step}", state), state.lang)
 
-    def summary_lines(self, state: ConversationState) -> list[str]:
-        """One line per applicable answer: label and the answer as understood."""
+    def summary_lines(self, state: ConversationState, *, offers: bool = True) -> list[str]:
+        """One line per applicable answer: label and the answer as understood; with `offers`,
+        also a line for each field not asked but open to be added (the date)."""
         values = state.values()
         lines = []
         for field in FIELDS:
@@ -158,7 +169,7 @@ class Renderer:
             if field in state.answers:
                 label = self.field_label(field, state)
                 lines.append(f"• {label}: {state.answers[field].label}")
-            elif not FIELD[field].asked:
+            elif offers and not FIELD[field].asked:
                 lines.append(f"• {self.t(f'summary.{field}_offer', state.lang)}")
         return lines
 
@@ -180,7 +191,7 @@ class Renderer:
         return Outgoing("question", text, step="confirm", choices=choices)
 
     def progress(self, state: ConversationState) -> Outgoing:
-        lines = self.summary_lines(state)
+        lines = self.summary_lines(state, offers=False)
         if not lines:
             return self.message("summary.empty", state.lang)
         return Outgoing("message", "\n".join([self.t("summary.progress", state.lang), *lines]))

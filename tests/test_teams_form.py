@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from adapters.teams_cards import CHOICE
 from adapters.teams_form_card import FORM, INPUT, REFRESH, SUBMIT, UPDATE
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
@@ -23,7 +24,7 @@ from rules.ruleset import RuleSet
 from tests.fake_teams import CARD, ConnectorCall, FakeConnector, card_texts
 from tests.servers import running
 from tests.test_conversation import ENGLISH_CHECK, SWEDISH_CHECK
-from tests.test_teams import BOT, CHANNEL, CHOICE, Bot, TeamsUser, serving, teams_settings
+from tests.test_teams import BOT, CHANNEL, Bot, TeamsUser, serving, teams_settings
 
 LOCALE: dict[Lang, str] = {"sv": "sv-SE", "en": "en-US"}
 # The chat's answers (tests/test_conversation.py) as the form card takes them: choices by
