@@ -60,6 +60,8 @@ Command = Literal[
 # are commands only where they make sense, so the words stay usable as answers elsewhere.
 COMMANDS: frozenset[Command] = frozenset(get_args(Command))
 GLOBAL_COMMANDS = COMMANDS - {"new", "save", "change", "continue"}
+# A multiple-choice press: "none", or the numbers ticked ("2,9").
+_TICKED = re.compile(r"none|[1-9](\s*,\s*[1-9])*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
@@ -599,7 +601,7 @@ class Dialogue:
         self, state: ConversationState, turn: Turn, group: str, raw: str, choice: str | None
     ) -> None:
         """A tick list's answer: every open field of it is yes when ticked, else no."""
-        if choice is not None and not re.fullmatch(r"none|[1-9](\s*,\s*[1-9])*", choice):
+        if choice is not None and not _TICKED.fullmatch(choice):
             turn.hint(self.render.hint("hint.choice", state.lang))
             self._reask(state, turn)
             return
@@ -611,8 +613,8 @@ class Dialogue:
             and self._mid_check_change(state, turn, raw)
         ):
             return  # "vi tar tåget" while the list is asked: a correction
-        if not isinstance(parsed, Accepted):
-            self._fail(state, turn, parsed.hint if isinstance(parsed, Rejected) else "hint.choice")
+        if isinstance(parsed, Rejected):
+            self._fail(state, turn, parsed.hint)
             return
         ticked = self.render.t("choice.yes", state.lang)
         for name in statements:
@@ -719,7 +721,7 @@ class Dialogue:
         if FIELD[step].offer == "presence":
             values.add("no")  # a plain "no" (an older button): the digital option is asked next
         if step == "goals":
-            return bool(re.fullmatch(r"none|[1-9](\s*,\s*[1-9])*", choice))
+            return bool(_TICKED.fullmatch(choice))
         return choice in values
 
     def _accept(self, state: ConversationState, step: str, raw: str, parsed: Accepted) -> None:

@@ -165,7 +165,7 @@ class Interpreter:
         key = _lookup(self.rules.answer_words, text)
         return key if isinstance(key, str) else None
 
-    def ticks(self, text: str, lang: Lang, statements: Sequence[str]) -> Parsed:
+    def ticks(self, text: str, lang: Lang, statements: Sequence[str]) -> Accepted | Rejected:
         """Which of a tick list's `statements` (field names, numbered as shown) are true:
         "1, 3", "alla", "jämställdhet och årsplanen" (a list of field names); the label is how
         an unticked one is shown. "inget", "nej" and "vet inte" tick none: not knowing is not
