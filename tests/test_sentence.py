@@ -426,6 +426,40 @@ OPENERS: list[tuple[Lang, str, dict[str, Any]]] = [
             "destination": "Bodø, NO",
         },
     ),
+    # A company that is also a partner is the department after "för"/"for", the partner
+    # after "med"/"with".
+    (
+        "sv",
+        "Mässbesök i Tokyo för Luleå Business Region, vi är två och flyger",
+        {
+            "kind": "activity",
+            "title": "Mässbesök i Tokyo",
+            "department": "Luleå Business Region",
+            "destination": "Tokyo, JP",
+            "travellers": 2,
+            "travel_mode": "flight",
+        },
+    ),
+    (
+        "en",
+        "Trade fair in Tokyo for Luleå Business Region",
+        {
+            "kind": "activity",
+            "title": "Trade fair in Tokyo",
+            "department": "Luleå Business Region",
+            "destination": "Tokyo, JP",
+        },
+    ),
+    (
+        "sv",
+        "Mässbesök i Tokyo med Luleå Business Region",
+        {
+            "kind": "activity",
+            "title": "Mässbesök med Luleå Business Region i Tokyo",
+            "partner": "lulea_business_region",
+            "destination": "Tokyo, JP",
+        },
+    ),
     # A place typed in lower case; "i helgen" is no town.
     ("sv", "jag ska till bologna i helgen", {"destination": "Bologna, IT"}),
     (
