@@ -47,7 +47,7 @@ def test_random_cells_are_written_as_the_csv_module_writes_them() -> None:
 
 
 def test_a_batch_of_plain_cells_is_written_as_the_csv_module_writes_it() -> None:
-    row = {column: f"{column} value" for column in CSV_COLUMNS}
+    row: dict[str, Any] = {column: f"{column} value" for column in CSV_COLUMNS}
     row.update(id=7, created_at=1_790_000_000.5, actual_at=None, followed_up_at=1.0)
     row.update(co2_distance_km=700.0, co2_planned_kg=None, co2_avoided_kg=80.25)
     row.update(advisories="[]")
