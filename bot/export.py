@@ -120,7 +120,7 @@ def csv_quoted(cell: str) -> str:
     return cell
 
 
-def column_text(index: int, cells: tuple[Any, ...]) -> list[str]:
+def column_text(index: int, cells: tuple[Any, ...]) -> Sequence[str]:
     """One column of a batch as the text of its CSV cells, as csv_cells and the csv module
     make them."""
     if index == CREATED_AT:
@@ -129,10 +129,14 @@ def column_text(index: int, cells: tuple[Any, ...]) -> list[str]:
         return [""] * len(cells)
     if index in LATER_TIMES:
         return ["" if at is None else iso_time(at) for at in cells]
+    texts: Sequence[str]
     if index == ADVISORIES:
         texts = list(map(advisory_codes, cells))
     elif None in cells:
         texts = ["" if cell is None else str(cell) for cell in cells]
+    elif index in TEXT_CELLS:
+        # A text column holds text (SQLite's TEXT affinity stores a number given as text).
+        texts = cells
     else:
         texts = list(map(str, cells))
     # A column holds few different values, mostly: only those are looked at, and the column
