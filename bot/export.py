@@ -7,6 +7,8 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
+from functools import lru_cache
+from itertools import repeat
 from typing import Any, TextIO
 
 from bot.decision_log import MonthStats
@@ -51,6 +53,9 @@ LATER_TIMES = tuple(CSV_COLUMNS.index(column) for column in TIME_COLUMNS[1:])
 ADVISORIES = CSV_COLUMNS.index("advisories")
 # How a text cell that a spreadsheet would run as a formula starts.
 FORMULA_STARTS = frozenset("=+-@\t\r")
+FORMULA_PREFIXES = tuple(FORMULA_STARTS)
+# What makes the csv module put a cell in quotes.
+CSV_QUOTED = (",", '"', "\r", "\n")
 UTC_SECOND = "%Y-%m-%dT%H:%M:%S+00:00"
 
 
@@ -60,6 +65,8 @@ def iso_time(timestamp: float) -> str:
     return time.strftime(UTC_SECOND, time.gmtime(timestamp))
 
 
+# The log holds few different sets of advisories: each set's codes are worked out once.
+@lru_cache(maxsize=1024)
 def advisory_codes(advisories_json: str | None) -> str:
     """The codes of a decision's advisories (their JSON text) joined with semicolons."""
     if not advisories_json or advisories_json == "[]":
@@ -100,6 +107,61 @@ def csv_cells(row: Sequence[Any]) -> list[Any]:
     return cells
 
 
+def unformula(value: Any) -> Any:
+    """A text cell quoted if a spreadsheet would run it as a formula."""
+    return "'" + value if value and value[0] in FORMULA_STARTS else value
+
+
+def csv_quoted(cell: str) -> str:
+    """A cell as the csv module writes it (the excel dialect, minimal quoting): in quotes,
+    quotes doubled, if it holds a comma, a quote or a line break."""
+    if any(character in cell for character in CSV_QUOTED):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def column_text(index: int, cells: tuple[Any, ...]) -> Sequence[str]:
+    """One column of a batch as the text of its CSV cells, as csv_cells and the csv module
+    make them."""
+    if index == CREATED_AT:
+        return list(map(time.strftime, repeat(UTC_SECOND), map(time.gmtime, cells)))
+    if cells.count(None) == len(cells):
+        return [""] * len(cells)
+    if index in LATER_TIMES:
+        return ["" if at is None else iso_time(at) for at in cells]
+    texts: Sequence[str]
+    if index == ADVISORIES:
+        texts = list(map(advisory_codes, cells))
+    elif None in cells:
+        texts = ["" if cell is None else str(cell) for cell in cells]
+    elif index in TEXT_CELLS:
+        # A text column holds text (SQLite's TEXT affinity stores a number given as text).
+        texts = cells
+    else:
+        texts = list(map(str, cells))
+    # A column holds few different values, mostly: only those are looked at, and the column
+    # is rewritten only if one of them starts like a formula or needs quotes.
+    values = set(texts)
+    if index in TEXT_CELLS and any(map(str.startswith, values, repeat(FORMULA_PREFIXES))):
+        texts = list(map(unformula, texts))
+        values = set(texts)
+    joined = "".join(values)
+    if any(character in joined for character in CSV_QUOTED):
+        texts = list(map(csv_quoted, texts))
+    return texts
+
+
+def csv_text(rows: Sequence[Sequence[Any]]) -> str:
+    """A batch of the export stream as CSV text: what the csv module writes for the cells
+    csv_cells gives, worked out a column at a time with maps and sets in C instead of Python
+    code for each cell, since this runs for every row of the log."""
+    if not rows:
+        return ""
+    columns = zip(*rows, strict=True)
+    texts = [column_text(index, cells) for index, cells in enumerate(columns)]
+    return "\r\n".join(map(",".join, zip(*texts, strict=True))) + "\r\n"
+
+
 def csv_row(decision: StoredDecision) -> list[Any]:
     """One decision as a CSV row in CSV_COLUMNS order."""
     return csv_cells(export_row(decision))
@@ -114,12 +176,9 @@ async def csv_chunks(
     writer = csv.writer(buffer)
     buffer.write(first)
     writer.writerow(CSV_COLUMNS)
-    async for rows in batches:
-        writer.writerows(map(csv_cells, rows))
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
     yield buffer.getvalue()
+    async for rows in batches:
+        yield csv_text(rows)
 
 
 def summary(decision: StoredDecision) -> dict[str, Any]:

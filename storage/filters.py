@@ -34,7 +34,16 @@ def common_clauses(where: DecisionFilter, mark: str) -> tuple[list[str], list[An
     return clauses, params
 
 
+def like_escaped(value: str) -> str:
+    """`value` with LIKE's wildcards escaped (escape: backslash)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(value: str) -> str:
     """`value` as a substring pattern with LIKE's wildcards escaped (escape: backslash)."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_escaped(value)}%"
+
+
+def like_prefix(value: str) -> str:
+    """`value` as a prefix pattern with LIKE's wildcards escaped (escape: backslash)."""
+    return f"{like_escaped(value)}%"

@@ -32,6 +32,7 @@ from storage.export_stream import EXPORT_SELECT, keyset_batches
 from storage.filters import common_clauses, like_pattern
 from storage.followup_rows import followup_of, reference_json
 from storage.migrations import migrations_of
+from storage.postgres.search_terms import count_search
 from storage.rows import from_row, to_row, without_raw_text
 
 T = TypeVar("T")
@@ -472,6 +473,11 @@ class PostgresDecisionLog:
         condition, params = where_sql(where)
 
         async def work(conn: Connection) -> int:
+            if where.words() and where == DecisionFilter(search=where.search):
+                # Search alone: counted from the search-term runs, not the decisions' rows.
+                counted = await count_search(conn, where.words())
+                if counted is not None:
+                    return counted
             cursor = await conn.execute(
                 f"SELECT count(*) AS n FROM decisions d WHERE {condition}", params
             )
@@ -574,17 +580,22 @@ class PostgresDecisionLog:
     @staticmethod
     async def _clear(conn: Connection, condition: str, params: list[Any], now: float) -> int:
         cursor = await conn.execute(
-            f"SELECT id, answers FROM decisions WHERE {condition} FOR UPDATE", params
+            f"SELECT id, answers FROM decisions WHERE {condition} ORDER BY id FOR UPDATE", params
         )
         rows = await cursor.fetchall()
-        for row in rows:
-            await conn.execute(
-                "UPDATE decisions SET user_id = '', chat = '', transcript = '[]',"
-                " answers = %s, motivation = NULL, purged_at = %s WHERE id = %s",
-                [without_raw_text(row["answers"]), now, row["id"]],
-            )
-            # The due-list holds where to reach the person: it goes with them.
-            await conn.execute("DELETE FROM followups WHERE decision_id = %s", [row["id"]])
+        if not rows:
+            return 0
+        ids = [row["id"] for row in rows]
+        # One statement for every decision: the triggers run once, over all of them.
+        await conn.execute(
+            "UPDATE decisions d SET user_id = '', chat = '', transcript = '[]',"
+            " answers = cleared.answers, motivation = NULL, purged_at = %s"
+            " FROM unnest(%s::bigint[], %s::text[]) AS cleared (id, answers)"
+            " WHERE d.id = cleared.id",
+            [now, ids, [without_raw_text(row["answers"]) for row in rows]],
+        )
+        # The due-list holds where to reach the person: it goes with them.
+        await conn.execute("DELETE FROM followups WHERE decision_id = ANY(%s)", [ids])
         return len(rows)
 
     @staticmethod
