@@ -128,9 +128,12 @@ class SQLiteStorage:
         turn_conn: sqlite3.Connection,
         executors: tuple[ThreadPoolExecutor, ThreadPoolExecutor],
         name: str,
+        turn_never_waits: bool = False,
     ) -> None:
         self._conn = conn
         self._turn_conn = turn_conn
+        # The turn connection's busy timeout is 0 (WAL): see _begin_waiting.
+        self._turn_never_waits = turn_never_waits
         self._executor, self._turn_executor = executors
         self._name = name
         self._identity = _identity(name)
@@ -151,7 +154,7 @@ class SQLiteStorage:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="tripcheck-sqlite-turn"),
         )
 
-        def connect() -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        def connect() -> tuple[sqlite3.Connection, sqlite3.Connection, bool]:
             if name != ":memory:":
                 Path(name).parent.mkdir(parents=True, exist_ok=True)
                 _refuse_read_only(name)
@@ -173,10 +176,16 @@ class SQLiteStorage:
             turn_conn.execute("PRAGMA synchronous = NORMAL")
             if turn_conn is not conn:
                 turn_conn.execute("PRAGMA wal_autocheckpoint = 0")
-            return conn, turn_conn
+                if _journal_mode(turn_conn) == "wal":
+                    # Holding the write lock, a turn's statements in WAL mode wait for no
+                    # one: the turn connection never waits but to begin (_begin_waiting),
+                    # which saves two PRAGMAs, each a read of the WAL index, on every turn.
+                    turn_conn.execute("PRAGMA busy_timeout = 0")
+                    return conn, turn_conn, True
+            return conn, turn_conn, False
 
         try:
-            conn, turn_conn = await asyncio.get_running_loop().run_in_executor(
+            conn, turn_conn, never_waits = await asyncio.get_running_loop().run_in_executor(
                 executors[0], connect
             )
         except sqlite3.Error as error:
@@ -189,7 +198,7 @@ class SQLiteStorage:
             raise StorageError(f"Cannot open the database {name}: {error}") from error
         if name == ":memory:":
             executors = (executors[0], executors[0])
-        return cls(conn, turn_conn, executors, name)
+        return cls(conn, turn_conn, executors, name, never_waits)
 
     async def _run(self, work: Callable[[], T], *, turn: bool = False) -> T:
         executor = self._turn_executor if turn else self._executor
@@ -518,11 +527,12 @@ class SQLiteTurn:
             return await self._store._in_turn(work)
         conn = self._conn
         self.begun = True
-        if await self._store._in_turn(lambda: _begin_without_waiting(conn)):
+        never_waits = self._store._turn_never_waits
+        if await self._store._in_turn(lambda: _begin_without_waiting(conn, never_waits)):
             return await self._store._in_turn(work)
 
         def begin_then_work() -> T:
-            conn.execute("BEGIN IMMEDIATE")
+            _begin_waiting(conn, never_waits)
             return work()
 
         return await self._store._run(begin_then_work, turn=True)
@@ -623,10 +633,12 @@ def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[st
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _begin_without_waiting(conn: sqlite3.Connection) -> bool:
+def _begin_without_waiting(conn: sqlite3.Connection, never_waits: bool) -> bool:
     """BEGIN IMMEDIATE if the write lock is free now; False (nothing begun) if another
-    connection holds it."""
-    conn.execute("PRAGMA busy_timeout = 0")
+    connection holds it. `never_waits`: the connection's busy timeout is 0 already."""
+    waits = not never_waits
+    if waits:
+        conn.execute("PRAGMA busy_timeout = 0")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
@@ -634,8 +646,25 @@ def _begin_without_waiting(conn: sqlite3.Connection) -> bool:
             return False
         raise
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if waits:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return True
+
+
+def _begin_waiting(conn: sqlite3.Connection, never_waits: bool) -> None:
+    """BEGIN IMMEDIATE, waiting up to BUSY_TIMEOUT_MS for another connection's write (on the
+    turn thread), also on a connection that otherwise never waits."""
+    if never_waits:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        if never_waits:
+            conn.execute("PRAGMA busy_timeout = 0")
+
+
+def _journal_mode(conn: sqlite3.Connection) -> str:
+    return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
 
 
 def _load_state(conn: sqlite3.Connection, key: ConversationKey) -> str | None:
