@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.teams_cards import CARD_CONTENT_TYPE, Card, Element, TeamsMessage, decision_card
+from adapters.teams_cards import (
+    CARD_CONTENT_TYPE,
+    Card,
+    Element,
+    TeamsMessage,
+    decision_actions,
+    decision_card,
+)
 from bot.engine import Engine
 from bot.forms import FieldError, Form, FormField, FormResult, unpick
 from bot.messages import ConversationKey
@@ -182,7 +189,7 @@ class TeamsForms:
         if not result.recorded:
             texts = self._texts(asker.lang)
             return card_response(form_card(result.form, asker, values, texts, result))
-        card = result_card(result)
+        card = result_card(result, key.user)
         if invoke.card_id is not None:
             # Everyone in the conversation now sees the decision; the form refreshes no more.
             message = TeamsMessage(card=card)
@@ -230,10 +237,14 @@ def form_card(
     return _card(body, actions, asker)
 
 
-def result_card(result: FormResult) -> Card:
-    """The decision card, then the other replies (the decision's number) as text."""
+def result_card(result: FormResult, user: str) -> Card:
+    """The decision card with its Details and Share buttons (the clicks of `user`, the
+    engine's user id, count, as on a chat decision), then the other replies as text."""
     decision = next((r for r in result.replies if r.view is not None), None)
-    card = decision_card(decision.view) if decision is not None and decision.view else _card([], [])
+    if decision is not None and decision.view is not None:
+        card = decision_card(decision.view, decision_actions(decision, user))
+    else:
+        card = _card([], [])
     card["body"].extend(_text(r.text, spacing="Medium") for r in result.replies if r.view is None)
     return card
 

@@ -1,11 +1,15 @@
 """Benchmark: how many answers a whole check takes, and how long its decision is (issue 11).
 
 Drives every public acceptance case (../shared/scenarios/public.yml) through the jsonl
-channel (`tripcheck chat --jsonl`, one process per check, a new user each time) twice: once
-opening with one sentence that describes the check, once answering question by question.
-Every question still asked gets the case's own answer. Prints the answers per check and
-their median for both, against the targets (≤ 6 from one sentence, ≤ 12 without), and the
-most lines a decision took. Run with `.venv/bin/python bench/answers.py [--cases FILE]`.
+channel (`tripcheck chat --jsonl`, one process per check, a new user each time) four times:
+opening with one sentence that says the case's title, partner, place, party and mode; with
+one that also names its goals by word (what the issue lists; the cases have no date); with
+one that names the department too; and answering question by question. Every question still
+asked gets the case's own answer, typed as a user would. Prints the answers per check and
+their medians against the targets (≤ 6 from one sentence, ≤ 12 without), the most lines a
+decision took, and every check whose decision is not the case's (fewer questions must not
+mean other decisions).
+Run with `.venv/bin/python bench/answers.py [--cases FILE]`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import json
 import os
 import statistics
 import subprocess
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,8 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cases import public_cases
 from bench.summary import Summary
+from rules.fields import GROUPS
 from rules.language import detect
 from rules.loader import load_ruleset
+from rules.models import Lang
+from rules.ruleset import RuleSet
 
 TRIPCHECK = str(Path(sys.executable).parent / "tripcheck")
 ONE_SENTENCE_TARGET = 6
@@ -51,13 +60,33 @@ MODE_ANSWERS = {
     "en": {"flight": "flight", "train": "train", "bus": "bus", "car": "car", "ferry": "ferry"},
 }
 MOTIVATION = {"sv": "Det är viktigt för Luleås näringsliv.", "en": "It matters for Luleå."}
+# The presence question answered with the digital option in the same words.
+PRESENCE = {
+    "sv": {
+        True: "ja",
+        "digital": "nej, det går digitalt",
+        "none": "nej, inget digitalt alternativ",
+    },
+    "en": {True: "yes", "digital": "no, online works", "none": "no, there is no online option"},
+}
+EVERY_OR_NONE = {"sv": ("alla", "inget"), "en": ("all", "none")}
+# The plan's goals named by a word, as a user would say what a trip is for.
+GOAL_WORDS = {
+    "sv": {1: "hälsa", 2: "delaktighet", 3: "kultur", 4: "natur", 5: "klimatet", 6: "trygghet",
+           7: "vardagsliv", 8: "tillväxt", 9: "jobb"},
+    "en": {1: "health", 2: "participation", 3: "culture", 4: "nature", 5: "climate",
+           6: "safety", 7: "everyday life", 8: "growth", 9: "jobs"},
+}  # fmt: skip
 
 
 class Check:
     """One case driven through a `tripcheck chat --jsonl` process."""
 
-    def __init__(self, case: dict[str, Any], lang: str, db: Path, user: str) -> None:
+    def __init__(
+        self, case: dict[str, Any], lang: Lang, db: Path, user: str, rules: RuleSet
+    ) -> None:
         self.case = case
+        self.rules = rules
         self.lang = lang
         environment = dict(os.environ, TRIPCHECK_DB=str(db))
         self.process = subprocess.Popen(
@@ -69,6 +98,8 @@ class Check:
         )
         self.answers = 0
         self.decision_lines = 0
+        self.outcome = ""
+        self.advisories: set[str] = set()
         self.asked: list[str] = []
 
     def send(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +126,9 @@ class Check:
         for _ in range(40):
             if reply["type"] == "decision":
                 self.decision_lines = len(reply["text"].splitlines())
+                decision = reply.get("decision") or {}
+                self.outcome = str(decision.get("outcome"))
+                self.advisories = {str(a.get("code")) for a in decision.get("advisories") or ()}
                 break
             self.answers += 1
             reply = self.send(self.answer(reply))
@@ -112,15 +146,31 @@ class Check:
             return {"choice": "save", "step": step}
         if step.endswith(".confirm"):
             return {"choice": question["choices"][0]["value"], "step": step}
-        return {"text": self.typed(step)}
+        return {"text": self.typed(step, question)}
 
-    def typed(self, step: str) -> str:
+    def ticks(self, question: dict[str, Any]) -> str:
+        """A tick list answered with the numbers of what the case says was done."""
+        every, none = EVERY_OR_NONE[self.lang]
+        by_text = {self.rules.text(f"tick.{name}", self.lang): name for name in GROUPS["prepared"]}
+        listed = [line.split(". ", 1) for line in question["text"].splitlines()[1:]]
+        done = [number for number, text in listed if self.case.get(by_text[text]) is True]
+        if len(done) == len(listed):
+            return every
+        return ", ".join(done) if done else none
+
+    def typed(self, step: str, question: dict[str, Any]) -> str:
         lang, value = self.lang, self.case.get(step)
         yes, no = YES_NO[lang]
         if step == "when":
             return str(value) if value else UNKNOWN[lang]
         if step == "motivation":
             return MOTIVATION[lang]
+        if step == "physical_necessary":
+            if value:
+                return PRESENCE[lang][True]
+            return PRESENCE[lang]["digital" if self.case.get("digital_alternative") else "none"]
+        if step == "prepared":
+            return self.ticks(question)
         if step == "travel_mode":
             return MODE_ANSWERS[lang].get(str(value), str(value))
         if step == "partner" and not value:
@@ -132,10 +182,16 @@ class Check:
         return str(value) if value is not None else UNKNOWN[lang]
 
 
-def one_sentence(case: dict[str, Any], lang: str) -> str:
-    """The case told in one sentence: its title, partner, place, party and mode."""
+def one_sentence(
+    case: dict[str, Any], lang: Lang, *, goals: bool = False, department: bool = False
+) -> str:
+    """The case told in one sentence: its title, partner, place, party and mode; with
+    `goals`, also what it is for, the goals named by word ("det gäller tillväxt och jobb"), as
+    the issue lists; with `department`, also whose it is ("för Kommunstaben")."""
     title = str(case["title"])
     parts = [title]
+    if department:
+        parts.append(("för " if lang == "sv" else "for ") + str(case["department"]))
     partner = str(case.get("partner") or "")
     named = partner.lower() in title.lower() or partner.lower() in ("", "none", "ingen")
     if not named:
@@ -147,6 +203,10 @@ def one_sentence(case: dict[str, Any], lang: str) -> str:
         sentence += f", vi är {travellers}" if lang == "sv" else f", {travellers} of us"
     if mode in MODES[lang]:
         sentence += (" och " if lang == "sv" else " ") + MODES[lang][str(mode)]
+    goal_words = [GOAL_WORDS[lang][number] for number in case.get("goals") or ()]
+    if goals and goal_words:
+        words = (" och " if lang == "sv" else " and ").join(goal_words)
+        sentence += f", det gäller {words}" if lang == "sv" else f", it is about {words}"
     return sentence
 
 
@@ -163,36 +223,62 @@ def main() -> None:
     rules = load_ruleset()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     args.db.unlink(missing_ok=True)
-    counts: dict[str, list[int]] = {"one sentence": [], "plain": []}
+    # How each check opens: one sentence as in the issue's examples, one that also says whose
+    # it is, or a greeting and every question answered in turn.
+    openings: dict[str, Callable[[dict[str, Any], Lang], str | None]] = {
+        "one sentence": one_sentence,
+        "one sentence naming the goals": partial(one_sentence, goals=True),
+        "one sentence naming goals and department": partial(
+            one_sentence, goals=True, department=True
+        ),
+        "plain": lambda case, lang: None,
+    }
+    counts: dict[str, list[int]] = {name: [] for name in openings}
     lines: list[int] = []
-    print(f"{'case':<32} {'one sentence':>12} {'plain':>6} {'decision lines':>15}")
+    wrong: list[str] = []
+    print(
+        f"{'case':<30} {'sentence':>9} {'+goals':>7} {'+department':>12} {'plain':>6}"
+        f" {'decision lines':>15}"
+    )
     for number, case in enumerate(cases):
         title = str(case["title"])
-        lang = detect(title, rules) or ("sv" if set(title.lower()) & set("åäö") else "en")
-        checks = {
-            "one sentence": Check(case, lang, args.db, f"bench-s{number}"),
-            "plain": Check(case, lang, args.db, f"bench-p{number}"),
-        }
-        checks["one sentence"].run(one_sentence(case, lang))
-        checks["plain"].run(None)
-        for name, check in checks.items():
+        lang: Lang = detect(title, rules) or ("sv" if set(title.lower()) & set("åäö") else "en")
+        row = []
+        for index, (name, opening) in enumerate(openings.items()):
+            check = Check(case, lang, args.db, f"bench-{index}-{number}", rules)
+            said = opening(case, lang)
+            check.run(said)
             counts[name].append(check.answers)
             lines.append(check.decision_lines)
+            row.append(check.answers)
+            expect = case.get("expect") or {}
+            missing = set(expect.get("advisories") or ()) - check.advisories
+            if check.outcome != expect.get("outcome") or missing:
+                wrong.append(
+                    f"{case.get('id')} ({name}): {check.outcome}, expected {expect.get('outcome')}"
+                    + (f"; advisories missing: {', '.join(sorted(missing))}" if missing else "")
+                )
             if args.verbose:
-                opening = one_sentence(case, lang) if name == "one sentence" else ""
-                print(f"  {name}: {opening!r} → {', '.join(check.asked)}")
+                print(f"  {name}: {said or ''!r} → {', '.join(check.asked)}")
         print(
-            f"{case.get('id', number)!s:<32} {checks['one sentence'].answers:>12}"
-            f" {checks['plain'].answers:>6} {checks['plain'].decision_lines:>15}"
+            f"{case.get('id', number)!s:<30} {row[0]:>9} {row[1]:>7} {row[2]:>12} {row[3]:>6}"
+            f" {check.decision_lines:>15}"
         )
     summary = Summary()
-    for name, target in (("one sentence", ONE_SENTENCE_TARGET), ("plain", PLAIN_TARGET)):
+    targets = {"plain": PLAIN_TARGET}
+    for name in openings:
+        target = targets.get(name, ONE_SENTENCE_TARGET)
         median = statistics.median(counts[name])
         print(
             summary.add(
                 f"median answers per check, {name}", f"{median:g}", f"≤ {target}", median <= target
             )
         )
+    print(
+        summary.add("checks with another decision than the case's", str(len(wrong)), "0", not wrong)
+    )
+    for line in wrong:
+        print(f"  {line}")
     longest = max(lines)
     print(
         summary.add(

@@ -72,17 +72,25 @@ class AdminCommands:
             rows = await self.log.stats(DecisionFilter(since=since))
             digital = sum(r.digital for r in rows)
             qualified = digital + sum(r.travel for r in rows)
-            lines.append(
-                self.rules.text(
-                    "admin.stats",
-                    lang,
-                    period=self.rules.text(label, lang),
-                    total=sum(r.total for r in rows),
-                    digital=digital,
-                    share=f"{digital / qualified:.0%}" if qualified else "–",
-                    avoided=kg_text(sum(r.avoided_kg for r in rows), lang),
-                )
+            planned = self.rules.text(
+                "admin.stats",
+                lang,
+                period=self.rules.text(label, lang),
+                total=sum(r.total for r in rows),
+                digital=digital,
+                share=f"{digital / qualified:.0%}" if qualified else "–",
+                avoided=kg_text(sum(r.avoided_kg for r in rows), lang),
             )
+            # What the follow-ups confirmed: the meetings that really went digital.
+            confirmed = self.rules.text(
+                "admin.stats.confirmed",
+                lang,
+                confirmed=sum(r.confirmed_digital for r in rows),
+                avoided=kg_text(sum(r.confirmed_avoided_kg for r in rows), lang),
+                answered=sum(r.answered for r in rows),
+                asked=sum(r.asked for r in rows),
+            )
+            lines.append(f"{planned} {confirmed}")
         return "\n".join(lines)
 
     def _line(self, decision: StoredDecision, lang: Lang) -> str:

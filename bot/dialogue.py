@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from bot.messages import Choice, Incoming, Outgoing
-from bot.render import Renderer
+from bot.render import DIGITAL_CHOICE, NO_DIGITAL_CHOICE, Renderer
 from bot.state import Answer, ConversationState, Pending, PendingOption
 from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
 from rules.check import Destination, PartnerRef, check_from_answers
 from rules.dates import tokenize
 from rules.decision import Decision
 from rules.evaluate import evaluate
-from rules.fields import FIELD, FIELDS, applies
+from rules.fields import FIELD, FIELDS, GROUPS, applies
 from rules.footprint import (
     comparison,
     distance_km,
@@ -319,8 +319,26 @@ class Dialogue:
             self._reask(state, turn)
             return
         previous = state.order.pop()
-        state.answers.pop(previous, None)
-        self._ask(state, turn, previous)
+        undone = state.answers.pop(previous, None)
+        step = previous
+        settler = next((f for f in FIELDS if FIELD[f].settles == previous), None)
+        if settler and state.order[-1:] == [settler] and self._settled_both(undone):
+            self._forget(state, settler)  # both came from one answer: asked again as one
+            step = settler
+        group = FIELD[previous].together
+        for name in GROUPS[group] if group else ():
+            self._forget(state, name)  # a tick list is asked again whole
+        self._ask(state, turn, step)
+
+    def _settled_both(self, answer: Answer | None) -> bool:
+        """Whether an answer also settled the field after it ("Nej, digitalt går")."""
+        if answer is None:
+            return False
+        raw = answer.raw
+        return (
+            raw in (DIGITAL_CHOICE, NO_DIGITAL_CHOICE)
+            or self.interpreter.digital_option(raw) is not None
+        )
 
     def _skip(self, state: ConversationState, turn: Turn) -> None:
         if state.phase == "change":
@@ -329,7 +347,7 @@ class Dialogue:
             self._resume(state, turn, None, "continue")
         elif state.phase == "did_you_mean":
             self._did_you_mean(state, turn, None, "keep")
-        elif state.phase == "asking" and state.step and FIELD[state.step].optional:
+        elif state.phase == "asking" and state.step in FIELD and FIELD[state.step].optional:
             self._answer(state, turn, None, UNKNOWN_CHOICE)
         else:
             turn.hint(self.render.hint("hint.not_skippable", state.lang))
@@ -404,14 +422,23 @@ class Dialogue:
         self, state: ConversationState, turn: Turn, step: str, *, typing: bool = False
     ) -> None:
         state.phase = "asking"
-        state.step = step
+        group = FIELD[step].together if step in FIELD else None
+        # Two or more open fields of a tick list are asked as one question.
+        state.step = group if group and len(self._statements(state, group)) > 1 else step
         state.failures = 0
-        turn.out.append(self._question(step, state, typing=typing))
+        turn.out.append(self._question(state.step, state, typing=typing))
+
+    def _statements(self, state: ConversationState, group: str) -> list[str]:
+        """The fields of a tick list still open in this check, in the table's order."""
+        values = state.values()
+        return [f for f in GROUPS[group] if f not in state.answers and applies(f, values)]
 
     def _question(self, step: str, state: ConversationState, *, typing: bool = False) -> Outgoing:
         """The question for `step`, with what this check already suggests: the partner's own
         town as the place, last time's number of travellers, "not known yet" for the date,
         and the reason the plan asks for a motivation."""
+        if step in GROUPS:
+            return self.render.tick_list(step, self._statements(state, step), state)
         question = self.render.question(step, state, typing=typing)
         lang = state.lang
         if typing:
@@ -447,7 +474,7 @@ class Dialogue:
     def _next(self, state: ConversationState, turn: Turn) -> None:
         values = state.values()
         for step in FIELDS:
-            if step not in state.answers and applies(step, values):
+            if FIELD[step].asked and step not in state.answers and applies(step, values):
                 self._ask(state, turn, step)
                 return
         # Everything else is known: the plan may ask for a reason (issue 12), or no longer.
@@ -512,6 +539,11 @@ class Dialogue:
     ) -> None:
         step = state.step or "kind"
         raw = choice if choice is not None else text or ""
+        if step in GROUPS:
+            self._answer_ticks(state, turn, step, raw, choice)
+            return
+        if self._answer_settling(state, turn, step, raw, choice):
+            return
         if choice is None and text and self._mid_check_change(state, turn, text):
             return
         if step == "kind" and choice is None and text and not state.answers:
@@ -563,6 +595,60 @@ class Dialogue:
             self._echo(state, turn, step)
             self._next(state, turn)
 
+    def _answer_ticks(
+        self, state: ConversationState, turn: Turn, group: str, raw: str, choice: str | None
+    ) -> None:
+        """A tick list's answer: every open field of it is yes when ticked, else no."""
+        if choice is not None and not re.fullmatch(r"none|[1-9](\s*,\s*[1-9])*", choice):
+            turn.hint(self.render.hint("hint.choice", state.lang))
+            self._reask(state, turn)
+            return
+        statements = self._statements(state, group)
+        parsed = self.interpreter.ticks(raw, state.lang, statements)
+        if (
+            isinstance(parsed, Rejected)
+            and choice is None
+            and self._mid_check_change(state, turn, raw)
+        ):
+            return  # "vi tar tåget" while the list is asked: a correction
+        if not isinstance(parsed, Accepted):
+            self._fail(state, turn, parsed.hint if isinstance(parsed, Rejected) else "hint.choice")
+            return
+        ticked = self.render.t("choice.yes", state.lang)
+        for name in statements:
+            label = ticked if name in parsed.value else parsed.label
+            self._accept(state, name, raw, Accepted(name in parsed.value, label))
+        self._next(state, turn)
+
+    def _answer_settling(
+        self, state: ConversationState, turn: Turn, step: str, raw: str, choice: str | None
+    ) -> bool:
+        """An answer that settles the field after it too (the table's `settles`): "Nej,
+        digitalt går" to the presence question says there is a digital option. False for
+        any other answer, which is read as usual."""
+        settles = FIELD[step].settles if step in FIELD else None
+        if settles != "digital_alternative":
+            return False
+        lang = state.lang
+        if choice is not None:
+            digital = {DIGITAL_CHOICE: True, NO_DIGITAL_CHOICE: False}.get(choice)
+            presence: Accepted | Ambiguous | Rejected = Accepted(
+                "no", self.render.t("choice.no", lang)
+            )
+        else:
+            digital = self.interpreter.digital_option(raw)
+            presence = self.interpreter.parse(step, raw, lang)
+            if isinstance(presence, Rejected) and digital:
+                # "digitalt går bra": naming the digital option answers no.
+                presence = Accepted("no", self.render.t("choice.no", lang))
+        if digital is None or not isinstance(presence, Accepted) or presence.value == "yes":
+            return False
+        self._accept(state, step, raw, presence)
+        shown = self.render.t("choice.yes" if digital else "choice.no", lang)
+        self._accept(state, settles, raw, Accepted(digital, shown))
+        self._next(state, turn)
+        return True
+
     def _partner_home(self, state: ConversationState) -> str | None:
         """The partner's own town: where a trip to the partner usually goes."""
         answer = state.answers.get("partner")
@@ -587,7 +673,9 @@ class Dialogue:
         if step == "department" and state.role == "partner_contact":
             return False  # an organisation's name is free text
         today = _today(state.updated_at)
-        corrected = read_correction(text, state.lang, self.interpreter, step, today)
+        # A tick list reads as its first statement would: "vi tar tåget" is no yes or no.
+        read_as = GROUPS[step][0] if step in GROUPS else step
+        corrected = read_correction(text, state.lang, self.interpreter, read_as, today)
         if corrected is None:
             return False
         name, found = corrected
@@ -607,7 +695,8 @@ class Dialogue:
         if name == "partner":
             self._echo(state, turn, name)
         values = state.values()
-        if state.phase == "asking" and step not in state.answers and applies(step, values):
+        still_open = step in FIELD and step not in state.answers and applies(step, values)
+        if state.phase == "asking" and still_open:
             self._ask(state, turn, step)
         else:
             self._next(state, turn)  # a question the correction brings, or the summary
@@ -627,6 +716,8 @@ class Dialogue:
         values = {c.value for c in self._question(step, state).choices}
         if step == "department":
             values.add("other")
+        if FIELD[step].offer == "presence":
+            values.add("no")  # a plain "no" (an older button): the digital option is asked next
         if step == "goals":
             return bool(re.fullmatch(r"none|[1-9](\s*,\s*[1-9])*", choice))
         return choice in values
@@ -795,7 +886,9 @@ class Dialogue:
 
     def _changeable(self, state: ConversationState) -> list[str]:
         values = state.values()
-        return [f for f in FIELDS if f in state.answers and applies(f, values)]
+        return [
+            f for f in FIELDS if (f in state.answers or not FIELD[f].asked) and applies(f, values)
+        ]
 
     def _field_named(self, state: ConversationState, norm: str) -> str | None:
         for step in self._changeable(state):

@@ -131,6 +131,8 @@ class FormReader:
                 continue
             reading.applicable.append(spec.name)
             raw = clean(values.get(spec.name) or "")
+            if not raw and _optional(spec):
+                continue  # left unanswered, as in the chat (the date not given)
             if not raw:
                 raw = spec.default or ""
             if not raw:
@@ -286,7 +288,7 @@ class FormReader:
 
     def _field(self, spec: FieldSpec, state: ConversationState, value: str) -> FormField:
         lang = state.lang
-        question = self.render.question(spec.name, state)
+        question = self.render.question(spec.name, state, together=False)
         typeahead = spec.answer in TYPEAHEAD
         choices = () if spec.free_text or typeahead else question.choices
         label = self.render.field_label(spec.name, state)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.messages import (
@@ -33,6 +33,9 @@ from rules.short_decision import (
 # The button values with a meaning of their own: none of these; another (type it).
 NONE_CHOICE = "none"
 OTHER_CHOICE = "other"
+# The presence question's buttons that also answer the digital option.
+DIGITAL_CHOICE = "digital"
+NO_DIGITAL_CHOICE = "no_digital"
 # A decision's buttons: everything behind it; a summary to share.
 DETAILS_CHOICE = "details"
 SHARE_CHOICE = "share"
@@ -55,13 +58,26 @@ class Renderer:
         """The input was not understood or belongs elsewhere: what to do instead."""
         return Outgoing("hint", self.t(text_id, lang, **values))
 
-    def choices(self, field: str, state: ConversationState) -> tuple[Choice, ...]:
-        """The buttons offered for a field's question (its `offer` in the field table)."""
+    def choices(
+        self, field: str, state: ConversationState, *, together: bool = True
+    ) -> tuple[Choice, ...]:
+        """The buttons offered for a field's question (its `offer` in the field table);
+        `together`: also the buttons that settle the next field (the chat, not a form, which
+        shows that field itself)."""
         lang = state.lang
         offer = FIELD[field].offer
-        if offer in ("yes_no", "presence"):
-            values = ("yes", "no") if offer == "yes_no" else ("yes", "no", "unsure")
+        if offer == "yes_no":
+            return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in ("yes", "no"))
+        if offer == "presence" and not together:
+            values = ("yes", "no", "unsure")
             return tuple(Choice(self.t(f"choice.{v}", lang), v) for v in values)
+        if offer == "presence":
+            return (
+                Choice(self.t("choice.yes", lang), "yes"),
+                Choice(self.t("choice.presence_digital", lang), DIGITAL_CHOICE),
+                Choice(self.t("choice.presence_no_digital", lang), NO_DIGITAL_CHOICE),
+                Choice(self.t("choice.unsure", lang), "unsure"),
+            )
         if offer == "kinds":
             kinds = ("trip", "project", "activity")
             return tuple(Choice(self.t(f"kind.{v}", lang), v) for v in kinds)
@@ -91,8 +107,11 @@ class Renderer:
         partner = self.rules.partner_by_id.get(partner_id) if partner_id else None
         return partner.home.name if partner is not None and partner.home is not None else None
 
-    def question(self, field: str, state: ConversationState, *, typing: bool = False) -> Outgoing:
-        """The question for `field`; `typing` drops the buttons (after "Other")."""
+    def question(
+        self, field: str, state: ConversationState, *, typing: bool = False, together: bool = True
+    ) -> Outgoing:
+        """The question for `field`; `typing` drops the buttons (after "Other"); `together`
+        as for `choices`."""
         lang = state.lang
         if field == "goals":
             listing = "\n".join(f"{g.number}. {g.name(lang)}" for g in self.rules.plan.goals)
@@ -103,7 +122,7 @@ class Renderer:
             text = self.t("q.department.last", lang, department=state.last_department)
         else:
             text = self.t(self._for_role(f"q.{field}", state), lang)
-        choices = () if typing else self.choices(field, state)
+        choices = () if typing else self.choices(field, state, together=together)
         return Outgoing(
             "question",
             text,
@@ -113,19 +132,45 @@ class Renderer:
             free_text=FIELD[field].free_text,
         )
 
+    def tick_list(
+        self, group: str, statements: Sequence[str], state: ConversationState
+    ) -> Outgoing:
+        """One question for several yes/no fields (a `together` group): tick what is true."""
+        lang = state.lang
+        listing = "\n".join(
+            f"{number}. {self.t(self._for_role(f'tick.{name}', state), lang)}"
+            for number, name in enumerate(statements, 1)
+        )
+        ticks = tuple(
+            Choice(f"{number} {self.field_label(name, state)}", str(number))
+            for number, name in enumerate(statements, 1)
+        )
+        return Outgoing(
+            "question",
+            self.t(f"q.{group}", lang, statements=listing),
+            step=group,
+            choices=(*ticks, Choice(self.t("choice.nothing", lang), NONE_CHOICE)),
+            multi=True,
+        )
+
     def explain(self, step: str, state: ConversationState) -> str:
         if step == "department" and state.role == "partner_contact":
             return self.t("explain.organisation", state.lang)
         return self.t(self._for_role(f"explain.{step}", state), state.lang)
 
-    def summary_lines(self, state: ConversationState) -> list[str]:
-        """One line per applicable answer: label and the answer as understood."""
+    def summary_lines(self, state: ConversationState, *, offers: bool = True) -> list[str]:
+        """One line per applicable answer: label and the answer as understood; with `offers`,
+        also a line for each field not asked but open to be added (the date)."""
         values = state.values()
         lines = []
         for field in FIELDS:
-            if field in state.answers and applies(field, values):
+            if not applies(field, values):
+                continue
+            if field in state.answers:
                 label = self.field_label(field, state)
                 lines.append(f"• {label}: {state.answers[field].label}")
+            elif offers and not FIELD[field].asked:
+                lines.append(f"• {self.t(f'summary.{field}_offer', state.lang)}")
         return lines
 
     def field_label(self, field: str, state: ConversationState) -> str:
@@ -146,7 +191,7 @@ class Renderer:
         return Outgoing("question", text, step="confirm", choices=choices)
 
     def progress(self, state: ConversationState) -> Outgoing:
-        lines = self.summary_lines(state)
+        lines = self.summary_lines(state, offers=False)
         if not lines:
             return self.message("summary.empty", state.lang)
         return Outgoing("message", "\n".join([self.t("summary.progress", state.lang), *lines]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +20,8 @@ MAX_TITLE = 200
 MAX_MOTIVATION = 1000
 MAX_NAME = 120
 MAX_TRAVELLERS = 500
+# How many words from a digital word a "no" may stand and still say there is no digital option.
+NEAR_WORDS = 3
 # The vocabulary group of words that recur in partners' names (stad, university, ...).
 GENERIC_NAME_WORDS = "generic_name_words"
 # A count as people write it: 12, 10 000, 10 000 (no-break space), 10,000, 10.000; a minus
@@ -116,6 +118,7 @@ class Interpreter:
             ((p.id, (*p.aliases, p.name.sv, p.name.en)) for p in rules.partners),
             generic.all() if generic is not None else (),
         )
+        self._digital_or_without = {**rules.digital_word_map, **rules.without_words}
 
     def parse(self, field: str, text: str, lang: Lang, today: date | None = None) -> Parsed:
         """Interprets `text` as the answer to `field` (a field of the table in rules/fields.py,
@@ -161,6 +164,51 @@ class Interpreter:
         answer ("ja, spara", "I'm not sure"); None otherwise."""
         key = _lookup(self.rules.answer_words, text)
         return key if isinstance(key, str) else None
+
+    def ticks(self, text: str, lang: Lang, statements: Sequence[str]) -> Parsed:
+        """Which of a tick list's `statements` (field names, numbered as shown) are true:
+        "1, 3", "alla", "jämställdhet och årsplanen" (a list of field names); the label is how
+        an unticked one is shown. "inget", "nej" and "vet inte" tick none: not knowing is not
+        having done it (POLICY.md §9.3)."""
+        norm = normalize(text)
+        unticked = self.rules.text("choice.no", lang)
+        if norm in self.rules.every_words:
+            return Accepted(list(statements), unticked)
+        word = _lookup(self.rules.answer_words, text)
+        if word == "unsure":
+            return Accepted([], self.rules.text("choice.unsure", lang))
+        if norm in self.rules.nothing_words or word == "no":
+            return Accepted([], unticked)
+        ticked: set[str] = set()
+        for number in re.findall(r"\d+", text):
+            if not 1 <= int(number) <= len(statements):
+                return Rejected("hint.prepared")
+            ticked.add(statements[int(number) - 1])
+        named = _phrases(self.rules.statement_words, normalize(re.sub(r"\d+", " ", text)).split())
+        ticked.update(key for _, key in named if key in statements)
+        if not ticked:
+            return Rejected("hint.prepared")
+        return Accepted([name for name in statements if name in ticked], unticked)
+
+    def digital_option(self, text: str) -> bool | None:
+        """What an answer to the presence question says of a digital option: True for "nej,
+        det går digitalt", False for "nej, inget digitalt alternativ", None when it names
+        none. A "no" only counts near the digital word, not the "nej" the answer opens with."""
+        tokens = normalize(text).split()
+        read = _phrases(self.rules.answer_words, tokens)
+        if read and read[0][1] is not None:
+            tokens = tokens[read[0][0].count(" ") + 1 :]
+        words = _phrases(self._digital_or_without, tokens)
+        digital = [
+            i for i, (phrase, _) in enumerate(words) if phrase in self.rules.digital_word_map
+        ]
+        if not digital:
+            return None
+        near = {i for d in digital for i in range(d - NEAR_WORDS, d + NEAR_WORDS + 1)}
+        return not any(
+            i in near and i not in digital and phrase in self.rules.without_words
+            for i, (phrase, _) in enumerate(words)
+        )
 
     def _choice(
         self, words: dict[str, Any], text: str, lang: Lang, prefix: str, hint: str

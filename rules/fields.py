@@ -75,7 +75,19 @@ class Field:
     default: str | None = None
     # May be left unanswered ("vet inte", skip): the check is decided without it.
     optional: bool = False
+    # False: never asked on its own; the summary offers it and it is read wherever typed
+    # (an optional date should not cost an answer).
+    asked: bool = True
+    # Another field one answer to this question may settle too: "nej, det går digitalt" says
+    # that presence is not necessary and that a digital option exists.
+    settles: str | None = None
+    # Fields with the same `together` group are asked as one tick list while two or more of
+    # them are open ("Vilket av detta stämmer?"): each is yes when ticked, no when not.
+    together: str | None = None
 
+
+# The one tick list of the check: what the plan asks to have been prepared.
+PREPARED = "prepared"
 
 # In the order the conversation asks them; also the batch file's columns.
 TABLE: tuple[Field, ...] = (
@@ -86,14 +98,29 @@ TABLE: tuple[Field, ...] = (
     Field("dormant_resumed", "yes_no", offer="yes_no", when="dormant_partner", default="no"),
     Field("destination", "place", offer="partner_home", free_text=True, echo="place"),
     Field("guests_from", "place", free_text=True, echo="place", when="hosted"),
-    Field("when", "when", offer="unknown", free_text=True, default="unknown", optional=True),
+    Field(
+        "when",
+        "when",
+        offer="unknown",
+        free_text=True,
+        default="unknown",
+        optional=True,
+        asked=False,
+    ),
     # One yes is enough for the checklist: the questions after it are not asked.
     Field("contributes_development", "yes_no", offer="yes_no"),
     Field("external_monitoring", "yes_no", offer="yes_no", when="no_checklist_yes_before"),
     Field("influence", "yes_no", offer="yes_no", when="no_checklist_yes_before"),
     # With no checklist yes, or no goal, the check does not qualify: nothing more is asked.
     Field("goals", "goals", offer="goals", multi=True, when="checklist_yes"),
-    Field("physical_necessary", "presence", offer="presence", when="qualifies", journey="meeting"),
+    Field(
+        "physical_necessary",
+        "presence",
+        offer="presence",
+        when="qualifies",
+        journey="meeting",
+        settles="digital_alternative",
+    ),
     Field(
         "digital_alternative",
         "yes_no",
@@ -110,15 +137,27 @@ TABLE: tuple[Field, ...] = (
         journey="staff",
     ),
     Field("travel_mode", "mode", offer="modes", echo="climate", when="qualifies", journey="staff"),
-    Field("equality_considered", "yes_no", offer="yes_no", when="qualifies"),
-    Field("eu_funding_checked", "yes_no", offer="yes_no", when="qualifying_project"),
-    Field("in_annual_plan", "yes_no", offer="yes_no", when="qualifies"),
+    # What the plan asks to have been done: advisories, not the outcome, hang on them.
+    Field("equality_considered", "yes_no", offer="yes_no", when="qualifies", together=PREPARED),
+    Field(
+        "eu_funding_checked",
+        "yes_no",
+        offer="yes_no",
+        when="qualifying_project",
+        together=PREPARED,
+    ),
+    Field("in_annual_plan", "yes_no", offer="yes_no", when="qualifies", together=PREPARED),
     # Asked only where the plan asks for a reason (outside the focus areas, a flight with a
     # reasonable lower-carbon mode): the dialogue decides that from the evaluated check.
     Field("motivation", "sentence", free_text=True, when="plan_asks"),
 )
 FIELD: dict[str, Field] = {f.name: f for f in TABLE}
 FIELDS: tuple[str, ...] = tuple(f.name for f in TABLE)
+# Each tick list's fields, in the table's order.
+GROUPS: dict[str, tuple[str, ...]] = {
+    group: tuple(f.name for f in TABLE if f.together == group)
+    for group in dict.fromkeys(f.together for f in TABLE if f.together)
+}
 CHECKLIST: tuple[str, ...] = ("contributes_development", "external_monitoring", "influence")
 YES_NO_FIELDS = frozenset(f.name for f in TABLE if f.answer == "yes_no")
 

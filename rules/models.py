@@ -292,9 +292,22 @@ class SentenceWords(Strict):
     articles: BilingualList
     place_before: BilingualList
     place_from: BilingualList
+    department_before: BilingualList
     general_kind_words: BilingualList
     not_a_mode_in_a_sentence: BilingualList
     correction_fillers: BilingualList
+
+
+class TogetherWords(Strict):
+    """The words of answers that settle several questions at once (rules/fields.py `settles`
+    and `together`, read by rules/answers.py)."""
+
+    # "nej, inget digitalt alternativ": a word that says the digital option is missing.
+    without: BilingualList
+    # "alla", "båda": every statement of a tick list is true.
+    every: BilingualList
+    # The words that name one statement of a tick list ("jämställdhet", "årsplanen").
+    statements: dict[str, BilingualList]
 
 
 class Vocabulary(Strict):
@@ -308,6 +321,7 @@ class Vocabulary(Strict):
     months: dict[int, BilingualList]
     dates: DateWords
     sentence: SentenceWords
+    together: TogetherWords
 
     @field_validator("months")
     @classmethod

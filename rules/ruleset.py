@@ -114,6 +114,11 @@ class RuleSet:
         }
         self.twin_city_words = tuple(normalize(w) for w in plan.twin_city_words)
         self.digital_words = tuple(normalize(w) for w in places.digital_places.all())
+        together = vocabulary.together
+        self.digital_word_map = dict.fromkeys(self.digital_words, True)
+        self.without_words = dict.fromkeys((normalize(w) for w in together.without.all()), True)
+        self.every_words = {normalize(w) for w in together.every.all()}
+        self.statement_words = _word_map(together.statements)
         # A partner that is a town: a destination there with no partner named implies it.
         # Linked by the GeoNames place (geonameid, else coordinates), not by spelling.
         town_partners = [p for p in partners if p.kind in ("city", "twin_city") and p.home]

@@ -109,6 +109,7 @@ class _Words:
         self.articles = {normalize(w) for w in words.articles.all()}
         self.place_before = phrase_set(words.place_before)
         self.place_from = phrase_set(words.place_from)
+        self.department_before = phrase_set(words.department_before)
         self.fillers = phrase_set(words.correction_fillers)
         self.digital = phrase_set(rules.places.digital_places)
         self.goals = _keyed(rules.goal_keywords)
@@ -495,23 +496,33 @@ class _Sentence:
         if answer is not None:
             self.keep(name, answer, raw)
 
-    def read_department(self, partner_windows: Mapping[str, tuple[int, int]]) -> None:
+    def _follows(self, start: int, phrases: set[tuple[str, ...]]) -> bool:
+        """Whether the words just before `start` are one of `phrases`."""
+        words = self._words_of(0, start)
+        return any(words[len(words) - len(p) :] == p for p in phrases if len(p) <= len(words))
+
+    def read_department(self, partner_windows: dict[str, tuple[int, int]]) -> None:
         """A department named in full, or by a name of several words ("kultur och fritid");
-        a one-word short name ("Miljö", "KS") is too often something else."""
+        a one-word short name ("Miljö", "KS") is too often something else. A company that
+        is also a partner is the department after "för"/"for" ("för Luleå Business Region"):
+        the partner's words are then the department's."""
         matcher = self.rules.department_matcher
         count = len(self.tokens)
         found: list[tuple[int, int, str]] = []
         for size in range(min(_PARTNER_WORDS, count), 0, -1):
             for start in range(count - size + 1):
                 end = start + size
-                in_partner = any(s < end and start < e for s, e in partner_windows.values())
-                if in_partner or not self.free(start, end):
+                overlaps = [k for k, (s, e) in partner_windows.items() if s < end and start < e]
+                led = self._follows(start, self.words.department_before)
+                if (overlaps and not led) or not self.free(start, end):
                     continue
                 raw = self.raw(start, end - 1)
                 name = matcher.exact(raw)
                 if name is not None and (size > 1 or _same(raw, name)):
                     found.append((start, end, name))
                     self.take(start, end)
+                    for key in overlaps:
+                        del partner_windows[key]
         if len({name for _, _, name in found}) == 1:
             raw = self.raw(found[0][0], found[0][1] - 1)
             answer = self.parse("department", raw)

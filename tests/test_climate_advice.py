@@ -53,7 +53,7 @@ async def test_the_comparison_appears_once_the_mode_is_known_in_swedish(
     await chat.say("hej")
     await answer_all(chat, SWEDISH_CHECK[:5])
     assert "Oulu, Finland (167 km). ✓" in chat.texts()
-    await answer_all(chat, SWEDISH_CHECK[5:12])
+    await answer_all(chat, SWEDISH_CHECK[5:11])
     comparison = chat.replies[0]["text"]
     assert comparison.startswith("Klimat, kg CO2e tur och retur för 2: digitalt 0")
     # Train and bus share one route to Oulu (train, bus over the border, train): told once.
@@ -61,7 +61,7 @@ async def test_the_comparison_appears_once_the_mode_is_known_in_swedish(
         assert mode in comparison
     # Two by air to Oulu: 167 km × 0.27257 × 2 people × 2 ways ≈ 182 kg.
     assert "flyg ≈ 182 ← planerat" in comparison
-    await answer_all(chat, SWEDISH_CHECK[12:])
+    await answer_all(chat, SWEDISH_CHECK[11:])
     await chat.say("spara")
     co2 = chat.decision["co2"]
     assert chat.decision["outcome"] == "digital"
@@ -81,12 +81,12 @@ async def test_the_comparison_appears_in_english_with_impossible_modes_marked(
     await chat.say("hi")
     script = [(s, "Santa Lucía de Tirajana" if s == "destination" else t) for s, t in ENGLISH_CHECK]
     script = [(s, "Santa Lucia de Tirajana" if s == "partner" else t) for s, t in script]
-    await answer_all(chat, script[:11])
+    await answer_all(chat, script[:10])
     comparison = chat.replies[0]["text"]
     assert comparison.startswith("Climate, kg CO2e for a return trip for 3: online 0")
     assert "train not possible" in comparison and "car not possible" in comparison
     assert "flight ≈" in comparison
-    await answer_all(chat, script[11:])
+    await answer_all(chat, script[10:])
     await chat.say("save")
     co2 = chat.decision["co2"]
     assert co2["alternatives"]["train"] is None and co2["alternatives"]["flight"] > 0

@@ -14,7 +14,6 @@ SWEDISH_CHECK = [
     ("department", "Kommunstaben"),
     ("partner", "bottenviksbagen"),
     ("destination", "Uleåborg"),
-    ("when", "12 mars"),
     # One checklist yes is enough: the other two are not asked.
     ("contributes_development", "ja"),
     ("goals", "8"),
@@ -22,8 +21,10 @@ SWEDISH_CHECK = [
     ("digital_alternative", "ja"),
     ("travellers", "2"),
     ("travel_mode", "flyg"),
-    ("equality_considered", "ja"),
-    ("in_annual_plan", "ja"),
+    # Equality and the annual plan: one list to tick.
+    ("prepared", "alla"),
+    # The date is not asked: typed at the summary, it is added.
+    ("confirm", "12 mars"),
 ]
 ENGLISH_CHECK = [
     ("kind", "trip"),
@@ -31,14 +32,13 @@ ENGLISH_CHECK = [
     ("department", "Arbetsmarknadsförvaltningen"),
     ("partner", "Sweden Emilia Romagna Network"),
     ("destination", "Bologna"),
-    ("when", "in May"),
     ("contributes_development", "yes"),
     ("goals", "9, 2"),
     ("physical_necessary", "yes"),
     ("travellers", "3"),
     ("travel_mode", "flight"),
-    ("equality_considered", "yes"),
-    ("in_annual_plan", "yes"),
+    ("prepared", "1, 2"),
+    ("confirm", "in May"),
 ]
 
 
@@ -120,7 +120,7 @@ async def test_back_at_the_first_question_says_so(chat: Chat) -> None:
 
 async def test_restart_starts_over_and_forgets_the_answers(chat: Chat) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:6])
+    await answer_all(chat, SWEDISH_CHECK[:5])
     await chat.say("börja om")
     assert chat.step == "kind" and "Vi börjar om" in chat.texts()
     await chat.say("summary")
@@ -206,7 +206,7 @@ async def test_three_bad_answers_bring_an_explanation_and_the_choices(chat: Chat
 
 async def test_help_and_language_at_any_point(chat: Chat) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:6])
+    await answer_all(chat, SWEDISH_CHECK[:5])
     await chat.say("hjälp")
     assert "tillbaka" in chat.texts() and chat.step == "contributes_development"
     await chat.say("english")
@@ -281,7 +281,7 @@ async def test_a_stale_button_is_refused_politely(chat: Chat) -> None:
 
 async def test_goals_by_buttons_as_a_list(chat: Chat) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:7])
+    await answer_all(chat, SWEDISH_CHECK[:6])
     assert chat.question.get("multi") is True and len(chat.question["choices"]) == 10
     await chat.choose("5,8")
     assert chat.step == "physical_necessary"
@@ -289,7 +289,7 @@ async def test_goals_by_buttons_as_a_list(chat: Chat) -> None:
 
 async def test_no_goal_goes_straight_to_the_summary(chat: Chat) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:7])
+    await answer_all(chat, SWEDISH_CHECK[:6])
     await chat.say("inga")
     # The outcome is decided: no travel, equality or annual plan questions.
     assert chat.step == "confirm"
@@ -305,7 +305,7 @@ async def test_three_checklist_noes_go_straight_to_the_summary(
     chat = Chat(engine, lang=lang)
     script = SWEDISH_CHECK if lang == "sv" else ENGLISH_CHECK
     await chat.say("hej" if lang == "sv" else "hello")
-    await answer_all(chat, script[:6])
+    await answer_all(chat, script[:5])
     for step in ("contributes_development", "external_monitoring", "influence"):
         assert chat.step == step
         await chat.say(no)
@@ -321,7 +321,7 @@ async def test_after_one_checklist_yes_the_other_two_are_not_asked(
     chat = Chat(engine, lang=lang)
     script = SWEDISH_CHECK if lang == "sv" else ENGLISH_CHECK
     await chat.say("hej" if lang == "sv" else "hello")
-    await answer_all(chat, script[:6])
+    await answer_all(chat, script[:5])
     await chat.say("nej" if lang == "sv" else "no")
     assert chat.step == "external_monitoring"
     await chat.say(yes)
@@ -346,7 +346,7 @@ async def test_status_shows_the_last_decision(chat: Chat) -> None:
 )
 async def test_bad_input_gets_a_friendly_answer_and_loses_nothing(chat: Chat, message: str) -> None:
     await chat.say("hej")
-    await answer_all(chat, SWEDISH_CHECK[:6])
+    await answer_all(chat, SWEDISH_CHECK[:5])
     await chat.say(message)
     assert chat.replies[0]["type"] == "hint"
     assert "Traceback" not in chat.texts()
@@ -442,10 +442,10 @@ async def test_a_partner_contact_is_asked_about_their_organisation_and_lulea_s_p
     await say("trip")
     replies = await say("Joint workshop")
     assert replies[-1].text == "Which organisation (and city) are you from?"
-    for _, text in ENGLISH_CHECK[2:-1]:
+    for _, text in ENGLISH_CHECK[2:-2]:
         replies = await say(text if text != "Arbetsmarknadsförvaltningen" else "City of Tromsø")
     assert "Luleå municipality's annual activity plan" in replies[-1].text
-    replies = await say("no")
+    replies = await say("1")  # equality considered; not in Luleå's plan, as far as Kari knows
     assert "• Organisation: " in replies[-1].text and "Department" not in replies[-1].text
     replies = await say("save")
     stored = await engine.storage.last_decision(key)

@@ -40,8 +40,7 @@ async def to_travel_mode(
     await to_partner(chat, lang)
     await chat.say(partner)
     await chat.say(place)
-    assert chat.step == "when"
-    await chat.say(UNKNOWN[lang])
+    assert chat.step == "contributes_development"  # the date is offered in the summary
     await chat.say(YES[lang])
     await chat.say("8")
     await chat.say(YES[lang] if presence == "yes" else NO[lang])
@@ -49,6 +48,14 @@ async def to_travel_mode(
         await chat.say(YES[lang])  # a digital alternative exists
     await chat.say("2")
     assert chat.step == "travel_mode"
+
+
+async def to_summary(chat: Chat, lang: str) -> None:
+    """A whole check up to its summary: by train to Bologna, everything prepared."""
+    await to_travel_mode(chat, lang, "SERN", "Bologna")
+    await chat.say("tåg" if lang == "sv" else "train")
+    await chat.say("alla" if lang == "sv" else "all")
+    assert chat.step == "confirm"
 
 
 async def answers(chat: Chat) -> dict[str, object]:
@@ -70,7 +77,7 @@ async def test_the_place_defaults_to_the_partners_town_offered_as_a_choice(
     assert chat.question["text"] == rules.text("q.destination.home", lang, home="Oulu")  # type: ignore[arg-type]
     assert chat.question["choices"] == [{"label": "Oulu", "value": "Oulu"}]
     await chat.say(YES[lang])  # "ja" takes the town offered
-    assert chat.step == "when"
+    assert chat.step == "contributes_development"
     destination = (await answers(chat))["destination"]
     assert isinstance(destination, dict) and destination["name"] == "Oulu"
 
@@ -82,7 +89,7 @@ async def test_the_partners_town_is_a_button_too_and_another_place_can_be_typed(
     await to_partner(chat, lang)
     await chat.say("SERN")
     await chat.choose("Bologna")
-    assert chat.step == "when"
+    assert chat.step == "contributes_development"
     await chat.say("back")
     assert chat.step == "destination"
     await chat.say("Rimini")
@@ -137,7 +144,7 @@ async def test_a_number_at_the_goals_question_is_goals_not_a_correction(
     chat: Chat, lang: str
 ) -> None:
     await to_partner(chat, lang)
-    for text in ("SERN", "Bologna", UNKNOWN[lang], YES[lang]):
+    for text in ("SERN", "Bologna", YES[lang]):
         await chat.say(text)
     assert chat.step == "goals"
     await chat.say("3")
@@ -149,7 +156,7 @@ async def test_change_and_a_field_asks_that_question_again_then_goes_on(
     chat: Chat, lang: str, change: str
 ) -> None:
     await to_partner(chat, lang)
-    for text in ("SERN", "Bologna", UNKNOWN[lang]):
+    for text in ("SERN", "Bologna"):
         await chat.say(text)
     assert chat.step == "contributes_development"
     await chat.say(change)
@@ -159,15 +166,13 @@ async def test_change_and_a_field_asks_that_question_again_then_goes_on(
 
 
 @pytest.mark.parametrize(("lang", "said"), [("sv", "vi tar tåget"), ("en", "we take the train")])
-async def test_the_mode_corrected_at_the_equality_question(
-    chat: Chat, lang: str, said: str
-) -> None:
+async def test_the_mode_corrected_at_the_tick_list(chat: Chat, lang: str, said: str) -> None:
     await to_travel_mode(chat, lang, "SERN", "Bologna")
     await chat.say("flyg" if lang == "sv" else "flight")
-    assert chat.step == "equality_considered"
+    assert chat.step == "prepared"
     await chat.say(said)
     assert (await answers(chat))["travel_mode"] == "train"
-    assert chat.step == "equality_considered"
+    assert chat.step == "prepared"
 
 
 # --- when -------------------------------------------------------------------------------------
@@ -188,36 +193,34 @@ async def test_the_mode_corrected_at_the_equality_question(
 async def test_when_is_typed_freely_and_stored_as_the_contract_says(
     chat: Chat, lang: str, typed: str, start: str, precision: str
 ) -> None:
-    await to_partner(chat, lang)
-    await chat.say("SERN")
-    await chat.say("Bologna")
-    assert chat.step == "when"
-    await chat.say(typed)
-    assert chat.step == "contributes_development"
+    await to_summary(chat, lang)
+    await chat.say(typed)  # the summary offers the date: typed there, it is added
+    assert chat.step == "confirm"
     assert (await answers(chat))["when"] == {"start": start, "precision": precision, "text": typed}
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
-async def test_when_may_be_skipped_by_word_command_or_button(chat: Chat, lang: str) -> None:
-    await to_partner(chat, lang)
-    await chat.say("SERN")
-    await chat.say("Bologna")
-    assert chat.question["choices"][0]["value"] == "unknown"
+async def test_when_asked_from_the_summary_may_be_left_by_word_command_or_button(
+    chat: Chat, lang: str
+) -> None:
+    await to_summary(chat, lang)
+    change = "ändra datum" if lang == "sv" else "change date"
+    await chat.say(change)
+    assert chat.step == "when" and chat.question["choices"][0]["value"] == "unknown"
     await chat.say(UNKNOWN[lang])
-    assert chat.step == "contributes_development" and (await answers(chat))["when"] is None
-    await chat.say("back")
+    assert chat.step == "confirm" and (await answers(chat))["when"] is None
+    await chat.say(change)
     await chat.say("hoppa över" if lang == "sv" else "skip")
-    assert chat.step == "contributes_development" and (await answers(chat))["when"] is None
-    await chat.say("back")
+    assert chat.step == "confirm" and (await answers(chat))["when"] is None
+    await chat.say(change)
     await chat.choose("unknown")
-    assert chat.step == "contributes_development"
+    assert chat.step == "confirm"
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 async def test_a_date_not_understood_gets_a_hint(chat: Chat, rules: RuleSet, lang: str) -> None:
-    await to_partner(chat, lang)
-    await chat.say("SERN")
-    await chat.say("Bologna")
+    await to_summary(chat, lang)
+    await chat.say("ändra datum" if lang == "sv" else "change date")
     await chat.say("snart någon gång" if lang == "sv" else "some day soonish")
     assert chat.types() == ["hint", "question"] and chat.step == "when"
     assert chat.replies[0]["text"] == rules.text("hint.when", lang)  # type: ignore[arg-type]
@@ -228,14 +231,11 @@ async def test_a_date_not_understood_gets_a_hint(chat: Chat, rules: RuleSet, lan
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 async def test_last_times_travellers_are_offered(chat: Chat, rules: RuleSet, lang: str) -> None:
-    await to_travel_mode(chat, lang, "SERN", "Bologna")
-    await chat.say("tåg" if lang == "sv" else "train")
-    await chat.say(YES[lang])
-    await chat.say(YES[lang])
+    await to_summary(chat, lang)
     await chat.choose("save")
     assert chat.decision["outcome"] == "travel"
     await to_partner(chat, lang)
-    for text in ("SERN", "Bologna", UNKNOWN[lang], YES[lang], "8", YES[lang]):
+    for text in ("SERN", "Bologna", YES[lang], "8", YES[lang]):
         await chat.say(text)
     assert chat.step == "travellers"
     assert chat.question["text"] == rules.text("q.travellers.last", lang, count="2")  # type: ignore[arg-type]
@@ -278,8 +278,7 @@ async def test_a_motivation_is_asked_exactly_where_the_plan_asks(
     await to_travel_mode(chat, lang, none, place, presence)
     modes = {"sv": {"flight": "flyg", "car": "bil"}, "en": {"flight": "flight", "car": "car"}}
     await chat.say(modes[lang][mode])
-    await chat.say(YES[lang])
-    await chat.say(YES[lang])
+    await chat.say("alla" if lang == "sv" else "all")
     if asked is None:
         assert chat.step == "confirm"
         await chat.choose("save")
@@ -304,10 +303,7 @@ async def test_a_motivation_is_asked_exactly_where_the_plan_asks(
 async def test_a_correction_at_the_summary_changes_it_and_shows_it_again(
     chat: Chat, rules: RuleSet, lang: str, said: str
 ) -> None:
-    await to_travel_mode(chat, lang, "SERN", "Bologna")
-    for text in ("tåg" if lang == "sv" else "train", YES[lang], YES[lang]):
-        await chat.say(text)
-    assert chat.step == "confirm"
+    await to_summary(chat, lang)
     await chat.say(said)
     assert chat.step == "confirm" and (await answers(chat))["travellers"] == 3
     label = rules.text("field.travellers", lang)  # type: ignore[arg-type]

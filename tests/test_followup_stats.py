@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Engine
-from bot.messages import ConversationKey
+from bot.messages import ConversationKey, Incoming
 from bot.passwords import hash_password
 from bot.state import ConversationState
 from bot.storage import DecisionRecord
@@ -121,3 +121,27 @@ async def test_a_decision_page_shows_its_date_motivation_and_what_happened(
     assert '<dd id="actual">digital meeting (' in page
     page = (await admin.get(f"/admin/decisions/{waiting}")).text
     assert '<dd id="actual">not answered yet</dd>' in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("sv", "Bekräftat efteråt: 1 möten blev digitala, ≈ 250 kg CO2e undvikna; 2 av 3"),
+        ("en", "Confirmed afterwards: 1 meetings went digital, ≈ 250 kg CO2e avoided; 2 of 3"),
+    ],
+)
+async def test_the_admins_chat_stats_show_what_the_follow_ups_confirmed(
+    rules: RuleSet, storage: SQLiteStorage, clock: Clock, lang: str, expected: str
+) -> None:
+    engine = Engine(
+        rules,
+        storage,
+        clock=clock,
+        decision_log=storage.decision_log,
+        admins={"slack": frozenset({"U_ADMIN"})},
+    )
+    for n, actual in enumerate(["digital", "not_held", None]):
+        await followed_up(storage, n, actual, at=clock.now - 3600)
+    admin = ConversationKey("slack", "D_ADMIN", "U_ADMIN")
+    turn = await engine.handle(admin, Incoming(text="stats", lang=lang))  # type: ignore[arg-type]
+    assert expected in "\n".join(r.text for r in turn.replies)

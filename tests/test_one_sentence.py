@@ -35,6 +35,7 @@ ANSWERS: dict[str, dict[str, str]] = {
         "equality_considered": "ja",
         "eu_funding_checked": "ja",
         "in_annual_plan": "ja",
+        "prepared": "alla",
         "motivation": "Det är viktigt för näringslivet i Luleå.",
     },
     "en": {
@@ -57,6 +58,7 @@ ANSWERS: dict[str, dict[str, str]] = {
         "equality_considered": "yes",
         "eu_funding_checked": "yes",
         "in_annual_plan": "yes",
+        "prepared": "all",
         "motivation": "It matters for Luleå's businesses.",
     },
 }

@@ -151,7 +151,6 @@ BUTTON_CHECK: list[tuple[str, str, Any]] = [
     ("department", "type", "Arbetsmarknadsförvaltningen"),
     ("partner", "type", "Sweden Emilia Romagna Network"),
     ("destination", "press", "Bologna"),
-    ("when", "press", "unknown"),
     # One checklist yes is enough: influence is not asked after it.
     ("contributes_development", "press", "no"),
     ("external_monitoring", "press", "yes"),
@@ -159,8 +158,8 @@ BUTTON_CHECK: list[tuple[str, str, Any]] = [
     ("physical_necessary", "press", "yes"),
     ("travellers", "type", "3"),
     ("travel_mode", "press", "flight"),
-    ("equality_considered", "press", "yes"),
-    ("in_annual_plan", "press", "yes"),
+    # Equality and the annual plan: one list to tick.
+    ("prepared", "tick", ["1", "2"]),
 ]
 
 
@@ -187,7 +186,8 @@ async def test_a_whole_check_in_a_dm_by_buttons_checkboxes_and_typing(
             await anna.tick_and_press_done(answer, question)
             after = bot.fake.messages[(anna.dm, question["ts"])]
             assert not has_buttons(after)
-            assert re.search(r"— \*2 [^,]+, 9 [^*]+\*$", shown_text(after))
+            ticked = ", ".join(f"{n} [^,*]+" for n in sorted(answer))
+            assert re.search(rf"— \*{ticked}\*$", shown_text(after))
         else:
             await anna.say(answer)
     summary = anna.latest_question()

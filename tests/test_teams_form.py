@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from adapters.teams_cards import CHOICE
 from adapters.teams_form_card import FORM, INPUT, REFRESH, SUBMIT, UPDATE
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
@@ -309,3 +310,25 @@ async def test_an_invoke_that_is_not_a_form_action_changes_nothing(bot: Bot) -> 
     response = await anna.post(activity)
     assert response.status_code == 200
     assert await bot.engine.recent_decisions("teams", "aad-anna") == []
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+async def test_the_forms_decision_has_details_and_share_buttons_that_answer_in_the_chat(
+    bot: Bot, lang: Lang
+) -> None:
+    anna = FormFiller(user(bot, lang))
+    await anna.ask("form")
+    answers = answers_for(lang)
+    last = await anna.fill_in(answers)
+    chosen = {f: as_chosen(last, f, answers[f]) for f in fields(last) if f in answers}
+    card = await anna.invoke(SUBMIT, chosen)
+    buttons = {a["data"].get(CHOICE): a for a in card["actions"] if a["type"] == "Action.Submit"}
+    assert set(buttons) == {"details", "share"}
+    [recorded] = await bot.engine.recent_decisions("teams", "aad-anna")
+    assert anna.card is not None
+    sent = await anna.user.submit(anna.card, buttons["details"]["data"])
+    title = bot.engine.text("decision.details.title", lang, id=recorded.id, headline="").strip()
+    shown = [text for s in sent if s.card is not None for text in card_texts(s.card)]
+    assert any(text.startswith(title) for text in shown)
+    sent = await anna.user.submit(anna.card, buttons["share"]["data"])
+    assert any(f"{recorded.id}" in (s.text or "") for s in sent)
