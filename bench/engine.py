@@ -39,6 +39,8 @@ from storage import open_url
 P50_TARGET_MS = 0.3
 P99_TARGET_MS = 1.5
 
+# Whole checks as the dialogue asks them now: the date typed at the summary (optional
+# there), the tick list of preparations answered in one message, the summary saved.
 SCRIPTS = [
     [
         "hej",

@@ -143,8 +143,8 @@ def lua_list(values: list[list[str]]) -> str:
 
 def run_wrk(
     url: str, path: str, args: argparse.Namespace, folder: Path, round_no: int
-) -> tuple[float, float, float]:
-    """wrk's turns/s, p50 and p99 (ms) for whole checks against `url`."""
+) -> tuple[float, float, float, int]:
+    """wrk's turns/s, p50 and p99 (ms) and the requests sent, for whole checks against `url`."""
     script = folder / f"whole_check_{round_no}.lua"
     script.write_text(
         WRK_SCRIPT
@@ -161,6 +161,7 @@ def run_wrk(
         [*command, "-s", str(script), url], check=True, capture_output=True, text=True
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    sent = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
 
     def latency(share: str) -> float:
         found = re.search(rf"^\s+{share}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
@@ -170,7 +171,16 @@ def run_wrk(
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         print(f"    ({errors.group(1)} error responses)")
-    return rate, latency("50"), latency("99")
+    return rate, latency("50"), latency("99"), sent
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user and system) a process has used so far; None without /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(sorted_values: list[float], share: float) -> float:
@@ -190,8 +200,9 @@ async def one_round(
         path = "/webhooks/rest"
     try:
         await wait_ready(base, process)
+        cpu_before = cpu_seconds(process.pid)
         if args.tool == "wrk":
-            rate, p50, p99 = run_wrk(base, path, args, folder, round_no)
+            rate, p50, p99, turns = run_wrk(base, path, args, folder, round_no)
         else:
             turns, elapsed, latencies = await load(
                 base + path, args.senders, args.connections, args.checks, args.seconds, round_no
@@ -199,11 +210,20 @@ async def one_round(
             ms = sorted(x * 1000 for x in latencies)
             rate = turns / elapsed
             p50, p99 = statistics.median(ms), percentile(ms, 0.99)
+        cpu_after = cpu_seconds(process.pid)
     finally:
         process.terminate()
         process.wait()
+    # The server's own CPU per turn says whether it, rather than the load generator or a
+    # busy machine, is the bound.
+    cpu = (
+        f"   server CPU {(cpu_after - cpu_before) * 1000 / turns:.2f} ms/turn"
+        if cpu_before is not None and cpu_after is not None and turns
+        else ""
+    )
     print(
-        f"  round {round_no} {name:9} {rate:8,.0f} turns/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+        f"  round {round_no} {name:9} {rate:8,.0f} turns/s   p50 {p50:6.1f} ms"
+        f"   p99 {p99:6.1f} ms{cpu}"
     )
     return rate, p50, p99
 

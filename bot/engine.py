@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
+from types import TracebackType
 
 from pydantic import ValidationError
 
@@ -101,19 +101,10 @@ class Engine:
             if log.isEnabledFor(logging.INFO):
                 self._log_turn(key, incoming, result.replies if result else (), started)
 
-    @asynccontextmanager
-    async def _turn_slot(self, key: ConversationKey) -> AsyncIterator[None]:
+    def _turn_slot(self, key: ConversationKey) -> _TurnSlot:
         """Holds the conversation's lock and counts the turn as in flight, so that `drain`
         waits for it."""
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            async with self._lock(key):
-                yield
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+        return _TurnSlot(self, self._lock(key))
 
     @staticmethod
     def _log_turn(
@@ -573,3 +564,39 @@ class Engine:
             self.interpreter.places = await loading
         except Exception:
             log.exception("the place index could not be loaded; going on without places")
+
+
+class _TurnSlot:
+    """Engine._turn_slot as a plain class: a generator-based context manager costs several
+    times more, on every turn."""
+
+    __slots__ = ("_engine", "_lock")
+
+    def __init__(self, engine: Engine, lock: asyncio.Lock) -> None:
+        self._engine = engine
+        self._lock = lock
+
+    async def __aenter__(self) -> None:
+        engine = self._engine
+        engine._in_flight += 1
+        engine._idle.clear()
+        try:
+            await self._lock.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        engine = self._engine
+        engine._in_flight -= 1
+        if engine._in_flight == 0:
+            engine._idle.set()

@@ -12,11 +12,12 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,10 @@ BUSY_TIMEOUT_MS = 5000
 # Turns between two WAL checkpoints (run off the turn path; ~4 pages per turn, so the WAL
 # stays around the size SQLite's default of 1,000 pages would keep).
 CHECKPOINT_EVERY = 250
+# Conversations whose state this process saved last, kept parsed: a turn that loads exactly
+# the text it saved takes the object instead of parsing it again (a third of the storage work
+# of a turn). Only the most recently saved ones: the rest are parsed as usual.
+PARSED_STATES = 1024
 _STOCKHOLM = ZoneInfo(STATS_TIME_ZONE)
 
 
@@ -123,9 +128,12 @@ class SQLiteStorage:
         turn_conn: sqlite3.Connection,
         executors: tuple[ThreadPoolExecutor, ThreadPoolExecutor],
         name: str,
+        turn_never_waits: bool = False,
     ) -> None:
         self._conn = conn
         self._turn_conn = turn_conn
+        # The turn connection's busy timeout is 0 (WAL): see _begin_waiting.
+        self._turn_never_waits = turn_never_waits
         self._executor, self._turn_executor = executors
         self._name = name
         self._identity = _identity(name)
@@ -133,6 +141,8 @@ class SQLiteStorage:
         self._write_lock = asyncio.Lock()
         self._turns_since_checkpoint = 0
         self._checkpointing: asyncio.Task[None] | None = None
+        # key -> (the state text last committed by a turn of this process, that state).
+        self._parsed: OrderedDict[ConversationKey, tuple[str, ConversationState]] = OrderedDict()
         self.decision_log = SQLiteDecisionLog(conn, self._run, self._write, _from_row)
 
     @classmethod
@@ -144,7 +154,7 @@ class SQLiteStorage:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="tripcheck-sqlite-turn"),
         )
 
-        def connect() -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        def connect() -> tuple[sqlite3.Connection, sqlite3.Connection, bool]:
             if name != ":memory:":
                 Path(name).parent.mkdir(parents=True, exist_ok=True)
                 _refuse_read_only(name)
@@ -166,10 +176,16 @@ class SQLiteStorage:
             turn_conn.execute("PRAGMA synchronous = NORMAL")
             if turn_conn is not conn:
                 turn_conn.execute("PRAGMA wal_autocheckpoint = 0")
-            return conn, turn_conn
+                if _journal_mode(turn_conn) == "wal":
+                    # Holding the write lock, a turn's statements in WAL mode wait for no
+                    # one: the turn connection never waits but to begin (_begin_waiting),
+                    # which saves two PRAGMAs, each a read of the WAL index, on every turn.
+                    turn_conn.execute("PRAGMA busy_timeout = 0")
+                    return conn, turn_conn, True
+            return conn, turn_conn, False
 
         try:
-            conn, turn_conn = await asyncio.get_running_loop().run_in_executor(
+            conn, turn_conn, never_waits = await asyncio.get_running_loop().run_in_executor(
                 executors[0], connect
             )
         except sqlite3.Error as error:
@@ -182,7 +198,7 @@ class SQLiteStorage:
             raise StorageError(f"Cannot open the database {name}: {error}") from error
         if name == ":memory:":
             executors = (executors[0], executors[0])
-        return cls(conn, turn_conn, executors, name)
+        return cls(conn, turn_conn, executors, name, never_waits)
 
     async def _run(self, work: Callable[[], T], *, turn: bool = False) -> T:
         executor = self._turn_executor if turn else self._executor
@@ -236,28 +252,46 @@ class SQLiteStorage:
         if self._identity is not None and _identity(self._name) != self._identity:
             raise StorageError(f"The database {self._name} was deleted or replaced while open.")
 
-    @asynccontextmanager
-    async def turn(self, key: ConversationKey) -> AsyncIterator[SQLiteTurn]:
-        async with self._write_lock:
-            conn = self._turn_conn
-            # The transaction begins with the turn's first call, in the same trip to the
-            # turn thread (each trip costs more than the statements of a turn).
-            turn = SQLiteTurn(self, conn, key)
+    def turn(self, key: ConversationKey) -> _TurnBlock:
+        return _TurnBlock(self, key)
+
+    async def _finish(self, turn: SQLiteTurn, failed: bool) -> None:
+        """Commits a turn that ended well (rolls it back if the commit fails), or rolls back
+        one that did not."""
+        conn = turn._conn
+        if not failed:
+
+            def commit() -> None:
+                if conn.in_transaction:
+                    self._still_there()
+                    conn.execute("COMMIT")
+
             try:
-                yield turn
-
-                def commit() -> None:
-                    if conn.in_transaction:
-                        self._still_there()
-                        conn.execute("COMMIT")
-
                 if turn.begun:
                     await self._in_turn(commit)
                     self._after_commit()
+                    if turn.saved is not None:
+                        self._keep_parsed(turn._key, turn.saved)
+                return
             except BaseException:
                 if conn.in_transaction:
                     await asyncio.shield(self._rollback(conn))
                 raise
+        if conn.in_transaction:
+            await asyncio.shield(self._rollback(conn))
+
+    def _keep_parsed(self, key: ConversationKey, saved: tuple[str, ConversationState]) -> None:
+        self._parsed[key] = saved
+        self._parsed.move_to_end(key)
+        if len(self._parsed) > PARSED_STATES:
+            self._parsed.popitem(last=False)
+
+    def _take_parsed(self, key: ConversationKey, text: str | None) -> ConversationState | None:
+        """The state this process committed for `key`, if `text` (just read) is still exactly
+        it. Taken out, so one object is never handed to two turns: the turn that changes it
+        puts it back only once its own save has committed."""
+        kept = self._parsed.pop(key, None)
+        return kept[1] if kept is not None and kept[0] == text else None
 
     def _after_commit(self) -> None:
         """Every CHECKPOINT_EVERY turns, checkpoint the WAL on the other thread, unawaited.
@@ -294,13 +328,14 @@ class SQLiteStorage:
 
     async def save_conversation(self, key: ConversationKey, state: ConversationState) -> None:
         async with self.turn(key) as tx:
-            await tx.save(state)
+            # The caller keeps `state` and may change it: it is not kept parsed.
+            await tx.save(state, keep_parsed=False)
 
     async def record_decision(
         self, key: ConversationKey, record: DecisionRecord, state: ConversationState
     ) -> int:
         async with self.turn(key) as tx:
-            return await tx.record_decision(record, state)
+            return await tx.record_decision(record, state, keep_parsed=False)
 
     async def last_department(self, key: ConversationKey) -> str | None:
         return await self._run(lambda: _last_department(self._conn, key))
@@ -436,14 +471,52 @@ class SQLiteStorage:
         self._turn_executor.shutdown(wait=True)
 
 
+class _TurnBlock:
+    """`async with storage.turn(key) as tx`: the store's write lock held for the block, the
+    turn committed at its end, rolled back on an error. (A plain class: a generator-based
+    context manager costs several times more, on every turn.)"""
+
+    __slots__ = ("_key", "_store", "_turn")
+
+    def __init__(self, store: SQLiteStorage, key: ConversationKey) -> None:
+        self._store = store
+        self._key = key
+        self._turn: SQLiteTurn | None = None
+
+    async def __aenter__(self) -> SQLiteTurn:
+        store = self._store
+        await store._write_lock.acquire()
+        # The transaction begins with the turn's first call, in the same trip to the turn
+        # thread (each trip costs more than the statements of a turn).
+        self._turn = SQLiteTurn(store, store._turn_conn, self._key)
+        return self._turn
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._turn is not None
+        try:
+            await self._store._finish(self._turn, failed=kind is not None)
+        finally:
+            self._store._write_lock.release()
+
+
 class SQLiteTurn:
-    """The Turn of SQLiteStorage: every call runs in the turn's open transaction."""
+    """The Turn of SQLiteStorage: every call runs in the turn's open transaction.
+
+    The state given to `save` (or `record_decision`) is the turn's last word: the engine
+    changes it no further, so once the turn commits it is kept parsed for the next turn."""
 
     def __init__(self, store: SQLiteStorage, conn: sqlite3.Connection, key: ConversationKey):
         self._store = store
         self._conn = conn
         self._key = key
         self.begun = False
+        # The text saved and the state it was dumped from, kept parsed after the commit.
+        self.saved: tuple[str, ConversationState] | None = None
 
     async def _in_transaction(self, work: Callable[[], T]) -> T:
         """Runs `work` in the turn's transaction. The first call begins it: at once, where
@@ -454,29 +527,38 @@ class SQLiteTurn:
             return await self._store._in_turn(work)
         conn = self._conn
         self.begun = True
-        if await self._store._in_turn(lambda: _begin_without_waiting(conn)):
+        never_waits = self._store._turn_never_waits
+        if await self._store._in_turn(lambda: _begin_without_waiting(conn, never_waits)):
             return await self._store._in_turn(work)
 
         def begin_then_work() -> T:
-            conn.execute("BEGIN IMMEDIATE")
+            _begin_waiting(conn, never_waits)
             return work()
 
         return await self._store._run(begin_then_work, turn=True)
 
     async def load(self) -> ConversationState | None:
         text = await self._in_transaction(lambda: _load_state(self._conn, self._key))
-        return None if text is None else ConversationState.model_validate_json(text)
+        kept = self._store._take_parsed(self._key, text)
+        if kept is not None or text is None:
+            return kept
+        return ConversationState.model_validate_json(text)
 
-    async def save(self, state: ConversationState) -> None:
+    async def save(self, state: ConversationState, *, keep_parsed: bool = True) -> None:
         payload = state.model_dump_json()
+        self.saved = None
         await self._in_transaction(
             lambda: _upsert_conversation(self._conn, self._key, payload, state.updated_at)
         )
+        self.saved = (payload, state) if keep_parsed else None
 
-    async def record_decision(self, record: DecisionRecord, state: ConversationState) -> int:
+    async def record_decision(
+        self, record: DecisionRecord, state: ConversationState, *, keep_parsed: bool = True
+    ) -> int:
         row = _to_row(record)
         payload = state.model_dump_json()
         key = self._key
+        self.saved = None
 
         def work() -> int:
             columns = ", ".join(row)
@@ -493,7 +575,9 @@ class SQLiteTurn:
             )
             return int(cursor.lastrowid or 0)
 
-        return await self._in_transaction(work)
+        decision_id = await self._in_transaction(work)
+        self.saved = (payload, state) if keep_parsed else None
+        return decision_id
 
     async def last_department(self) -> str | None:
         return await self._in_transaction(lambda: _last_department(self._conn, self._key))
@@ -549,10 +633,12 @@ def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[st
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _begin_without_waiting(conn: sqlite3.Connection) -> bool:
+def _begin_without_waiting(conn: sqlite3.Connection, never_waits: bool) -> bool:
     """BEGIN IMMEDIATE if the write lock is free now; False (nothing begun) if another
-    connection holds it."""
-    conn.execute("PRAGMA busy_timeout = 0")
+    connection holds it. `never_waits`: the connection's busy timeout is 0 already."""
+    waits = not never_waits
+    if waits:
+        conn.execute("PRAGMA busy_timeout = 0")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
@@ -560,8 +646,25 @@ def _begin_without_waiting(conn: sqlite3.Connection) -> bool:
             return False
         raise
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if waits:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return True
+
+
+def _begin_waiting(conn: sqlite3.Connection, never_waits: bool) -> None:
+    """BEGIN IMMEDIATE, waiting up to BUSY_TIMEOUT_MS for another connection's write (on the
+    turn thread), also on a connection that otherwise never waits."""
+    if never_waits:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        if never_waits:
+            conn.execute("PRAGMA busy_timeout = 0")
+
+
+def _journal_mode(conn: sqlite3.Connection) -> str:
+    return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
 
 
 def _load_state(conn: sqlite3.Connection, key: ConversationKey) -> str | None:
