@@ -96,6 +96,7 @@ class Dialogue:
         self.interpreter = interpreter
         self.render = Renderer(rules, interpreter)
         self.idle_after_seconds = idle_after_seconds
+        self._names_by_role: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
 
     # --- entry --------------------------------------------------------------------------
 
@@ -882,9 +883,29 @@ class Dialogue:
         if step is not None:
             self._change_field(state, turn, step)
             return
-        if text and self._mid_check_change(state, turn, text):
+        if text and (
+            self._offered_answer(state, turn, text) or self._mid_check_change(state, turn, text)
+        ):
             return
         self._fail(state, turn, "hint.confirm")
+
+    def _offered_answer(self, state: ConversationState, turn: Turn, text: str) -> bool:
+        """A field the summary offers (the date), typed there ("12 mars"): added, and the
+        summary shown again. Read directly, before any reading of a whole sentence."""
+        values = state.values()
+        for step in FIELDS:
+            if FIELD[step].asked or not applies(step, values):
+                continue
+            parsed = self.interpreter.parse(step, text, state.lang, _today(state.updated_at))
+            if isinstance(parsed, Accepted) and parsed.value is not None:
+                self._accept(state, step, text, parsed)
+                label = self.render.field_label(step, state)
+                turn.out.append(
+                    self.render.message("corrected", state.lang, field=label, value=parsed.label)
+                )
+                self._show_summary(state, turn)
+                return True
+        return False
 
     def _changeable(self, state: ConversationState) -> list[str]:
         values = state.values()
@@ -893,13 +914,26 @@ class Dialogue:
         ]
 
     def _field_named(self, state: ConversationState, norm: str) -> str | None:
-        for step in self._changeable(state):
-            names = {normalize(step), normalize(self.render.field_label(step, state))}
-            for lang in ("sv", "en"):
-                names.add(normalize(self.render.t(f"field.{step}", lang)))
-            if norm in names:
-                return step
-        return None
+        """The changeable field `norm` names: its id, or its label in either language."""
+        named = self._field_names(state).get(norm, ())
+        if not named:
+            return None
+        changeable = self._changeable(state)
+        return next((step for step in named if step in changeable), None)
+
+    def _field_names(self, state: ConversationState) -> dict[str, tuple[str, ...]]:
+        """Every field's names, normalised, for the state's role and language; built once."""
+        key = (state.role, state.lang)
+        names = self._names_by_role.get(key)
+        if names is None:
+            found: dict[str, list[str]] = {}
+            for step in FIELDS:
+                said = {normalize(step), normalize(self.render.field_label(step, state))}
+                said |= {normalize(self.render.t(f"field.{step}", lang)) for lang in ("sv", "en")}
+                for name in said:
+                    found.setdefault(name, []).append(step)
+            names = self._names_by_role[key] = {k: tuple(v) for k, v in found.items()}
+        return names
 
     def _ask_change(self, state: ConversationState, turn: Turn) -> None:
         if state.phase not in ("confirm", "change"):
