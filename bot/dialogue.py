@@ -383,6 +383,11 @@ class Dialogue:
         styrelsemöte i Uleåborg den 12 mars, vi är två och tänkte flyga"); empty when it says
         nothing the check can use ("hej")."""
         lang = state.lang
+        norm = normalize(text)
+        if norm in self.rules.greeting_lang or norm in self.rules.kind_words:
+            # "hej", "resa": one word a sentence can say nothing more of.
+            kind = self.rules.kind_words.get(norm)
+            return {"kind": Found(kind, self.render.t(f"kind.{kind}", lang), text)} if kind else {}
         reading = read_sentence(text, lang, self.interpreter, _today(now))
         found = {name: reading.fields[name] for name in reading if name in FIELD}
         if state.role == "partner_contact":

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -56,8 +57,23 @@ def fold_special(text: str) -> str:
     return _SPECIAL.sub(lambda m: _SPECIAL_LETTERS[m[0]], text)
 
 
+# Texts up to this length have their normal form remembered.
+_SHORT = 64
+
+
 def normalize(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a name: 'Tromsø' → 'tromso'."""
+    # A turn normalises the same short words many times (answers, commands, labels): those
+    # are remembered; a long text is worked out each time, so memory stays small.
+    return _normalize_short(text) if len(text) <= _SHORT else _normalize(text)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_short(text: str) -> str:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     folded = unicodedata.normalize("NFKD", fold_special(text.casefold()))
     # After NFKD the diacritics are separate combining marks; dropping non-ASCII drops them.
     ascii_text = folded.encode("ascii", "ignore").decode("ascii")
