@@ -384,12 +384,11 @@ class Dialogue:
         nothing the check can use ("hej")."""
         lang = state.lang
         norm = normalize(text)
-        if norm in self.rules.greeting_lang or norm in self.rules.kind_words:
-            # "hej", "resa": one word a sentence can say nothing more of.
-            kind = self.rules.kind_words.get(norm)
-            return {"kind": Found(kind, self.render.t(f"kind.{kind}", lang), text)} if kind else {}
-        reading = read_sentence(text, lang, self.interpreter, _today(now))
-        found = {name: reading.fields[name] for name in reading if name in FIELD}
+        found: dict[str, Found] = {}
+        # "hej", "resa": one word a sentence can say nothing more of; only the kind is read.
+        if norm not in self.rules.greeting_lang and norm not in self.rules.kind_words:
+            reading = read_sentence(text, lang, self.interpreter, _today(now))
+            found = {name: reading.fields[name] for name in reading if name in FIELD}
         if state.role == "partner_contact":
             found.pop("department", None)  # a partner contact names their organisation
         mode = found.get("travel_mode")
@@ -638,17 +637,15 @@ class Dialogue:
         if settles != "digital_alternative":
             return False
         lang = state.lang
+        not_necessary = Accepted("no", self.render.t("choice.no", lang))
+        presence: Accepted | Ambiguous | Rejected = not_necessary
         if choice is not None:
             digital = {DIGITAL_CHOICE: True, NO_DIGITAL_CHOICE: False}.get(choice)
-            presence: Accepted | Ambiguous | Rejected = Accepted(
-                "no", self.render.t("choice.no", lang)
-            )
         else:
             digital = self.interpreter.digital_option(raw)
             presence = self.interpreter.parse(step, raw, lang)
             if isinstance(presence, Rejected) and digital:
-                # "digitalt går bra": naming the digital option answers no.
-                presence = Accepted("no", self.render.t("choice.no", lang))
+                presence = not_necessary  # "digitalt går bra": naming the option answers no
         if digital is None or not isinstance(presence, Accepted) or presence.value == "yes":
             return False
         self._accept(state, step, raw, presence)
