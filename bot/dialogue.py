@@ -692,11 +692,7 @@ class Dialogue:
             turn.hint(Outgoing("hint", refused))
             self._reask(state, turn)
             return True
-        self._accept(state, name, found.raw, parsed)
-        label = self.render.field_label(name, state)
-        turn.out.append(
-            self.render.message("corrected", state.lang, field=label, value=found.label)
-        )
+        self._correct(state, turn, name, found.raw, parsed)
         if name == "partner":
             self._echo(state, turn, name)
         values = state.values()
@@ -706,6 +702,16 @@ class Dialogue:
         else:
             self._next(state, turn)  # a question the correction brings, or the summary
         return True
+
+    def _correct(
+        self, state: ConversationState, turn: Turn, step: str, raw: str, parsed: Accepted
+    ) -> None:
+        """Takes an answer given where another question was open, and says so."""
+        self._accept(state, step, raw, parsed)
+        label = self.render.field_label(step, state)
+        turn.out.append(
+            self.render.message("corrected", state.lang, field=label, value=parsed.label)
+        )
 
     def _refusal(
         self, state: ConversationState, step: str, parsed: Accepted | Ambiguous | Rejected
@@ -900,11 +906,7 @@ class Dialogue:
                 continue
             parsed = self.interpreter.parse(step, text, state.lang, _today(state.updated_at))
             if isinstance(parsed, Accepted) and parsed.value is not None:
-                self._accept(state, step, text, parsed)
-                label = self.render.field_label(step, state)
-                turn.out.append(
-                    self.render.message("corrected", state.lang, field=label, value=parsed.label)
-                )
+                self._correct(state, turn, step, text, parsed)
                 self._show_summary(state, turn)
                 return True
         return False
