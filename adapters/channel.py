@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from bot.engine import Engine
 from bot.settings import Settings
@@ -36,6 +37,15 @@ class Channel(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class DirectChannel(Channel, Protocol):
+    """A channel with hot POST paths the server sends straight to their ASGI app, past the
+    middleware and the router: each such app caps and times its own body."""
+
+    @property
+    def direct_routes(self) -> Mapping[str, ASGIApp]: ...
 
 
 def enabled_channels(settings: Settings, engine: Engine) -> list[Channel]:

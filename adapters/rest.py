@@ -7,21 +7,24 @@ REST has no delivery id: a client that sends a message twice means it twice."""
 from __future__ import annotations
 
 import hmac
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.chat_kit import (
+    BODY_SECONDS,
     BadJson,
     BodyTooLarge,
     clean_line,
     clean_text,
     parse_json_object,
-    read_body,
+    raw_header,
+    receive_body,
 )
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
@@ -30,20 +33,32 @@ from bot.settings import Settings
 log = logging.getLogger("tripcheck.rest")
 MAX_BODY = 64 * 1024
 MAX_SENDER = 200
+PATH = "/webhooks/rest"
+_JSON = (b"content-type", b"application/json")
 
 
 class RestChannel:
-    """`POST /webhooks/rest` with a bearer token; the reply is the list of outgoing messages."""
+    """`POST /webhooks/rest` with a bearer token; the reply is the list of outgoing messages.
+
+    A bare ASGI app rather than a Starlette endpoint: the server sends its POSTs straight
+    here (`direct_routes`), past the middleware, since this channel answers a turn per
+    request and the framework's share of that was as large as the turn's own. It caps its
+    body itself, as the middleware would (`server_cap`), then at MAX_BODY."""
 
     name = "rest"
 
-    def __init__(self, engine: Engine, token: str) -> None:
+    def __init__(self, engine: Engine, token: str, server_cap: int = MAX_BODY) -> None:
         self.engine = engine
         self._token = token.encode()
+        self._server_cap = server_cap
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
-        return [Route("/webhooks/rest", self.receive, methods=["POST"])]
+        return [Route(PATH, self, methods=["POST"])]
+
+    @property
+    def direct_routes(self) -> Mapping[str, ASGIApp]:
+        return {PATH: self}
 
     async def start(self) -> None:
         return None
@@ -51,26 +66,53 @@ class RestChannel:
     async def stop(self) -> None:
         return None
 
-    def _authorised(self, request: Request) -> bool:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    def _authorised(self, scope: Scope) -> bool:
+        scheme, _, token = (raw_header(scope, b"authorization") or "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self._token)
 
-    async def receive(self, request: Request) -> Response:
-        if not self._authorised(request):
-            return JSONResponse({"error": "a valid bearer token is required"}, status_code=401)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._authorised(scope):
+            await _answer(send, 401, {"error": "a valid bearer token is required"})
+            return
         try:
-            body = await read_body(request, MAX_BODY)
+            # Read to the server's cap, as every route's body is, so that a message over this
+            # channel's own limit is answered on a connection that stays usable.
+            body = await receive_body(scope, receive, self._server_cap, BODY_SECONDS)
         except BodyTooLarge as error:
             log.warning("rest: refused a request: %s", error)
-            return JSONResponse({"error": "the message is too large"}, status_code=413)
+            # The rest of the body is never read: the connection cannot be reused.
+            await _answer(send, 413, {"error": "the message is too large"}, close=True)
+            return
+        except TimeoutError:
+            log.warning("rest: refused a request: the body was not sent in time")
+            await _answer(send, 408, {"error": "the body was not sent in time"}, close=True)
+            return
+        except ClientDisconnect:
+            return  # nobody left to answer
+        if len(body) > MAX_BODY:
+            log.warning("rest: refused a request: the body is over %s bytes", MAX_BODY)
+            await _answer(send, 413, {"error": "the message is too large"})
+            return
         parsed = _parse(body)
         if isinstance(parsed, str):
             log.warning("rest: refused a request: %s", parsed)
-            return JSONResponse({"error": parsed}, status_code=400)
+            await _answer(send, 400, {"error": parsed})
+            return
         sender, incoming = parsed
         key = ConversationKey("rest", sender, sender)
         result = await self.engine.handle(key, incoming)
-        return JSONResponse([reply.to_json() for reply in result.replies])
+        await _answer(send, 200, [reply.to_json() for reply in result.replies])
+
+
+async def _answer(send: Send, status: int, content: Any, *, close: bool = False) -> None:
+    """A JSON response, as Starlette's JSONResponse writes it."""
+    body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    encoded = body.encode()
+    headers = [(b"content-length", str(len(encoded)).encode()), _JSON]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": encoded})
 
 
 def _parse(body: bytes) -> tuple[str, Incoming] | str:
@@ -104,4 +146,4 @@ def channel(settings: Settings, engine: Engine) -> RestChannel | None:
     if settings.rest_token is None or not settings.rest_token.get_secret_value():
         log.info("channel off: set TRIPCHECK_REST_TOKEN to enable it", extra={"channel": "rest"})
         return None
-    return RestChannel(engine, settings.rest_token.get_secret_value())
+    return RestChannel(engine, settings.rest_token.get_secret_value(), settings.max_body_bytes)

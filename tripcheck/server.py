@@ -14,8 +14,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from adapters.channel import Channel, enabled_channels
+from adapters.channel import Channel, DirectChannel, enabled_channels
 from adapters.chat_kit import BodyLimit
 from bot.engine import Engine
 from bot.retention import purge_daily
@@ -31,11 +32,29 @@ log = logging.getLogger("tripcheck.server")
 DRAIN_SECONDS = 20.0
 
 
+class DirectRoutes:
+    """ASGI: a POST to a channel's direct path goes straight to its app; everything else to
+    the Starlette app."""
+
+    def __init__(self, app: Starlette, direct: dict[str, ASGIApp]) -> None:
+        self.app = app
+        self.direct = direct
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.direct.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings, engine: Engine, channels: list[Channel] | None = None
-) -> Starlette:
+) -> ASGIApp:
     """The ASGI app: /healthz, /readyz and the routes of every enabled channel, every request
-    body capped at settings.max_body_bytes before any route sees it."""
+    body capped at settings.max_body_bytes before any route sees it (by the middleware, or by
+    a direct route's own app)."""
     active = enabled_channels(settings, engine) if channels is None else channels
 
     async def healthz(request: Request) -> JSONResponse:
@@ -91,7 +110,14 @@ def create_app(
     for channel in active:
         routes.extend(channel.routes)
     limit = Middleware(BodyLimit, limit=settings.max_body_bytes)
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[limit])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[limit])
+    direct = {
+        path: endpoint
+        for channel in active
+        if isinstance(channel, DirectChannel)
+        for path, endpoint in channel.direct_routes.items()
+    }
+    return DirectRoutes(app, direct) if direct else app
 
 
 def run_serving(main: Coroutine[Any, Any, T]) -> T:

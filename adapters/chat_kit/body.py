@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,10 +18,9 @@ class BodyTooLarge(Exception):
     """The request body is (or says it is) larger than the limit."""
 
 
-def declared_length(headers: Any) -> int | None:
-    """The Content-Length header as a number; None when absent; BodyTooLarge when it is not
-    a plain decimal number (so no one can make int() chew on 5000 digits)."""
-    value = headers.get("content-length")
+def declared_length(value: str | None) -> int | None:
+    """A Content-Length header's value as a number; None when absent; BodyTooLarge when it
+    is not a plain decimal number (so no one can make int() chew on 5000 digits)."""
     if value is None:
         return None
     value = value.strip()
@@ -31,10 +29,19 @@ def declared_length(headers: Any) -> int | None:
     return int(value)
 
 
+def raw_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (lower case) of an ASGI request, without building
+    a headers object."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body of `request`, read chunk by chunk; BodyTooLarge as soon as
     Content-Length or the bytes read so far pass `limit` (the rest is never read)."""
-    declared = declared_length(request.headers)
+    declared = declared_length(request.headers.get("content-length"))
     if declared is not None and declared > limit:
         raise BodyTooLarge(f"Content-Length {declared} is over the limit of {limit}")
     chunks: list[bytes] = []
@@ -47,19 +54,47 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def receive_body(scope: Scope, receive: Receive, limit: int, timeout: float) -> bytes:
+    """read_body for a bare ASGI request: BodyTooLarge past `limit`, TimeoutError if the
+    body is not in within `timeout` seconds, ClientDisconnect if the client went away."""
+    declared = declared_length(raw_header(scope, b"content-length"))
+    if declared is not None and declared > limit:
+        raise BodyTooLarge(f"Content-Length {declared} is over the limit of {limit}")
+    async with asyncio.timeout(timeout):
+        message = await receive()
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"the body passed the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            message = await receive()
+
+
 def replayed(request: Request, body: bytes) -> Request:
     """A copy of `request` whose body is `body` (already read), for code that reads it again,
     such as a platform SDK's request handler."""
+    return Request(request.scope, _replaying(body, request.receive))
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """An ASGI receive that gives `body` whole, then whatever `receive` gives (a disconnect)."""
     delivered = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal delivered
         if delivered:
-            return await request.receive()
+            return await receive()
         delivered = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return Request(request.scope, receive)
+    return replay
 
 
 class BodyLimit:
@@ -76,23 +111,27 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
-        try:
-            async with asyncio.timeout(self.timeout):
-                body = await read_body(request, self.limit)
-        except BodyTooLarge as error:
-            log.warning("request refused: %s", error, extra={"path": scope["path"]})
-            await _refuse(send, 413, b"the request body is too large")
-            return
-        except TimeoutError:
-            log.warning(
-                "request refused: the body was not sent in time", extra={"path": scope["path"]}
-            )
-            await _refuse(send, 408, b"the request body was not sent in time")
-            return
-        except ClientDisconnect:
-            return  # nobody left to answer
-        await self.app(scope, replayed(request, body).receive, send)
+        body = await capped_body(scope, receive, send, self.limit, self.timeout)
+        if body is not None:
+            await self.app(scope, _replaying(body, receive), send)
+
+
+async def capped_body(
+    scope: Scope, receive: Receive, send: Send, limit: int, timeout: float = BODY_SECONDS
+) -> bytes | None:
+    """The request's body (receive_body), or None once it has been answered: 413 beyond
+    `limit`, 408 after `timeout`, nothing if the client went away."""
+    try:
+        return await receive_body(scope, receive, limit, timeout)
+    except BodyTooLarge as error:
+        log.warning("request refused: %s", error, extra={"path": scope["path"]})
+        await _refuse(send, 413, b"the request body is too large")
+    except TimeoutError:
+        log.warning("request refused: the body was not sent in time", extra={"path": scope["path"]})
+        await _refuse(send, 408, b"the request body was not sent in time")
+    except ClientDisconnect:
+        pass  # nobody left to answer
+    return None
 
 
 async def _refuse(send: Send, status: int, text: bytes) -> None:
