@@ -65,10 +65,26 @@ class Rejected:
 Parsed = Accepted | Ambiguous | Rejected
 
 
+# The most words in a phrase of each vocabulary (the rule set's and the interpreter's, built
+# once and kept, so their ids are not reused): counted once, not on every reading.
+_LONGEST: dict[int, tuple[Mapping[str, Any], int]] = {}
+
+
+def _longest_phrase(words: Mapping[str, Any]) -> int:
+    kept = _LONGEST.get(id(words))
+    if kept is not None and kept[0] is words:
+        return kept[1]
+    if len(_LONGEST) >= 64:
+        _LONGEST.clear()
+    longest = max((phrase.count(" ") + 1 for phrase in words), default=1)
+    _LONGEST[id(words)] = (words, longest)
+    return longest
+
+
 def _phrases(words: Mapping[str, Any], tokens: list[str]) -> list[tuple[str, Any]]:
     """The text's words read left to right, the longest known phrase first: "i m not sure"
     → i, m, "not sure". Each with its key, None when unknown."""
-    longest = max((phrase.count(" ") + 1 for phrase in words), default=1)
+    longest = _longest_phrase(words)
     read: list[tuple[str, Any]] = []
     start = 0
     while start < len(tokens):
@@ -119,11 +135,22 @@ class Interpreter:
             generic.all() if generic is not None else (),
         )
         self._digital_or_without = {**rules.digital_word_map, **rules.without_words}
+        self._last: tuple[tuple[Any, ...], Parsed] | None = None
 
     def parse(self, field: str, text: str, lang: Lang, today: date | None = None) -> Parsed:
         """Interprets `text` as the answer to `field` (a field of the table in rules/fields.py,
         or "organisation": a partner contact's own organisation). A date without a year is
         read as the next one on or after `today` (the date of the process when not given)."""
+        # A message is often read twice in a turn (as a correction of another answer? then
+        # as the answer): the last reading is kept. Readings are immutable.
+        key = (field, text, lang, today, self.places)
+        if today is not None and self._last is not None and self._last[0] == key:
+            return self._last[1]
+        parsed = self._parse(field, text, lang, today)
+        self._last = (key, parsed)
+        return parsed
+
+    def _parse(self, field: str, text: str, lang: Lang, today: date | None) -> Parsed:
         text = text.strip()
         if not text:
             return Rejected("hint.empty")

@@ -562,6 +562,15 @@ def route_for(
     return _route_estimate(None, (leg,), data)
 
 
+# Estimates made, per climate data set (by identity: the data is immutable, and kept here so
+# its id is not reused): one check asks for its estimate several times (the echo after the
+# mode, the motivation question, the save), each over several routes.
+_EstimateKey = tuple[Place, Place, int, str]
+_ESTIMATES: dict[int, tuple[ClimateData, dict[_EstimateKey, ClimateEstimate]]] = {}
+_DATA_SETS_KEPT = 4
+_ESTIMATES_KEPT = 1024
+
+
 def estimate(
     origin: Place,
     destination: Place,
@@ -572,6 +581,24 @@ def estimate(
     """Estimate the round trip's CO2e for every mode and pick the lowest reasonable one."""
     if travellers < 1:
         raise ValueError(f"travellers must be at least 1, not {travellers}")
+    kept = _ESTIMATES.get(id(data))
+    if kept is None or kept[0] is not data:
+        if len(_ESTIMATES) >= _DATA_SETS_KEPT:
+            del _ESTIMATES[next(iter(_ESTIMATES))]
+        kept = _ESTIMATES[id(data)] = (data, {})
+    estimates = kept[1]
+    key = (origin, destination, travellers, planned_mode)
+    found = estimates.get(key)
+    if found is None:
+        if len(estimates) >= _ESTIMATES_KEPT:
+            estimates.clear()
+        found = estimates[key] = _estimate(origin, destination, travellers, planned_mode, data)
+    return found
+
+
+def _estimate(
+    origin: Place, destination: Place, travellers: int, planned_mode: str, data: ClimateData
+) -> ClimateEstimate:
     planned = _mode(planned_mode)
     distance = great_circle_km(
         origin.latitude, origin.longitude, destination.latitude, destination.longitude
