@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -45,18 +46,38 @@ class FollowUpRules(Strict):
             return None
         return now + self.ask_again_after_days * 86400
 
+    @cached_property
+    def _phrases(
+        self,
+    ) -> tuple[tuple[tuple[tuple[str, ...], ...], ...], tuple[tuple[str, ...], ...]]:
+        """Each outcome's phrases and the filler phrases, as normalized words (in the order
+        of ACTUALS' keys in the data), read once."""
+        answers = tuple(
+            tuple(tuple(normalize(p).split()) for p in phrases.all())
+            for phrases in self.answers.values()
+        )
+        filler = tuple(tuple(normalize(p).split()) for p in self.filler.all())
+        return answers, filler
+
+    @cached_property
+    def _first_words(self) -> frozenset[str]:
+        """Every word an outcome's phrase begins with: a text with none of them names none."""
+        return frozenset(p[0] for phrases in self._phrases[0] for p in phrases if p)
+
     def read(self, text: str) -> Actual | None:
         """The outcome a typed answer names: the one with the longest phrase found, if its
         phrases make up at least half of the words that are not filler; None otherwise."""
         words = normalize(text).split()
+        if self._first_words.isdisjoint(words):
+            return None
         best: dict[Actual, int] = {}
         covered: dict[Actual, set[int]] = {}
-        for actual, phrases in self.answers.items():
-            for phrase in phrases.all():
-                for start in _found_at(words, normalize(phrase).split()):
-                    length = len(normalize(phrase).split())
-                    best[actual] = max(best.get(actual, 0), length)
-                    covered.setdefault(actual, set()).update(range(start, start + length))
+        answers, fillers = self._phrases
+        for actual, phrases in zip(self.answers, answers, strict=True):
+            for phrase in phrases:
+                for start in _found_at(words, phrase):
+                    best[actual] = max(best.get(actual, 0), len(phrase))
+                    covered.setdefault(actual, set()).update(range(start, start + len(phrase)))
         if not best:
             return None
         longest = max(best.values())
@@ -64,20 +85,20 @@ class FollowUpRules(Strict):
         if len(found) != 1:
             return None
         filler: set[int] = set()
-        for phrase in self.filler.all():
-            for start in _found_at(words, normalize(phrase).split()):
-                filler.update(range(start, start + len(normalize(phrase).split())))
+        for phrase in fillers:
+            for start in _found_at(words, phrase):
+                filler.update(range(start, start + len(phrase)))
         answer = covered[found[0]]
         meaningful = [n for n in range(len(words)) if n not in filler or n in answer]
         return found[0] if 2 * len(answer) >= len(meaningful) else None
 
 
-def _found_at(words: list[str], phrase: list[str]) -> list[int]:
+def _found_at(words: list[str], phrase: tuple[str, ...]) -> list[int]:
     """Where `phrase` (as words) stands in `words`."""
     if not phrase:
         return []
     size = len(phrase)
-    return [n for n in range(len(words) - size + 1) if words[n : n + size] == phrase]
+    return [n for n in range(len(words) - size + 1) if tuple(words[n : n + size]) == phrase]
 
 
 def when_of(value: Any) -> When | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine
@@ -85,6 +86,7 @@ def create_app(
             retention = asyncio.create_task(job)
         followups = start_followups(engine, active)
         stop_metrics = metrics.start_server(settings, engine.observer)
+        keep_out_of_collections()
         log.info("serving", extra={"channels": [c.name for c in active]})
         try:
             yield
@@ -118,6 +120,14 @@ def create_app(
         for path, endpoint in channel.direct_routes.items()
     }
     return DirectRoutes(app, direct) if direct else app
+
+
+def keep_out_of_collections() -> None:
+    """Moves what start-up built (rules, texts, vocabularies, the SDKs) out of the garbage
+    collector's sight: it lives as long as the process, and every full collection walked it
+    all, stalling every request in flight (20–40 ms, several times a minute under load)."""
+    gc.collect()
+    gc.freeze()
 
 
 def run_serving(main: Coroutine[Any, Any, T]) -> T:
