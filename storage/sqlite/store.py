@@ -222,6 +222,10 @@ class SQLiteStorage:
         the reader thread, so there it goes to that thread."""
         if self._turn_conn is self._conn:
             return await self._run(work, turn=True)
+        return self._on_loop(work)
+
+    def _on_loop(self, work: Callable[[], T]) -> T:
+        """`work` on the turn connection, here and now, its errors as StorageError."""
         try:
             return work()
         except sqlite3.Error as error:
@@ -523,19 +527,26 @@ class SQLiteTurn:
         no other connection is writing (the usual case, and a trip to the turn thread and
         back costs more than the whole turn), else on the turn thread, where BEGIN IMMEDIATE
         waits for the other process's write."""
+        store = self._store
+        # On a file the turn's statements run right here (SQLiteStorage._in_turn), without
+        # a coroutine per statement.
+        here = store._turn_conn is not store._conn
         if self.begun:
-            return await self._store._in_turn(work)
+            return store._on_loop(work) if here else await store._in_turn(work)
         conn = self._conn
         self.begun = True
-        never_waits = self._store._turn_never_waits
-        if await self._store._in_turn(lambda: _begin_without_waiting(conn, never_waits)):
-            return await self._store._in_turn(work)
+        never_waits = store._turn_never_waits
+        if here:
+            if store._on_loop(lambda: _begin_without_waiting(conn, never_waits)):
+                return store._on_loop(work)
+        elif await store._in_turn(lambda: _begin_without_waiting(conn, never_waits)):
+            return await store._in_turn(work)
 
         def begin_then_work() -> T:
             _begin_waiting(conn, never_waits)
             return work()
 
-        return await self._store._run(begin_then_work, turn=True)
+        return await store._run(begin_then_work, turn=True)
 
     async def load(self) -> ConversationState | None:
         text = await self._in_transaction(lambda: _load_state(self._conn, self._key))
