@@ -15,7 +15,7 @@ from bot.messages import Choice, Incoming, Outgoing
 from bot.render import DIGITAL_CHOICE, NO_DIGITAL_CHOICE, Renderer
 from bot.state import Answer, ConversationState, Pending, PendingOption
 from rules.answers import Accepted, Ambiguous, Interpreter, Rejected
-from rules.check import Destination, PartnerRef, check_from_answers
+from rules.check import Check, Destination, PartnerRef, check_from_answers
 from rules.dates import tokenize
 from rules.decision import Decision
 from rules.evaluate import evaluate
@@ -36,6 +36,8 @@ from rules.sentence import Found, read_correction, read_sentence
 
 MAX_INPUT = 2000
 FAILURES_BEFORE_EXPLAINING = 3
+# Evaluated checks remembered (a few seconds' worth of saves on a busy server).
+EVALUATIONS_KEPT = 256
 # Dates without a year ("12 mars") are read in the municipality's own time.
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 # The button of an optional question (the date): not known yet.
@@ -97,6 +99,7 @@ class Dialogue:
         self.render = Renderer(rules, interpreter)
         self.idle_after_seconds = idle_after_seconds
         self._names_by_role: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
+        self._decisions: dict[tuple[str, Lang], Decision] = {}
 
     # --- entry --------------------------------------------------------------------------
 
@@ -499,7 +502,7 @@ class Dialogue:
         lower-carbon mode exists (POLICY.md §8, "behöver motiveras särskilt")."""
         values = {k: v for k, v in state.values().items() if k != "motivation"}
         try:
-            decision = evaluate(check_from_answers(values), self.rules, state.lang)
+            decision = self._evaluated(check_from_answers(values), state.lang)
         except ValidationError:
             return None  # not every answer is in yet
         codes = {a.code for a in decision.advisories}
@@ -981,8 +984,18 @@ class Dialogue:
         if state.phase != "confirm":
             self._reask(state, turn)
             return
-        check = check_from_answers(state.values())
-        turn.decision = evaluate(check, self.rules, state.lang)
+        turn.decision = self._evaluated(check_from_answers(state.values()), state.lang)
+
+    def _evaluated(self, check: Check, lang: Lang) -> Decision:
+        """evaluate(), remembered for a while: a check is evaluated when its summary comes
+        (does the plan ask for a motivation?) and again when it is saved."""
+        key = (check.model_dump_json(), lang)
+        decision = self._decisions.get(key)
+        if decision is None:
+            if len(self._decisions) >= EVALUATIONS_KEPT:
+                self._decisions.clear()
+            decision = self._decisions[key] = evaluate(check, self.rules, lang)
+        return decision
 
     # --- idle conversations -------------------------------------------------------------
 
