@@ -34,10 +34,10 @@ DRAIN_SECONDS = 20.0
 
 
 class DirectRoutes:
-    """ASGI: a POST to a channel's direct path goes straight to its app; everything else to
-    the Starlette app."""
+    """ASGI middleware: a POST to a channel's direct path goes straight to its app, past
+    the rest of the middleware and the router; everything else on to them."""
 
-    def __init__(self, app: Starlette, direct: dict[str, ASGIApp]) -> None:
+    def __init__(self, app: ASGIApp, direct: dict[str, ASGIApp]) -> None:
         self.app = app
         self.direct = direct
 
@@ -52,7 +52,7 @@ class DirectRoutes:
 
 def create_app(
     settings: Settings, engine: Engine, channels: list[Channel] | None = None
-) -> ASGIApp:
+) -> Starlette:
     """The ASGI app: /healthz, /readyz and the routes of every enabled channel, every request
     body capped at settings.max_body_bytes before any route sees it (by the middleware, or by
     a direct route's own app)."""
@@ -111,15 +111,15 @@ def create_app(
     routes.extend(metrics.routes(settings, engine.observer))
     for channel in active:
         routes.extend(channel.routes)
-    limit = Middleware(BodyLimit, limit=settings.max_body_bytes)
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[limit])
     direct = {
         path: endpoint
         for channel in active
         if isinstance(channel, DirectChannel)
         for path, endpoint in channel.direct_routes.items()
     }
-    return DirectRoutes(app, direct) if direct else app
+    middleware = [Middleware(DirectRoutes, direct=direct)] if direct else []
+    middleware.append(Middleware(BodyLimit, limit=settings.max_body_bytes))
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def keep_out_of_collections() -> None:
