@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -157,3 +158,18 @@ def test_an_uncertain_partner_offers_candidates_and_the_typed_text(
 @pytest.mark.parametrize("text", ["", "   ", "!!!", "x" * 250])
 def test_titles_need_letters_and_a_sane_length(interpreter: Interpreter, text: str) -> None:
     assert isinstance(interpreter.parse("title", text, "sv"), Rejected)
+
+
+def test_a_reading_is_reused_only_for_the_same_question_text_and_day(
+    interpreter: Interpreter,
+) -> None:
+    """The last reading is kept for a second read in the same turn; another day, question
+    or language reads the text again."""
+    winter = interpreter.parse("when", "12 mars", "sv", date(2026, 1, 10))
+    assert interpreter.parse("when", "12 mars", "sv", date(2026, 1, 10)) is winter
+    summer = interpreter.parse("when", "12 mars", "sv", date(2026, 6, 1))
+    assert isinstance(winter, Accepted) and isinstance(summer, Accepted)
+    assert winter.value["start"] == "2026-03-12" and summer.value["start"] == "2027-03-12"
+    assert interpreter.parse("travellers", "12 mars", "sv", date(2026, 6, 1)) == Accepted(12, "12")
+    english = interpreter.parse("when", "12 mars", "en", date(2026, 1, 10))
+    assert isinstance(english, Accepted) and english.label != winter.label

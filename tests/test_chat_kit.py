@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -24,7 +24,9 @@ from adapters.chat_kit import (
     clean_text,
     parse_json,
     parse_json_object,
+    raw_header,
     read_body,
+    receive_body,
     replayed,
 )
 
@@ -222,3 +224,72 @@ async def test_the_middleware_answers_408_to_a_body_that_never_ends() -> None:
     scope = {"type": "http", "method": "POST", "path": "/hook", "headers": [], "query_string": b""}
     await app(scope, receive, send)  # type: ignore[arg-type]
     assert sent[0]["status"] == 408
+
+
+def _receiving(messages: list[dict[str, Any]]) -> Any:
+    """An ASGI receive giving `messages` in order, then waiting for ever (a silent client)."""
+    pending = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        if pending:
+            return pending.pop(0)
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    return receive
+
+
+def _scope(headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {"type": "http", "method": "POST", "path": "/hook", "headers": headers or []}
+
+
+@pytest.mark.parametrize(
+    ("messages", "body"),
+    [
+        ([{"type": "http.request", "body": b"whole", "more_body": False}], b"whole"),
+        (
+            [
+                {"type": "http.request", "body": b"in ", "more_body": True},
+                {"type": "http.request", "body": b"", "more_body": True},
+                {"type": "http.request", "body": b"parts", "more_body": False},
+            ],
+            b"in parts",
+        ),
+        ([{"type": "http.request"}], b""),
+    ],
+)
+async def test_a_bare_asgi_body_is_received_whole(
+    messages: list[dict[str, Any]], body: bytes
+) -> None:
+    assert await receive_body(_scope(), _receiving(messages), LIMIT, 1.0) == body
+
+
+@pytest.mark.parametrize(
+    ("headers", "messages", "refused"),
+    [
+        ([(b"content-length", b"4097")], [], BodyTooLarge),
+        ([(b"content-length", b"12abc")], [], BodyTooLarge),
+        (
+            [],
+            [
+                {"type": "http.request", "body": b"a" * LIMIT, "more_body": True},
+                {"type": "http.request", "body": b"a", "more_body": True},
+            ],
+            BodyTooLarge,
+        ),
+        ([], [{"type": "http.disconnect"}], ClientDisconnect),
+        ([], [{"type": "http.request", "body": b"a", "more_body": True}], TimeoutError),
+    ],
+    ids=["declared", "unusable length", "streamed past", "client gone", "never ends"],
+)
+async def test_a_bare_asgi_body_is_refused_as_soon_as_it_must_be(
+    headers: list[tuple[bytes, bytes]], messages: list[dict[str, Any]], refused: type
+) -> None:
+    with pytest.raises(refused):
+        await receive_body(_scope(headers), _receiving(messages), LIMIT, 0.05)
+
+
+def test_a_raw_header_is_found_by_its_lower_case_name() -> None:
+    scope = _scope([(b"content-type", b"text/plain"), (b"authorization", b"Bearer x")])
+    assert raw_header(scope, b"authorization") == "Bearer x"
+    assert raw_header(scope, b"content-length") is None

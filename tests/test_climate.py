@@ -265,6 +265,21 @@ def test_data_places_exist_in_geonames(index: PlaceIndex, data: ClimateData) -> 
         assert found is not None and found.geonameid == destination.geonameid, destination.name
 
 
+def test_an_estimate_is_remembered_per_data_set_and_inputs(
+    index: PlaceIndex, lulea: Place, data: ClimateData
+) -> None:
+    """The same trip on the same data is one estimate; other data or inputs, another."""
+    stockholm = place(index, "Stockholm")
+    first = estimate(lulea, stockholm, 2, "flight", data)
+    assert estimate(lulea, stockholm, 2, "flight", data) is first
+    assert estimate(lulea, stockholm, 3, "flight", data).planned_kg != first.planned_kg
+    assert estimate(lulea, stockholm, 2, "train", data).planned_mode == "train"
+    raw = raw_data()
+    raw["flight"]["domestic"]["value"] *= 2
+    doubled = estimate(lulea, stockholm, 2, "flight", ClimateData.model_validate(raw))
+    assert doubled.planned_kg == pytest.approx(2 * (first.planned_kg or 0), rel=HAND)
+
+
 # ----------------------------------------------------------------------- data validation
 
 

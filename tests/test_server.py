@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -270,3 +271,34 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert any('"msg": "stopped"' in line for line in lines)
     # Logs never carry what the user typed.
     assert not any("hej" in line for line in lines)
+
+
+async def test_the_rest_channel_keeps_the_server_cap_and_its_routes_answers(
+    rules: RuleSet,
+) -> None:
+    """REST's POSTs go past the middleware (a direct route): the server's own body cap still
+    holds there, and other methods still get the router's answer."""
+    storage = await SQLiteStorage.open(":memory:")
+    capped = settings(TRIPCHECK_REST_TOKEN=TOKEN, TRIPCHECK_MAX_BODY_BYTES="2048")
+    async with running(create_app(capped, Engine(rules, storage))) as url:
+        within = await post(url, {"sender": "cap", "message": "hej"})
+        over = await post(url, {"sender": "cap", "message": "a" * 2100})
+        async with httpx.AsyncClient() as client:
+            fetched = await client.get(f"{url}/webhooks/rest")
+    assert within.status_code == 200 and within.json()[0]["type"] == "message"
+    assert over.status_code == 413 and over.json() == {"error": "the message is too large"}
+    assert fetched.status_code == 405
+
+
+async def test_serving_freezes_what_start_up_built_out_of_full_collections(
+    rules: RuleSet,
+) -> None:
+    gc.unfreeze()
+    storage = await SQLiteStorage.open(":memory:")
+    try:
+        async with running(create_app(settings(), Engine(rules, storage))) as url:
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(f"{url}/healthz")).status_code == 200
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as usual
