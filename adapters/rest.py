@@ -71,12 +71,10 @@ class RestChannel:
         return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self._token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._authorised(scope):
-            await _answer(send, 401, {"error": "a valid bearer token is required"})
-            return
         try:
-            # Read to the server's cap, as every route's body is, so that a message over this
-            # channel's own limit is answered on a connection that stays usable.
+            # First, and to the server's cap, as every route's body is: too large is refused
+            # before anything else, and a message over this channel's own limit is answered
+            # on a connection that stays usable.
             body = await receive_body(scope, receive, self._server_cap, BODY_SECONDS)
         except BodyTooLarge as error:
             log.warning("rest: refused a request: %s", error)
@@ -89,6 +87,9 @@ class RestChannel:
             return
         except ClientDisconnect:
             return  # nobody left to answer
+        if not self._authorised(scope):
+            await _answer(send, 401, {"error": "a valid bearer token is required"})
+            return
         if len(body) > MAX_BODY:
             log.warning("rest: refused a request: the body is over %s bytes", MAX_BODY)
             await _answer(send, 413, {"error": "the message is too large"})
