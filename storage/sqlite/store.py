@@ -141,6 +141,8 @@ class SQLiteStorage:
         self._write_lock = asyncio.Lock()
         self._turns_since_checkpoint = 0
         self._checkpointing: asyncio.Task[None] | None = None
+        # The other thread's checkpoint has finished: the next turn copies the rest.
+        self._backfilled = False
         # key -> (the state text last committed by a turn of this process, that state).
         self._parsed: OrderedDict[ConversationKey, tuple[str, ConversationState]] = OrderedDict()
         self.decision_log = SQLiteDecisionLog(conn, self._run, self._write, _from_row)
@@ -298,13 +300,23 @@ class SQLiteStorage:
         return kept[1] if kept is not None and kept[0] == text else None
 
     def _after_commit(self) -> None:
-        """Every CHECKPOINT_EVERY turns, checkpoint the WAL on the other thread, unawaited.
+        """Every CHECKPOINT_EVERY turns, checkpoint the WAL on the other thread, unawaited;
+        the turn after it copies the little written meanwhile.
 
         The turn connection never checkpoints itself (wal_autocheckpoint = 0): a checkpoint
         writes and syncs the database file, and would land on whichever turn crossed the
-        threshold."""
+        threshold. But SQLite starts the WAL from its beginning again only after a
+        checkpoint that copied all of it, and under steady turns the other thread's never
+        does: the WAL would grow by every turn's pages for as long as the load lasts, and
+        every turn with it. So once that checkpoint is done, the next turn, still holding
+        the write lock and with nothing awaited, copies what was written since (a few
+        dozen pages); the turn after it starts the WAL afresh."""
         if self._turn_conn is self._conn:
             return
+        if self._backfilled:
+            self._backfilled = False
+            with contextlib.suppress(sqlite3.Error):
+                self._turn_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         self._turns_since_checkpoint += 1
         if self._turns_since_checkpoint < CHECKPOINT_EVERY or self._checkpointing is not None:
             return
@@ -316,6 +328,7 @@ class SQLiteStorage:
                     await self._run(
                         lambda: self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     )
+                    self._backfilled = True
             finally:
                 self._checkpointing = None
 
