@@ -47,6 +47,7 @@ class Renderer:
     def __init__(self, rules: RuleSet, interpreter: Interpreter) -> None:
         self.rules = rules
         self.interpreter = interpreter
+        self._goals_by_lang: dict[Lang, tuple[str, tuple[Choice, ...]]] = {}
 
     def t(self, text_id: str, lang: Lang, **values: object) -> str:
         return self.rules.text(text_id, lang, **values)
@@ -84,10 +85,7 @@ class Renderer:
         if offer == "modes":
             return tuple(Choice(self.t(f"mode.{v}", lang), v) for v in MODES)
         if offer == "goals":
-            goals = tuple(
-                Choice(f"{g.number} {g.name(lang)}", str(g.number)) for g in self.rules.plan.goals
-            )
-            return (*goals, Choice(self.t("choice.none", lang), NONE_CHOICE))
+            return self._goals(lang)[1]
         if offer == "no_partner":
             return (Choice(self.t("partner.none", lang).capitalize(), NONE_CHOICE),)
         if offer == "partner_home":
@@ -99,6 +97,18 @@ class Renderer:
                 Choice(self.t("choice.other", lang), OTHER_CHOICE),
             )
         return ()
+
+    def _goals(self, lang: Lang) -> tuple[str, tuple[Choice, ...]]:
+        """The goals question and its buttons, built once per language."""
+        built = self._goals_by_lang.get(lang)
+        if built is None:
+            goals = self.rules.plan.goals
+            listing = "\n".join(f"{g.number}. {g.name(lang)}" for g in goals)
+            choices = tuple(Choice(f"{g.number} {g.name(lang)}", str(g.number)) for g in goals)
+            none = Choice(self.t("choice.none", lang), NONE_CHOICE)
+            built = (self.t("q.goals", lang, goals=listing), (*choices, none))
+            self._goals_by_lang[lang] = built
+        return built
 
     def _partner_home(self, state: ConversationState) -> str | None:
         """The partner's home town, offered as the likely destination."""
@@ -114,8 +124,7 @@ class Renderer:
         as for `choices`."""
         lang = state.lang
         if field == "goals":
-            listing = "\n".join(f"{g.number}. {g.name(lang)}" for g in self.rules.plan.goals)
-            text = self.t("q.goals", lang, goals=listing)
+            text = self._goals(lang)[0]
         elif field == "department" and state.role == "partner_contact":
             text = self.t("q.organisation", lang)
         elif field == "department" and state.last_department and not typing:
