@@ -565,7 +565,7 @@ def route_for(
 # Estimates made, per climate data set (by identity: the data is immutable, and kept here so
 # its id is not reused): one check asks for its estimate several times (the echo after the
 # mode, the motivation question, the save), each over several routes.
-_EstimateKey = tuple[Place, Place, int, str]
+_EstimateKey = tuple[object, ...]
 _ESTIMATES: dict[int, tuple[ClimateData, dict[_EstimateKey, ClimateEstimate]]] = {}
 _DATA_SETS_KEPT = 4
 _ESTIMATES_KEPT = 1024
@@ -587,7 +587,8 @@ def estimate(
             del _ESTIMATES[next(iter(_ESTIMATES))]
         kept = _ESTIMATES[id(data)] = (data, {})
     estimates = kept[1]
-    key = (origin, destination, travellers, planned_mode)
+    # The places' field values, not the places: comparing models is many times slower.
+    key = (*origin.__dict__.values(), *destination.__dict__.values(), travellers, planned_mode)
     found = estimates.get(key)
     if found is None:
         if len(estimates) >= _ESTIMATES_KEPT:
