@@ -38,9 +38,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 DELIVERY_MEMORY_SECONDS = 7 * 86400
 # A turn of another process holds the write lock for milliseconds; waiting longer means trouble.
 BUSY_TIMEOUT_MS = 5000
-# Turns between two WAL checkpoints (run off the turn path; ~4 pages per turn, so the WAL
-# stays around the size SQLite's default of 1,000 pages would keep).
+# Turns between two WAL checkpoints (run off the turn path; ~4 pages per turn, so each copies
+# about the 1,000 pages SQLite's default would).
 CHECKPOINT_EVERY = 250
+# The WAL is started afresh once it holds this many pages (16 MB of 4 kB pages).
+WAL_RESTART_FRAMES = 4096
 # Conversations whose state this process saved last, kept parsed: a turn that loads exactly
 # the text it saved takes the object instead of parsing it again (a third of the storage work
 # of a turn). Only the most recently saved ones: the rest are parsed as usual.
@@ -310,7 +312,8 @@ class SQLiteStorage:
         does: the WAL would grow by every turn's pages for as long as the load lasts, and
         every turn with it. So once that checkpoint is done, the next turn, still holding
         the write lock and with nothing awaited, copies what was written since (a few
-        dozen pages); the turn after it starts the WAL afresh."""
+        dozen pages, and a sync: a few ms, so only once the WAL holds WAL_RESTART_FRAMES);
+        the turn after it starts the WAL afresh."""
         if self._turn_conn is self._conn:
             return
         if self._backfilled:
@@ -325,10 +328,10 @@ class SQLiteStorage:
         async def checkpoint() -> None:
             try:
                 with contextlib.suppress(StorageError):
-                    await self._run(
-                        lambda: self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    _, frames, _ = await self._run(
+                        lambda: self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     )
-                    self._backfilled = True
+                    self._backfilled = frames >= WAL_RESTART_FRAMES
             finally:
                 self._checkpointing = None
 
