@@ -1,7 +1,8 @@
 """The REST channel, for a web chat and automation: POST a message, get the replies.
 
-Every request is answered: 401 without the token, 413 for a body over MAX_BODY (read no
-further), 400 for anything that is not a message, with a short log line and never a 500.
+Every request is answered: 413 for a body over the server's cap (read no further) or over
+MAX_BODY, 401 without the token, 400 for anything that is not a message, with a short log
+line and never a 500.
 REST has no delivery id: a client that sends a message twice means it twice."""
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.chat_kit import (
-    BODY_SECONDS,
     BadJson,
-    BodyTooLarge,
+    capped_body,
     clean_line,
     clean_text,
     parse_json_object,
     raw_header,
-    receive_body,
 )
 from bot.engine import Engine
 from bot.messages import ConversationKey, Incoming
@@ -71,22 +69,12 @@ class RestChannel:
         return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self._token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            # First, and to the server's cap, as every route's body is: too large is refused
-            # before anything else, and a message over this channel's own limit is answered
-            # on a connection that stays usable.
-            body = await receive_body(scope, receive, self._server_cap, BODY_SECONDS)
-        except BodyTooLarge as error:
-            log.warning("rest: refused a request: %s", error)
-            # The rest of the body is never read: the connection cannot be reused.
-            await _answer(send, 413, {"error": "the message is too large"}, close=True)
+        # First, and to the server's cap, as every route's body is: too large is refused
+        # before anything else, and a message over this channel's own limit is answered on a
+        # connection that stays usable.
+        body = await capped_body(scope, receive, send, self._server_cap, refuse=_refuse)
+        if body is None:
             return
-        except TimeoutError:
-            log.warning("rest: refused a request: the body was not sent in time")
-            await _answer(send, 408, {"error": "the body was not sent in time"}, close=True)
-            return
-        except ClientDisconnect:
-            return  # nobody left to answer
         if not self._authorised(scope):
             await _answer(send, 401, {"error": "a valid bearer token is required"})
             return
@@ -103,6 +91,13 @@ class RestChannel:
         key = ConversationKey("rest", sender, sender)
         result = await self.engine.handle(key, incoming)
         await _answer(send, 200, [reply.to_json() for reply in result.replies])
+
+
+async def _refuse(send: Send, status: int) -> None:
+    """A body too large (413) or too slow (408): the rest is never read, so the connection
+    cannot be reused."""
+    error = "the message is too large" if status == 413 else "the body was not sent in time"
+    await _answer(send, status, {"error": error}, close=True)
 
 
 async def _answer(send: Send, status: int, content: Any, *, close: bool = False) -> None:

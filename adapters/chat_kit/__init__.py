@@ -3,9 +3,9 @@ body, a guarded JSON parse, text cleaned of what no database or log can hold, th
 signature checked on the raw bytes), locale to language, secrets and choice values."""
 
 from adapters.chat_kit.body import (
-    BODY_SECONDS,
     BodyLimit,
     BodyTooLarge,
+    capped_body,
     raw_header,
     read_body,
     receive_body,
@@ -15,10 +15,10 @@ from adapters.chat_kit.clean import clean_line, clean_strings, clean_text
 from adapters.chat_kit.json_input import BadJson, parse_json, parse_json_object
 
 __all__ = [
-    "BODY_SECONDS",
     "BadJson",
     "BodyLimit",
     "BodyTooLarge",
+    "capped_body",
     "clean_line",
     "clean_strings",
     "clean_text",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -116,27 +117,16 @@ class BodyLimit:
             await self.app(scope, _replaying(body, receive), send)
 
 
-async def capped_body(
-    scope: Scope, receive: Receive, send: Send, limit: int, timeout: float = BODY_SECONDS
-) -> bytes | None:
-    """The request's body (receive_body), or None once it has been answered: 413 beyond
-    `limit`, 408 after `timeout`, nothing if the client went away."""
-    try:
-        return await receive_body(scope, receive, limit, timeout)
-    except BodyTooLarge as error:
-        log.warning("request refused: %s", error, extra={"path": scope["path"]})
-        await _refuse(send, 413, b"the request body is too large")
-    except TimeoutError:
-        log.warning("request refused: the body was not sent in time", extra={"path": scope["path"]})
-        await _refuse(send, 408, b"the request body was not sent in time")
-    except ClientDisconnect:
-        pass  # nobody left to answer
-    return None
+# A refusal that answers (and closes) a request whose body was too large (413) or too slow
+# (408): plain text by default, a channel's own format where it has one.
+Refuse = Callable[[Send, int], Awaitable[None]]
+_REFUSED = {413: b"the request body is too large", 408: b"the request body was not sent in time"}
 
 
-async def _refuse(send: Send, status: int, text: bytes) -> None:
+async def _refuse(send: Send, status: int) -> None:
     """A short plain-text answer that also closes the connection, so the unread rest of the
     body is never read."""
+    text = _REFUSED[status]
     await send(
         {
             "type": "http.response.start",
@@ -149,3 +139,26 @@ async def _refuse(send: Send, status: int, text: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": text})
+
+
+async def capped_body(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    limit: int,
+    timeout: float = BODY_SECONDS,
+    refuse: Refuse = _refuse,
+) -> bytes | None:
+    """The request's body (receive_body), or None once it has been answered: 413 beyond
+    `limit`, 408 after `timeout` (by `refuse`), nothing if the client went away."""
+    try:
+        return await receive_body(scope, receive, limit, timeout)
+    except BodyTooLarge as error:
+        log.warning("request refused: %s", error, extra={"path": scope["path"]})
+        await refuse(send, 413)
+    except TimeoutError:
+        log.warning("request refused: the body was not sent in time", extra={"path": scope["path"]})
+        await refuse(send, 408)
+    except ClientDisconnect:
+        pass  # nobody left to answer
+    return None
