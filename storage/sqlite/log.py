@@ -14,6 +14,7 @@ from bot.storage import StoredDecision
 from storage.export_stream import EXPORT_SELECT, keyset_batches
 from storage.filters import common_clauses, like_pattern
 from storage.rows import without_raw_text
+from storage.sqlite.search_index import index_unindexed, unindexed
 
 T = TypeVar("T")
 log = logging.getLogger("tripcheck.audit")
@@ -60,6 +61,13 @@ class SQLiteDecisionLog:
         self._write = write
         self._from_row = from_row
 
+    async def _index_for(self, where: DecisionFilter) -> None:
+        """A search reads the full-text index: first it gets the decisions not yet in it."""
+        if not where.words():
+            return
+        if await self._run(lambda: unindexed(self._conn)):
+            await self._write(lambda: index_unindexed(self._conn))
+
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         cursor = self._conn.execute(sql, params)
         names = [d[0] for d in cursor.description]
@@ -68,6 +76,7 @@ class SQLiteDecisionLog:
     async def query_decisions(
         self, where: DecisionFilter, *, limit: int, offset: int = 0
     ) -> list[StoredDecision]:
+        await self._index_for(where)
         condition, params = where_sql(where)
         sql = (
             f"SELECT d.* FROM decisions d WHERE {condition}"
@@ -83,6 +92,7 @@ class SQLiteDecisionLog:
         return self._from_row(rows[0]) if rows else None
 
     async def count_decisions(self, where: DecisionFilter) -> int:
+        await self._index_for(where)
         condition, params = where_sql(where)
         sql = f"SELECT count(*) FROM decisions d WHERE {condition}"
         if where.words() and where == DecisionFilter(search=where.search):
@@ -98,6 +108,7 @@ class SQLiteDecisionLog:
         # Keyset pagination: each batch starts after the last id, so memory stays constant
         # and no OFFSET rescans the table.
         sql = f"SELECT d.* FROM decisions d WHERE {condition} AND d.id > ? ORDER BY d.id LIMIT ?"
+        await self._index_for(where)
         after = 0
         while True:
             rows = await self._run(partial(self._rows, sql, [*params, after, batch]))
@@ -116,12 +127,17 @@ class SQLiteDecisionLog:
             " ORDER BY d.id LIMIT ?"
         )
 
-        def fetch(after: int) -> Awaitable[list[tuple[Any, ...]]]:
-            return self._run(lambda: self._conn.execute(sql, [*params, after, batch]).fetchall())
+        async def fetch(after: int) -> list[tuple[Any, ...]]:
+            if after == 0:
+                await self._index_for(where)
+            return await self._run(
+                lambda: self._conn.execute(sql, [*params, after, batch]).fetchall()
+            )
 
         return keyset_batches(fetch)
 
     async def stats(self, where: DecisionFilter) -> list[MonthStats]:
+        await self._index_for(where)
         condition, params = where_sql(where)
         if not params:
             # The whole log: the totals the triggers keep (migration 006), not a scan.

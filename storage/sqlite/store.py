@@ -30,6 +30,7 @@ from storage.migrations import migrations_of
 from storage.rows import from_row as _from_row
 from storage.rows import to_row as _to_row
 from storage.sqlite.log import SQLiteDecisionLog
+from storage.sqlite.search_index import index_unindexed
 
 T = TypeVar("T")
 MIGRATIONS = migrations_of("storage.sqlite")
@@ -167,6 +168,10 @@ class SQLiteStorage:
                 if name != ":memory:":
                     _use_wal(conn)
                 migrate(conn)
+                # What a process that stopped had recorded but not indexed yet.
+                conn.execute("BEGIN IMMEDIATE")
+                index_unindexed(conn)
+                conn.execute("COMMIT")
                 if name != ":memory:":
                     # The schema belongs in the database file itself, not only in its WAL.
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -239,20 +244,20 @@ class SQLiteStorage:
 
     async def _write(self, work: Callable[[], T]) -> T:
         """Runs one write on the main connection, in its own transaction."""
-
-        def transaction() -> T:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work()
-                self._still_there()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            return result
-
         async with self._write_lock:
-            return await self._run(transaction)
+            return await self._run(lambda: self._transaction(lambda _: work()))
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(conn)` on the main connection in a transaction of its own (on its thread)."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(self._conn)
+            self._still_there()
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return result
 
     def _still_there(self) -> None:
         """Raises if the file was deleted or replaced while open: a commit would then go to a
@@ -328,6 +333,8 @@ class SQLiteStorage:
         async def checkpoint() -> None:
             try:
                 with contextlib.suppress(StorageError):
+                    # The decisions of these turns go into the search index in one batch.
+                    await self._run(lambda: self._transaction(index_unindexed))
                     _, frames, _ = await self._run(
                         lambda: self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     )
