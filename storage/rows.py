@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic_core import to_json
+
 from bot.storage import DecisionRecord, StoredDecision
 
 JSON_COLUMNS = ("advisories", "reasons", "guidelines", "answers", "transcript", "co2")
+_NESTED = set(JSON_COLUMNS)
 
 
 def co2_columns(co2: dict[str, Any] | None) -> dict[str, Any]:
@@ -24,11 +27,15 @@ def co2_columns(co2: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def to_row(record: DecisionRecord) -> dict[str, Any]:
-    """The columns of a new decision; nested values as JSON text."""
-    row = record.model_dump()
+    """The columns of a new decision; nested values as JSON text (UTF-8, compact).
+
+    The nested values are plain data already: pydantic's serializer writes each in one step
+    (copied by model_dump, then encoded by json.dumps, they took a tenth of a save turn)."""
+    row = record.model_dump(exclude=_NESTED)
     row.update(co2_columns(record.co2))
     for column in JSON_COLUMNS:
-        row[column] = None if row[column] is None else json.dumps(row[column], ensure_ascii=False)
+        value = getattr(record, column)
+        row[column] = None if value is None else to_json(value).decode()
     return row
 
 
