@@ -36,6 +36,8 @@ from rules.short_decision import request_of
 
 log = logging.getLogger("tripcheck.engine")
 DEFAULT_IDLE_DAYS = 14.0
+_REASON_LISTS = {"advisories", "reasons", "guidelines"}
+_ANSWERS = {"answers"}
 
 
 class Engine:
@@ -381,8 +383,12 @@ class Engine:
 
         when = self.followups.when(state)
         motivation = answers["motivation"].value if "motivation" in answers else None
+        # Each nested part dumped in one call, and the record built without validating again
+        # what the decision's and the state's models validated (half the cost of this).
+        nested = decision.model_dump(include=_REASON_LISTS)
+        dumped_answers = state.model_dump(include=_ANSWERS)["answers"]
 
-        return DecisionRecord(
+        return DecisionRecord.model_construct(
             channel=key.channel,
             chat=key.chat,
             user_id=key.user,
@@ -397,10 +403,10 @@ class Engine:
             destination=label("destination"),
             outcome=decision.outcome,
             focus_area=decision.focus_area,
-            advisories=[a.model_dump() for a in decision.advisories],
-            reasons=[r.model_dump() for r in decision.reasons],
-            guidelines=[g.model_dump() for g in decision.guidelines],
-            answers={f: a.model_dump() for f, a in answers.items()},
+            advisories=list(nested["advisories"]),
+            reasons=list(nested["reasons"]),
+            guidelines=list(nested["guidelines"]),
+            answers=dumped_answers,
             rules_version=decision.rules_version,
             transcript=list(state.transcript),
             co2=decision.co2,

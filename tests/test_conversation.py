@@ -79,6 +79,28 @@ async def test_a_whole_check_in_swedish(chat: Chat, engine: Engine) -> None:
     assert stored.user_id == "anna" and stored.channel == "terminal"
 
 
+async def test_the_log_keeps_the_decision_and_every_answer_as_given(
+    chat: Chat, engine: Engine
+) -> None:
+    """The recorded row holds the decision's reasons, advisories and guidelines and each
+    answer (raw, value, label) exactly as the conversation had them, JSON numbers included."""
+    await chat.say("hej")
+    await answer_all(chat, SWEDISH_CHECK)
+    state = await engine.storage.load_conversation(chat.key)
+    assert state is not None
+    answers = {field: answer.model_dump(mode="json") for field, answer in state.answers.items()}
+    await chat.choose("save")
+    decision = chat.decision
+    stored = await engine.storage.get_decision(decision["id"])
+    assert stored is not None
+    for part in ("reasons", "advisories", "guidelines"):
+        assert stored.model_dump(mode="json")[part] == decision[part]
+    assert stored.answers == answers and list(stored.answers) == list(answers)
+    assert stored.co2 == decision["co2"] and stored.co2 is not None
+    assert stored.transcript[: len(state.transcript)] == state.transcript
+    assert state.transcript[-1]["in"] == "12 mars"
+
+
 async def test_a_whole_check_in_english(engine: Engine) -> None:
     chat = Chat(engine, user="kari", lang="en")
     await chat.say("hello")
