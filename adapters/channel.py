@@ -48,6 +48,14 @@ class DirectChannel(Channel, Protocol):
     def direct_routes(self) -> Mapping[str, ASGIApp]: ...
 
 
+@runtime_checkable
+class WarmingChannel(Channel, Protocol):
+    """A channel that goes on loading once the server is ready (its requests wait for that):
+    `warmed` returns when it is done."""
+
+    async def warmed(self) -> None: ...
+
+
 def enabled_channels(settings: Settings, engine: Engine) -> list[Channel]:
     """The channels whose credentials are set; a log line says which are off and why."""
     channels: list[Channel] = []

@@ -5,7 +5,7 @@ Built from pieces of the Teams SDK for Python (microsoft-teams-apps 2.1): its ac
 its Bot Framework token validator and its Bot Connector API client. Its `App` is not mounted,
 because our server owns the HTTP app, the background work and the shutdown (docs/teams.md says
 more). The SDK takes a second to import and loads `.env` into the environment, so it is
-imported only once Teams is switched on."""
+imported only once Teams is switched on, on a thread once the server starts."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ from rules.ruleset import RuleSet
 if TYPE_CHECKING:
     from microsoft_teams.api import ApiClient, ConversationUpdateActivity
     from microsoft_teams.api.activities.message import MessageActivity, MessageActivityInput
+    from microsoft_teams.apps.auth.token_validator import TokenValidator
     from microsoft_teams.common import Client
 
     Activity: TypeAlias = MessageActivity | ConversationUpdateActivity
@@ -76,6 +77,12 @@ LOGIN = "https://login.microsoftonline.com"
 # The token authority of a multi-tenant bot; a single-tenant bot uses its tenant id instead.
 MULTI_TENANT = "botframework.com"
 MAX_BODY = 256 * 1024
+# What of the SDK the channel uses: imported on a thread when the server starts.
+SDK_MODULES = (
+    "microsoft_teams.api",
+    "microsoft_teams.common",
+    "microsoft_teams.apps.auth.token_validator",
+)
 # Shutdown waits this long for activities already acknowledged to Teams.
 STOP_SECONDS = 15.0
 # Bot Connector calls: the timeout; the statuses Microsoft asks bots to retry (throttled,
@@ -119,16 +126,24 @@ class BotFrameworkAuth:
     not expired, and for the activity's serviceUrl (so a token cannot send replies elsewhere)."""
 
     def __init__(self, client_id: str, openid_metadata_url: str = BOT_FRAMEWORK_OPENID) -> None:
-        with warnings.catch_warnings():
-            # The SDK warns at import about preview features we do not use.
-            warnings.simplefilter("ignore")
-            from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
-            from microsoft_teams.apps.auth.token_validator import TokenValidator
-        cloud = with_overrides(PUBLIC, openid_metadata_url=openid_metadata_url)
-        self._validator = TokenValidator.for_service(client_id, cloud=cloud)
+        self._client_id = client_id
+        self._openid_metadata_url = openid_metadata_url
+        self._token_validator: TokenValidator | None = None
         # The validator logs every refused token at error level, which would page whoever
         # watches the errors for each stray request; verify() logs a warning instead.
         logging.getLogger("microsoft_teams.apps.auth.token_validator").setLevel(logging.CRITICAL)
+
+    @property
+    def _validator(self) -> TokenValidator:
+        """Made at the first token, from the SDK the channel has imported by then."""
+        if self._token_validator is None:
+            _load_sdk()  # at once when loaded (the channel awaits that before any token)
+            from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+            from microsoft_teams.apps.auth.token_validator import TokenValidator
+
+            cloud = with_overrides(PUBLIC, openid_metadata_url=self._openid_metadata_url)
+            self._token_validator = TokenValidator.for_service(self._client_id, cloud=cloud)
+        return self._token_validator
 
     async def verify(self, authorization: str, service_url: str | None) -> bool:
         """True for a valid token; AuthUnavailable when the signing keys cannot be fetched."""
@@ -139,8 +154,10 @@ class BotFrameworkAuth:
         if scheme.lower() != "bearer" or not token:
             return False
 
+        validator = self._validator
+
         def validate() -> None:
-            asyncio.run(self._validator.validate_token(token, service_url))
+            asyncio.run(validator.validate_token(token, service_url))
             # The validator checks an expiry only when the token has one: a token that never
             # expires would be good forever once leaked.
             claims = jwt.decode(token, options={"verify_signature": False})
@@ -375,13 +392,14 @@ class TeamsChannel:
         # Cards already answered or stripped (activity ids): a stale click leaves them as they are.
         self._closed: OrderedDict[str, None] = OrderedDict()
         self.forms = TeamsForms(engine, send=connector.send, update=connector.update)
-        _load_sdk()
+        self._sdk: asyncio.Future[None] | None = None
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
         return [Route(MESSAGES_PATH, self.receive, methods=["POST"])]
 
     async def start(self) -> None:
+        self._sdk_loading()
         if self._unauthenticated:
             log.warning(
                 "TEAMS_ALLOW_UNAUTHENTICATED is on: %s accepts activities WITHOUT a Bot Framework"
@@ -390,6 +408,18 @@ class TeamsChannel:
                 MESSAGES_PATH,
                 extra={"channel": self.name},
             )
+
+    def _sdk_loading(self) -> asyncio.Future[None]:
+        """The SDK takes a second to import: on a thread, begun at start-up, so the server is
+        ready without it and no request waits for all of it."""
+        if self._sdk is None:
+            self._sdk = asyncio.ensure_future(asyncio.to_thread(_load_sdk))
+            self._sdk.add_done_callback(_log_sdk_failure)
+        return self._sdk
+
+    async def warmed(self) -> None:
+        """Returns once the SDK is imported (raises if it cannot be)."""
+        await asyncio.shield(self._sdk_loading())
 
     async def stop(self) -> None:
         """Waits for the activities still being handled, then closes the connections."""
@@ -403,7 +433,9 @@ class TeamsChannel:
     # --- receiving ----------------------------------------------------------------------
 
     async def receive(self, request: Request) -> Response:
-        """POST /api/messages: checks the token, answers at once, handles the activity after."""
+        """POST /api/messages: checks the token, answers at once, handles the activity after.
+        Sent in the second after start-up, it waits for the SDK (the token check uses it)."""
+        await self.warmed()
         body = await _body(request)
         if body is None:
             return JSONResponse({"error": "the activity is too large"}, status_code=413)
@@ -588,12 +620,17 @@ class Posted:
     question: str
 
 
+def _log_sdk_failure(loading: asyncio.Future[None]) -> None:
+    if not loading.cancelled() and loading.exception() is not None:
+        log.critical("the Teams SDK cannot be imported", exc_info=loading.exception())
+
+
 def _load_sdk() -> None:
-    # The SDK takes about a second to import: at start-up, not while Teams waits for an answer.
     with warnings.catch_warnings():
+        # The SDK warns at import about preview features we do not use.
         warnings.simplefilter("ignore")
-        importlib.import_module("microsoft_teams.api")
-        importlib.import_module("microsoft_teams.common")
+        for module in SDK_MODULES:
+            importlib.import_module(module)
 
 
 def parse_activity(data: dict[str, Any]) -> Activity | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import os
@@ -288,6 +289,50 @@ async def test_the_rest_channel_keeps_the_server_cap_and_its_routes_answers(
     assert within.status_code == 200 and within.json()[0]["type"] == "message"
     assert over.status_code == 413 and over.json() == {"error": "the message is too large"}
     assert fetched.status_code == 405
+
+
+class LateLoader:
+    """A channel that goes on loading once the server is ready (as Teams imports its SDK)."""
+
+    name = "late"
+    routes: ClassVar[list[Route]] = []
+
+    def __init__(self) -> None:
+        self.loaded = asyncio.Event()
+        self.built: list[list[int]] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def warmed(self) -> None:
+        await self.loaded.wait()
+
+
+async def test_what_a_channel_loads_after_start_up_is_frozen_once_it_is_in(
+    rules: RuleSet,
+) -> None:
+    gc.unfreeze()
+    storage = await SQLiteStorage.open(":memory:")
+    late = LateLoader()
+    try:
+        async with running(create_app(settings(), Engine(rules, storage), [late])) as url:
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(f"{url}/readyz")).status_code == 200
+            at_start = gc.get_freeze_count()
+            late.built = [[n] for n in range(10_000)]  # lists: tracked by the collector
+            await asyncio.sleep(0.1)
+            assert gc.get_freeze_count() < at_start + 10_000
+            late.loaded.set()
+            for _ in range(200):
+                if gc.get_freeze_count() >= at_start + 10_000:
+                    break
+                await asyncio.sleep(0.01)
+            assert gc.get_freeze_count() >= at_start + 10_000
+    finally:
+        gc.unfreeze()
 
 
 async def test_serving_freezes_what_start_up_built_out_of_full_collections(

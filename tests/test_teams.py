@@ -604,6 +604,32 @@ async def test_shutdown_waits_for_an_activity_in_progress(
     assert fake.sent and fake.sent[0].text.startswith("Hi!")
 
 
+async def test_the_server_is_ready_before_the_sdk_and_an_early_activity_waits_for_it(
+    rules: RuleSet, connector: tuple[FakeConnector, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK is imported on a thread once the server starts: /readyz answers meanwhile, and
+    an activity sent before the SDK is in is answered once it is, not refused or lost."""
+    sdk_in = threading.Event()
+    load = teams._load_sdk
+
+    def slow_load() -> None:
+        sdk_in.wait(10)
+        load()
+
+    monkeypatch.setattr(teams, "_load_sdk", slow_load)
+    async with serving(rules, connector, teams_settings()) as bot:
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{bot.url}/readyz")).status_code == 200
+        anna = TeamsUser(bot)
+        early = asyncio.create_task(anna.post(anna.activity(text="hello")))
+        await asyncio.sleep(0.3)
+        assert not early.done() and not bot.watcher.turns
+        sdk_in.set()
+        assert (await early).status_code == 200
+        await bot.connector.wait_for(lambda: bool(bot.connector.sent))
+        assert bot.connector.sent[0].text.startswith("Hi!")
+
+
 async def test_bad_requests_are_refused_without_a_turn(bot: Bot) -> None:
     async with httpx.AsyncClient() as client:
         malformed = await client.post(f"{bot.url}/api/messages", content=b"{not json")

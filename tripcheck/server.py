@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from adapters.channel import Channel, DirectChannel, enabled_channels
+from adapters.channel import Channel, DirectChannel, WarmingChannel, enabled_channels
 from adapters.chat_kit import BodyLimit
 from bot.engine import Engine
 from bot.retention import purge_daily
@@ -87,10 +87,12 @@ def create_app(
         followups = start_followups(engine, active)
         stop_metrics = metrics.start_server(settings, engine.observer)
         keep_out_of_collections()
+        warming = asyncio.create_task(keep_out_once_warmed(active))
         log.info("serving", extra={"channels": [c.name for c in active]})
         try:
             yield
         finally:
+            warming.cancel()
             if retention is not None:
                 retention.cancel()
             if followups is not None:
@@ -128,6 +130,14 @@ def keep_out_of_collections() -> None:
     all, stalling every request in flight (20–40 ms, several times a minute under load)."""
     gc.collect()
     gc.freeze()
+
+
+async def keep_out_once_warmed(channels: list[Channel]) -> None:
+    """What channels load after start-up (the Teams SDK) lives as long as the process too."""
+    warming = [channel.warmed() for channel in channels if isinstance(channel, WarmingChannel)]
+    if warming:
+        await asyncio.gather(*warming, return_exceptions=True)
+        keep_out_of_collections()
 
 
 def run_serving(main: Coroutine[Any, Any, T]) -> T:
