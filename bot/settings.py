@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -103,6 +104,13 @@ class Settings(BaseSettings):
     def from_env(cls) -> Settings:
         """Reads the environment (and .env); unset settings keep their defaults."""
         return cls()
+
+    def place_cache_dir(self) -> Path:
+        """Where the place index is cached: the user's cache folder unless configured."""
+        if self.places_cache is not None:
+            return self.places_cache
+        cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(cache_home) / "tripcheck"
 
     def admins(self) -> dict[str, frozenset[str]]:
         """Admin user ids by channel name."""

@@ -259,3 +259,17 @@ def test_a_read_only_database_is_a_clear_error(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "read-only" in run.stderr, run.stderr
     assert db.read_bytes() == before
+
+
+def test_the_command_line_imports_the_engine_only_for_the_commands_that_run_it() -> None:
+    """`tripcheck evaluate` (and --help) start without the engine, storage and metrics
+    imports: a tenth of a second of its start-up; chat and serve import them when run."""
+    probe = (
+        "import sys, tripcheck.cli;"
+        " print(sorted(m for m in ('tripcheck.app', 'bot.engine', 'prometheus_client',"
+        " 'storage.sqlite.store', 'starlette') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    assert loaded == "[]"

@@ -22,7 +22,6 @@ from rules.models import Lang
 from rules.places import PlaceIndex
 from rules.ruleset import RuleSet
 from tripcheck import admin_cli, db_cli
-from tripcheck.app import open_engine, place_cache_dir
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,6 +123,9 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         from adapters import jsonl
 
         jsonl.use_utf8_streams()
+    # The engine's parts (storage, metrics) are imported only by the commands that run it.
+    from tripcheck.app import open_engine
+
     try:
         engine = await open_engine(settings)
     except (StorageError, RuleSetError) as error:
@@ -153,6 +155,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logs
+    from tripcheck.app import open_engine
     from tripcheck.server import serve
 
     updates = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v}
@@ -182,7 +185,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     except RuleSetError as error:
         print(f"tripcheck: the rule set is invalid:\n{error}", file=sys.stderr)
         return 2
-    interpreter = Interpreter(rules, PlaceIndex.load(place_cache_dir(settings)))
+    interpreter = Interpreter(rules, PlaceIndex.load(settings.place_cache_dir()))
     try:
         results = list(evaluate_file(args.file, interpreter, args.lang))
     except BatchFileError as error:
