@@ -435,7 +435,10 @@ class TeamsChannel:
     async def receive(self, request: Request) -> Response:
         """POST /api/messages: checks the token, answers at once, handles the activity after.
         Sent in the second after start-up, it waits for the SDK (the token check uses it)."""
-        await self.warmed()
+        try:
+            await self.warmed()
+        except Exception:  # logged once, when the import failed
+            return JSONResponse({"error": "the Teams channel cannot start"}, status_code=503)
         body = await _body(request)
         if body is None:
             return JSONResponse({"error": "the activity is too large"}, status_code=413)

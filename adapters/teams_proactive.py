@@ -25,6 +25,7 @@ class TeamsFollowUps:
         if not service_url or not conversation_id:
             return "unreachable"  # the decision's reply never reached Teams
         lang: Lang = "en" if followup.lang == "en" else "sv"
+        await self._channel.warmed()  # the message is built with the SDK's models
         labels = card_labels(self._channel.engine, lang)
         message = render(question, labels, followup.user_id)
         sent = await self._channel.connector.send(service_url, conversation_id, message)

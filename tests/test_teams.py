@@ -630,6 +630,25 @@ async def test_the_server_is_ready_before_the_sdk_and_an_early_activity_waits_fo
         assert bot.connector.sent[0].text.startswith("Hi!")
 
 
+async def test_without_its_sdk_teams_answers_503_and_the_log_says_why(
+    rules: RuleSet,
+    connector: tuple[FakeConnector, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A broken install: Bot Framework is told to try again later, never a 500."""
+
+    def broken() -> None:
+        raise ImportError("No module named 'microsoft_teams'")
+
+    monkeypatch.setattr(teams, "_load_sdk", broken)
+    async with serving(rules, connector, teams_settings()) as bot:
+        anna = TeamsUser(bot)
+        response = await anna.post(anna.activity(text="hello"))
+    assert response.status_code == 503 and not bot.watcher.turns
+    assert any(r.levelname == "CRITICAL" and "Teams SDK" in r.getMessage() for r in caplog.records)
+
+
 async def test_bad_requests_are_refused_without_a_turn(bot: Bot) -> None:
     async with httpx.AsyncClient() as client:
         malformed = await client.post(f"{bot.url}/api/messages", content=b"{not json")
